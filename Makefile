@@ -1,0 +1,51 @@
+# The README's commands. Everything a fresh machine needs is installed from here.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# Debian packages the tests use: a real OCI registry, git with gpg and ssh signing.
+DEBS   := docker-registry git gnupg openssh-client
+
+.PHONY: demo test lint typecheck unit docs bench agreement system-deps clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+demo: $(STAMP)
+	$(BIN)/kubeward scan examples/ --fail-on never
+
+system-deps:
+	@missing=""; \
+	for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP) system-deps
+	$(BIN)/pytest -n auto -q -p no:cacheprovider
+
+test: $(STAMP) system-deps lint typecheck unit
+
+docs: $(STAMP)
+	$(BIN)/python -m kubeward.docs docs/rules
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+agreement: $(STAMP)
+	$(BIN)/python -m tests.agreement.make_doc
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info

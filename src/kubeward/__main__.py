@@ -1,0 +1,3 @@
+from kubeward.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,210 @@
+"""The command line. Thin: parse arguments, call the engine, render, choose the exit code.
+
+Exit codes:
+  0  nothing at or above --fail-on (default: high), and no file errors when --fail-on-errors
+  1  findings at or above --fail-on, or file errors with --fail-on-errors
+  2  usage or configuration error
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from kubeward import __version__
+from kubeward.config import ConfigError, find_config, load_config
+from kubeward.engine import ScanOptions, read_baseline, scan, write_baseline
+from kubeward.registry import Severity, iter_rules, load_rules
+from kubeward.report import Format, render
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"kubeward: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="kubeward", description="Secure the Kubernetes software supply chain.")
+    p.add_argument("--version", action="version", version=f"kubeward {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    s = sub.add_parser("scan", help="scan files and directories offline")
+    s.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    s.add_argument(
+        "-f", "--format", action="append", default=[], metavar="FORMAT[=FILE]",
+        help="text, json, sarif, junit or markdown; repeat for several; FORMAT=FILE writes a file",
+    )
+    s.add_argument(
+        "-o", "--output", action="append", default=[], metavar="FILE",
+        help="write the n-th --format to the n-th --output ('-' is stdout)",
+    )
+    s.add_argument("--fail-on", type=str, default=None, metavar="SEVERITY",
+                   help="lowest severity that fails the run (default: high; 'never' to disable)")
+    s.add_argument("--fail-on-errors", action="store_true",
+                   help="fail the run when any file could not be read or parsed")
+    s.add_argument("--config", type=Path, help="configuration file (default: .kubeward.yaml)")
+    s.add_argument("--exclude", action="append", default=[], metavar="GLOB")
+    s.add_argument("--rule", action="append", default=None, metavar="ID",
+                   help="run only this rule (repeatable)")
+    s.add_argument("-j", "--jobs", type=int, default=0, help="worker processes (default: all cores)")
+    s.add_argument("--baseline", type=Path, help="suppress findings recorded in this baseline")
+    s.add_argument("--write-baseline", type=Path, metavar="FILE",
+                   help="record the current findings as the baseline")
+    s.add_argument("--max-file-size", type=int, default=None, metavar="BYTES")
+    s.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    s.add_argument("--no-progress", action="store_true")
+    s.set_defaults(func=cmd_scan)
+
+    r = sub.add_parser("rules", help="list the rules")
+    r.add_argument("--format", choices=("text", "json"), default="text")
+    r.set_defaults(func=cmd_rules)
+
+    one = sub.add_parser("rule", help="show one rule's documentation")
+    one.add_argument("id")
+    one.set_defaults(func=cmd_rule)
+
+    try:
+        from kubeward.verify.cli import register
+    except ImportError:
+        pass
+    else:
+        register(sub)
+    return p
+
+
+def _outputs(args: argparse.Namespace) -> list[tuple[Format, str]]:
+    pairs: list[tuple[Format, str]] = []
+    fmts = args.format or ["text"]
+    outs = list(args.output)
+    if len(outs) > len(fmts):
+        raise ValueError("more --output than --format options")
+    for i, spec in enumerate(fmts):
+        name, _, path = spec.partition("=")
+        try:
+            fmt = Format(name.strip().lower())
+        except ValueError:
+            raise ValueError(
+                f"unknown format {name!r} (text, json, sarif, junit, markdown)"
+            ) from None
+        target = path or (outs[i] if i < len(outs) else "-")
+        pairs.append((fmt, target))
+    return pairs
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    try:
+        outputs = _outputs(args)
+        cfg_path = args.config or find_config(args.paths[0]) or find_config(Path.cwd())
+        if args.config is not None and not args.config.is_file():
+            raise ConfigError(f"{args.config}: no such configuration file")
+        config = load_config(cfg_path)
+        fail_spec = args.fail_on
+        fail_on: Severity | None
+        if fail_spec is None:
+            fail_on = config.fail_on or Severity.HIGH
+        elif fail_spec.lower() == "never":
+            fail_on = None
+        else:
+            fail_on = Severity.parse(fail_spec)
+        baseline = read_baseline(args.baseline) if args.baseline else None
+        if args.jobs < 0:
+            raise ValueError("--jobs must be 0 (all cores) or more")
+    except (ConfigError, ValueError) as e:
+        print(f"kubeward: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    options = ScanOptions(
+        config=config, exclude=args.exclude, jobs=args.jobs, only_rules=args.rule,
+        baseline=baseline, max_file_size=args.max_file_size,
+    )
+    try:
+        report = _run_with_progress(args, options)
+    except KeyError as e:
+        print(f"kubeward: error: unknown rule id {e.args[0]} (see `kubeward rules`)", file=sys.stderr)
+        return EXIT_USAGE
+    for fmt, target in outputs:
+        to_tty = target == "-" and sys.stdout.isatty()
+        color = args.color == "always" or (args.color == "auto" and to_tty)
+        text = render(report, fmt, color=color)
+        if target == "-":
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            try:
+                Path(target).write_text(text, encoding="utf-8")
+            except OSError as e:
+                print(f"kubeward: error: cannot write {target}: {e.strerror}", file=sys.stderr)
+                return EXIT_USAGE
+    if args.write_baseline:
+        write_baseline(report, args.write_baseline)
+    failed = fail_on is not None and any(r.severity.rank >= fail_on.rank for r in report.results)
+    if args.fail_on_errors and report.errors:
+        failed = True
+    return EXIT_FINDINGS if failed else EXIT_OK
+
+
+def _run_with_progress(args: argparse.Namespace, options: ScanOptions):  # type: ignore[no-untyped-def]
+    if args.no_progress or not sys.stderr.isatty():
+        return scan(args.paths, options)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), transient=True,
+        console=None,
+    ) as bar:
+        task = bar.add_task("scan", total=None)
+
+        def tick(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return scan(args.paths, options, progress=tick)
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    rules = list(iter_rules())
+    if args.format == "json":
+        import json
+
+        data = [
+            {"id": r.id, "layer": int(r.layer), "severity": r.severity.value, "title": r.title,
+             "help_uri": r.help_uri}
+            for r in rules
+        ]
+        print(json.dumps(data, indent=2))
+        return EXIT_OK
+    width = max((len(r.id) for r in rules), default=10)
+    print(f"{'ID':<{width}}  LAYER                   SEVERITY  TITLE")
+    for r in rules:
+        layer = f"{int(r.layer)} {r.layer.title}"
+        print(f"{r.id:<{width}}  {layer:<22}  {r.severity.value:<8}  {r.title}")
+    return EXIT_OK
+
+
+def cmd_rule(args: argparse.Namespace) -> int:
+    from kubeward.docs import rule_page
+
+    r = load_rules().get(args.id)
+    if r is None:
+        print(f"kubeward: error: unknown rule id {args.id!r} (see `kubeward rules`)", file=sys.stderr)
+        return EXIT_USAGE
+    print(rule_page(r))
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK

@@ -1,0 +1,194 @@
+"""Find and classify the files of a scan in one walk.
+
+The walk never follows a symlink out of the scan root, never descends into a symlinked
+directory (so loops cannot trap it), skips `.git`, and honours exclude globs.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from kubeward.source import FileKind, ScanError
+
+SKIP_DIRS = frozenset({".git", ".hg", ".svn"})
+
+_DOCKERFILE_RE = re.compile(
+    r"^(?:(?:Docker|Container)file(?:[.-].+)?|.+\.(?:[Dd]ockerfile|[Cc]ontainerfile))$"
+)
+_YAML_EXT = (".yaml", ".yml", ".json")
+_KUSTOMIZATION = frozenset({"kustomization.yaml", "kustomization.yml", "Kustomization"})
+_VALUES_RE = re.compile(r"^values(?:[-.][^/]*)?\.ya?ml$")
+# Files read only for committed key material and credentials.
+_SECRET_NAME_RE = re.compile(
+    r"^(?:cosign\.key|.*\.pem|.*\.key|id_(?:rsa|dsa|ecdsa|ed25519)|\.dockerconfigjson|"
+    r"\.npmrc|\.pypirc|kubeconfig|.*\.kubeconfig|\.netrc|.*\.p12|.*\.pfx)$"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Discovered:
+    rel: str
+    abspath: str
+    kind: FileKind
+    size: int
+
+
+def _excluded(rel: str, patterns: Sequence[str]) -> bool:
+    """gitignore-like: a pattern without '/' matches any path component; otherwise the path
+    (or a leading part of it) from the root."""
+    if not patterns:
+        return False
+    parts = rel.split("/")
+    for pat in patterns:
+        p = pat.strip().rstrip("/")
+        if not p:
+            continue
+        if "/" not in p:
+            if any(fnmatch.fnmatchcase(part, p) for part in parts):
+                return True
+            continue
+        p = p.lstrip("/")
+        if p.endswith("/**"):
+            p = p[:-3]
+        for i in range(1, len(parts) + 1):
+            if fnmatch.fnmatchcase("/".join(parts[:i]), p):
+                return True
+    return False
+
+
+def classify(rel: str, chart_dirs: frozenset[str] = frozenset()) -> FileKind | None:
+    """The kind of a file by its path (None: not a file kubeward reads)."""
+    name = rel.rsplit("/", 1)[-1]
+    parent = rel.rsplit("/", 1)[0] if "/" in rel else ""
+    low = name.lower()
+    if _DOCKERFILE_RE.match(name) and not low.endswith(_YAML_EXT + (".md", ".txt")):
+        return FileKind.DOCKERFILE
+    if low.endswith((".yml", ".yaml")):
+        if parent.endswith(".github/workflows") or parent == ".github/workflows":
+            return FileKind.GHA_WORKFLOW
+        if low in ("action.yml", "action.yaml"):
+            return FileKind.GHA_ACTION
+        if low == ".gitlab-ci.yml" or low.endswith(".gitlab-ci.yml"):
+            return FileKind.GITLAB_CI
+        if name == "Chart.yaml":
+            return FileKind.HELM_CHART
+        if name in _KUSTOMIZATION:
+            return FileKind.KUSTOMIZATION
+        chart = _enclosing_chart(parent, chart_dirs)
+        if chart is not None:
+            inner = rel[len(chart) + 1 :] if chart else rel
+            if inner.startswith("templates/"):
+                return FileKind.HELM_TEMPLATE
+            if "/" not in inner and _VALUES_RE.match(name):
+                return FileKind.HELM_VALUES
+        return FileKind.YAML
+    if name == "Kustomization":
+        return FileKind.KUSTOMIZATION
+    if low.endswith(".json"):
+        return FileKind.YAML
+    if low.endswith(".tpl") and _enclosing_chart(parent, chart_dirs) is not None:
+        return FileKind.HELM_TEMPLATE
+    if _SECRET_NAME_RE.match(name):
+        return FileKind.OTHER
+    return None
+
+
+def _enclosing_chart(parent: str, chart_dirs: frozenset[str]) -> str | None:
+    """The nearest chart directory containing `parent` (the root chart is '')."""
+    d = parent
+    while True:
+        if d in chart_dirs:
+            return d
+        if not d:
+            return None
+        d = d.rsplit("/", 1)[0] if "/" in d else ""
+
+
+def discover(
+    roots: Iterable[Path], *, exclude: Sequence[str] = ()
+) -> tuple[list[Discovered], list[ScanError]]:
+    """Walk each root once; return the classified files (sorted) and the problems met."""
+    found: dict[str, Discovered] = {}
+    errors: list[ScanError] = []
+    for root in roots:
+        _walk_root(root, exclude, found, errors)
+    return sorted(found.values(), key=lambda d: d.rel), errors
+
+
+def _display_root(root: Path) -> str:
+    return root.as_posix().rstrip("/")
+
+
+def _walk_root(
+    root: Path, exclude: Sequence[str], found: dict[str, Discovered], errors: list[ScanError]
+) -> None:
+    if not os.path.lexists(root):
+        errors.append(ScanError(str(root), "no such file or directory"))
+        return
+    if root.is_file():
+        # A file named on the command line: classify it by name, then by extension.
+        rel = root.as_posix()
+        kind = classify(root.name) or (
+            FileKind.YAML if root.suffix.lower() in _YAML_EXT else None
+        )
+        if kind is None and root.suffix == "":
+            kind = FileKind.OTHER
+        if kind is not None:
+            found[rel] = Discovered(rel, str(root.resolve()), kind, root.stat().st_size)
+        else:
+            errors.append(ScanError(rel, "not a file kind kubeward reads"))
+        return
+    real_root = os.path.realpath(root)
+    prefix = "" if str(root) in (".", "") else _display_root(root) + "/"
+    entries: list[tuple[str, str, int]] = []  # (rel, abspath, size)
+    chart_dirs: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=None):
+        rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
+        rel_dir = "" if rel_dir == "." else rel_dir
+        kept = []
+        for d in sorted(dirnames):
+            rel = f"{rel_dir}/{d}" if rel_dir else d
+            if d in SKIP_DIRS or _excluded(rel, exclude):
+                continue
+            if os.path.islink(os.path.join(dirpath, d)):
+                # Never descend into a symlinked directory: its target, if inside the root,
+                # is walked under its real path; outside, it is not ours; loops cannot form.
+                continue
+            kept.append(d)
+        dirnames[:] = kept
+        for name in sorted(filenames):
+            rel = f"{rel_dir}/{name}" if rel_dir else name
+            if _excluded(rel, exclude):
+                continue
+            full = os.path.join(dirpath, name)
+            if name == "Chart.yaml":
+                chart_dirs.add(rel_dir)
+            if os.path.islink(full):
+                target = os.path.realpath(full)
+                if not os.path.exists(target):
+                    errors.append(ScanError(prefix + rel, "broken symbolic link"))
+                    continue
+                if os.path.commonpath([real_root, target]) != real_root:
+                    errors.append(
+                        ScanError(prefix + rel, "symbolic link points outside the scan root; not followed")
+                    )
+                    continue
+                if not os.path.isfile(target):
+                    continue
+                full = target
+            try:
+                size = os.stat(full).st_size
+            except OSError as e:
+                errors.append(ScanError(prefix + rel, f"cannot stat: {e.strerror}"))
+                continue
+            entries.append((rel, full, size))
+    charts = frozenset(chart_dirs)
+    for rel, full, size in entries:
+        kind = classify(rel, charts)
+        if kind is not None:
+            found[prefix + rel] = Discovered(prefix + rel, full, kind, size)

@@ -1,0 +1,354 @@
+"""Run the rules over a scan; apply suppressions, severity overrides and the baseline.
+
+Files are parsed, and the rules that need only one file are run, in worker processes when the
+tree is large; rules that read across documents run afterwards over the whole scan. Results
+come out in a stable order whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from kubeward import __version__
+from kubeward.config import Config
+from kubeward.discover import Discovered, discover
+from kubeward.load import DEFAULT_MAX_FILE_SIZE, load_file
+from kubeward.model.k8s import KubeObject
+from kubeward.registry import (
+    Finding,
+    Rule,
+    RuleContext,
+    instances_in,
+    is_file_scoped,
+    load_rules,
+)
+from kubeward.results import Report, Result, UnusedSuppression
+from kubeward.scan_context import ScanContext
+from kubeward.source import FileKind, ScanError, SourceFile, Span
+
+ANNOTATION = "kubeward.dev/ignore"
+_INLINE_RE = re.compile(r"kubeward:\s*ignore\[([^\]]*)\]")
+PARALLEL_MIN_FILES = 64
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+@dataclass
+class ScanOptions:
+    config: Config = field(default_factory=Config)
+    exclude: Sequence[str] = ()
+    jobs: int = 0  # 0: all cores
+    only_rules: Sequence[str] | None = None
+    baseline: set[str] | None = None
+    max_file_size: int | None = None
+
+
+# --- per-file work (runs in workers) ---------------------------------------------------------
+
+_RuleHit = tuple[str, Finding]
+
+
+def _rule_params(rules: Sequence[Rule], config: Config) -> dict[str, dict[str, Any]]:
+    return {r.id: config.params_for(r.id, r.params) for r in rules}
+
+
+def _run_rule(
+    r: Rule, objs: Iterable[object], ctx: RuleContext, hits: list[_RuleHit], errors: list[ScanError], where: str
+) -> None:
+    try:
+        for obj in objs:
+            for finding in r.run(obj, ctx):
+                hits.append((r.id, finding))
+    except Exception as e:  # a rule bug must not lose the scan; it is reported, not hidden
+        errors.append(ScanError(where, f"internal error in rule {r.id}: {type(e).__name__}: {e}"))
+
+
+def _process_chunk(
+    items: Sequence[Discovered],
+    rule_ids: Sequence[str],
+    params: Mapping[str, Mapping[str, Any]],
+    max_size: int,
+    keep_models: bool = True,
+) -> list[tuple[SourceFile, list[_RuleHit], ScanError | None, list[ScanError]]]:
+    registry = load_rules()
+    rules = [registry[i] for i in rule_ids]
+    out = []
+    for d in items:
+        f, err = load_file(d, max_size=max_size)
+        hits: list[_RuleHit] = []
+        rule_errors: list[ScanError] = []
+        if err is None:
+            ctx_scan = ScanContext(files=[f])
+            for r in rules:
+                try:
+                    objs = instances_in(f, r.target)
+                except Exception as e:
+                    rule_errors.append(
+                        ScanError(f.rel, f"internal error reading {r.target.__name__}: {e}")
+                    )
+                    continue
+                _run_rule(r, objs, RuleContext(params[r.id], ctx_scan), hits, rule_errors, f.rel)
+        if not keep_models:
+            f.models.clear()  # cheaper to recompute in the parent than to pickle
+        out.append((f, hits, err, rule_errors))
+    return out
+
+
+# --- the scan ----------------------------------------------------------------------------------
+
+
+def scan(paths: Sequence[Path], options: ScanOptions, progress: Progress | None = None) -> Report:
+    started = time.monotonic()
+    config = options.config
+    registry = load_rules()
+    rules = _selected_rules(registry, config, options.only_rules)
+    max_size = options.max_file_size or config.max_file_size or DEFAULT_MAX_FILE_SIZE
+    items, errors = discover(paths, exclude=[*options.exclude, *config.ignore_paths])
+    params = _rule_params(rules, config)
+    file_rules = [r for r in rules if is_file_scoped(r)]
+    scan_rules = [r for r in rules if not is_file_scoped(r)]
+
+    files: list[SourceFile] = []
+    hits: list[_RuleHit] = []
+    jobs = options.jobs or os.cpu_count() or 1
+    ids = [r.id for r in file_rules]
+    for f, h, err, rule_errors in _parse_all(items, ids, params, max_size, jobs, progress):
+        files.append(f)
+        hits.extend(h)
+        errors.extend(rule_errors)
+        if err is not None:
+            errors.append(err)
+    ctx = ScanContext(files=files, roots=list(paths), config=config.globals)
+    for r in scan_rules:
+        objs = ctx.instances(r.target) if _has_provider(r) else []
+        _run_rule(r, objs, RuleContext(params[r.id], ctx), hits, errors, "<scan>")
+
+    report = Report(version=__version__, roots=[p.as_posix() for p in paths], rules=rules)
+    report.files_scanned = len(items)
+    _apply(report, hits, registry, config, ctx, options.baseline)
+    report.errors = sorted(set(errors), key=lambda e: (e.path, e.line or 0, e.reason))
+    report.duration_s = time.monotonic() - started
+    return report
+
+
+def _has_provider(r: Rule) -> bool:
+    from kubeward.registry import FILE_PROVIDERS, SCAN_PROVIDERS
+
+    return r.target in FILE_PROVIDERS or r.target in SCAN_PROVIDERS
+
+
+def _selected_rules(
+    registry: Mapping[str, Rule], config: Config, only: Sequence[str] | None
+) -> list[Rule]:
+    if only:
+        missing = [i for i in only if i not in registry]
+        if missing:
+            raise KeyError(", ".join(missing))
+        chosen = [registry[i] for i in only]
+    else:
+        chosen = [r for r in registry.values() if config.rule(r.id).enabled]
+    return sorted(chosen, key=lambda r: r.id)
+
+
+def _parse_all(
+    items: list[Discovered],
+    rule_ids: list[str],
+    params: Mapping[str, Mapping[str, Any]],
+    max_size: int,
+    jobs: int,
+    progress: Progress | None,
+) -> Iterable[tuple[SourceFile, list[_RuleHit], ScanError | None, list[ScanError]]]:
+    total = len(items)
+    if jobs <= 1 or total < PARALLEL_MIN_FILES:
+        for i, d in enumerate(items):
+            yield from _process_chunk([d], rule_ids, params, max_size)
+            if progress:
+                progress(i + 1, total)
+        return
+    # Balanced chunks: largest files first, dealt round-robin; results re-sorted by path.
+    n_chunks = jobs * 8
+    order = sorted(items, key=lambda d: -d.size)
+    chunks = [order[i::n_chunks] for i in range(n_chunks)]
+    done = 0
+    results = []
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork")) as pool:
+        futures = [pool.submit(_process_chunk, c, rule_ids, params, max_size, False) for c in chunks if c]
+        for fut in futures:
+            part = fut.result()
+            results.extend(part)
+            done += len(part)
+            if progress:
+                progress(done, total)
+    results.sort(key=lambda r: r[0].rel)
+    yield from results
+
+
+# --- suppressions, severity, fingerprints -----------------------------------------------------
+
+
+def fingerprint(rule_id: str, path: str, line_text: str, occurrence: int) -> str:
+    """Stable across lines moving: the rule, the file and the content of the line."""
+    h = hashlib.sha256(f"{rule_id}\0{path}\0{line_text.strip()}\0{occurrence}".encode())
+    return h.hexdigest()[:32]
+
+
+def _inline_comments(f: SourceFile) -> dict[int, tuple[str, ...]]:
+    """1-based line -> rule ids of a `kubeward: ignore[...]` comment on that line."""
+    out: dict[int, tuple[str, ...]] = {}
+    if "kubeward:" not in f.text:
+        return out
+    for i, line in enumerate(f.text.split("\n"), start=1):
+        if "#" not in line:
+            continue
+        m = _INLINE_RE.search(line[line.index("#") :])
+        if m:
+            out[i] = tuple(x.strip() for x in m.group(1).split(",") if x.strip())
+    return out
+
+
+def _annotation_scopes(ctx: ScanContext, f: SourceFile) -> list[tuple[Span, tuple[str, ...]]]:
+    if f.kind is not FileKind.YAML or ANNOTATION not in f.text:
+        return []
+    scopes = []
+    for obj in instances_in(f, KubeObject):
+        value = obj.annotation(ANNOTATION)
+        if value:
+            ids = tuple(x.strip() for x in value.split(",") if x.strip())
+            scopes.append((obj.span, ids))
+    return scopes
+
+
+def _apply(
+    report: Report,
+    hits: list[_RuleHit],
+    registry: Mapping[str, Rule],
+    config: Config,
+    ctx: ScanContext,
+    baseline: set[str] | None,
+) -> None:
+    by_path = {f.rel: f for f in ctx.files}
+    inline: dict[str, dict[int, tuple[str, ...]]] = {}
+    scopes: dict[str, list[tuple[Span, tuple[str, ...]]]] = {}
+    used_inline: set[tuple[str, int, str]] = set()
+    used_scope: set[tuple[str, int, str]] = set()
+    occurrences: dict[tuple[str, str, str], int] = defaultdict(int)
+    used_baseline: set[str] = set()
+
+    hits.sort(key=lambda h: (h[1].span.path, h[1].span.start, h[0], h[1].message))
+    seen: set[tuple[str, Span, str]] = set()
+    for rid, finding in hits:
+        key = (rid, finding.span, finding.message)
+        if key in seen:  # the same finding from two views of one object
+            continue
+        seen.add(key)
+        r = registry[rid]
+        path, line = finding.span.path, finding.span.start.line
+        f = by_path.get(path)
+        line_text = f.line_text(line) if f else ""
+        occ_key = (rid, path, line_text.strip())
+        fp = fingerprint(rid, path, line_text, occurrences[occ_key])
+        occurrences[occ_key] += 1
+        severity = config.rule(rid).severity or finding.severity or r.severity
+        suppressed_by = None
+        if f is not None:
+            if path not in inline:
+                inline[path] = _inline_comments(f)
+                scopes[path] = _annotation_scopes(ctx, f)
+            for ln in (line, line - 1):
+                ids = inline[path].get(ln)
+                if ids is not None and (rid in ids or "all" in ids):
+                    suppressed_by = "inline"
+                    used_inline.add((path, ln, rid if rid in ids else "all"))
+                    break
+            if suppressed_by is None:
+                for span, ids in scopes[path]:
+                    if span.start.line <= line <= span.end.line and (rid in ids or "all" in ids):
+                        suppressed_by = "annotation"
+                        used_scope.add((path, span.start.line, rid if rid in ids else "all"))
+                        break
+        if suppressed_by is None and baseline is not None and fp in baseline:
+            suppressed_by = "baseline"
+            used_baseline.add(fp)
+        result = Result(r, finding, severity, fp, suppressed_by)
+        if suppressed_by:
+            report.suppressed.append(result)
+        else:
+            report.results.append(result)
+            if f is not None and path not in report.sources:
+                report.sources[path] = f.text
+    report.results.sort(key=Result.sort_key)
+    report.suppressed.sort(key=Result.sort_key)
+    active = {r.id for r in report.rules}
+    for path, comments in sorted(inline.items()):
+        _unused(report, by_path[path], comments, used_inline, active, "inline")
+    # Files with suppression comments but no findings at all.
+    for f in ctx.files:
+        if f.rel not in inline and "kubeward:" in f.text:
+            _unused(report, f, _inline_comments(f), used_inline, active, "inline")
+    for f in ctx.files:
+        for span, ids in (scopes.get(f.rel) if f.rel in scopes else _annotation_scopes(ctx, f)):
+            unused = tuple(
+                i for i in ids if i in active or i == "all"
+                if (f.rel, span.start.line, i) not in used_scope
+            )
+            if unused:
+                report.unused_suppressions.append(UnusedSuppression(span, unused, "annotation"))
+
+
+def _unused(
+    report: Report,
+    f: SourceFile,
+    comments: Mapping[int, tuple[str, ...]],
+    used: set[tuple[str, int, str]],
+    active: set[str],
+    kind: str,
+) -> None:
+    for ln, ids in sorted(comments.items()):
+        # Only rules that ran can be judged unused (a rule switched off proves nothing).
+        unused = tuple(i for i in ids if (i in active or i == "all") and (f.rel, ln, i) not in used)
+        if unused:
+            report.unused_suppressions.append(UnusedSuppression(f.line_span(ln), unused, kind))
+
+
+# --- baseline -----------------------------------------------------------------------------------
+
+BASELINE_VERSION = 1
+
+
+def write_baseline(report: Report, path: Path) -> None:
+    entries = [
+        {"rule": r.rule.id, "path": r.span.path, "fingerprint": r.fingerprint}
+        for r in report.results
+    ]
+    path.write_text(
+        json.dumps({"kubeward_baseline": BASELINE_VERSION, "findings": entries}, indent=2) + "\n",
+        encoding="utf-8",
+    )
+
+
+def read_baseline(path: Path) -> set[str]:
+    """Fingerprints of a baseline file; raises ValueError with the reason on bad input."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path}: cannot read baseline: {e}") from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: baseline is not valid JSON: {e}") from None
+    if not isinstance(data, dict) or data.get("kubeward_baseline") != BASELINE_VERSION:
+        raise ValueError(f"{path}: not a kubeward baseline (version {BASELINE_VERSION})")
+    out = set()
+    for e in data.get("findings", []):
+        if isinstance(e, dict) and isinstance(e.get("fingerprint"), str):
+            out.add(e["fingerprint"])
+    return out

@@ -1,0 +1,71 @@
+"""Read and parse one discovered file, turning every problem into a `ScanError`."""
+
+from __future__ import annotations
+
+import yaml
+
+from kubeward.discover import Discovered
+from kubeward.parse.dockerfile import DockerfileError, parse_dockerfile
+from kubeward.parse.yamlnode import YamlLimitError, load_documents
+from kubeward.source import FileKind, ScanError, SourceFile
+
+DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
+
+_YAML_KINDS = frozenset(
+    {
+        FileKind.YAML,
+        FileKind.GHA_WORKFLOW,
+        FileKind.GHA_ACTION,
+        FileKind.GITLAB_CI,
+        FileKind.HELM_CHART,
+        FileKind.HELM_VALUES,
+        FileKind.KUSTOMIZATION,
+    }
+)
+
+
+def read_text(d: Discovered, max_size: int) -> str:
+    """The file's text; raises `ValueError` with a reason a person can act on."""
+    if d.size > max_size:
+        raise ValueError(
+            f"file is {d.size} bytes, over the size limit of {max_size} bytes "
+            "(raise max-file-size in .kubeward.yaml or --max-file-size)"
+        )
+    try:
+        with open(d.abspath, "rb") as fh:
+            data = fh.read(max_size + 1)
+    except OSError as e:
+        raise ValueError(f"cannot read: {e.strerror or e}") from None
+    if len(data) > max_size:
+        raise ValueError(f"file grew over the size limit of {max_size} bytes while reading")
+    if b"\x00" in data[:8192]:
+        raise ValueError("binary file (NUL bytes)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"invalid UTF-8 at byte {e.start}") from None
+
+
+def load_file(d: Discovered, *, max_size: int = DEFAULT_MAX_FILE_SIZE) -> tuple[SourceFile, ScanError | None]:
+    """Read and parse a file. On error the `SourceFile` is returned with what could be read."""
+    f = SourceFile(rel=d.rel, abspath=d.abspath, kind=d.kind)
+    try:
+        f.text = read_text(d, max_size)
+    except ValueError as e:
+        return f, ScanError(d.rel, str(e))
+    try:
+        if d.kind in _YAML_KINDS:
+            f.documents = load_documents(f.text, d.rel)
+        elif d.kind is FileKind.DOCKERFILE:
+            f.instructions = parse_dockerfile(f.text)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + 1 if mark is not None else None
+        reason = " ".join(str(x) for x in (e.context, e.problem) if x)
+        return f, ScanError(d.rel, f"malformed YAML: {reason}", line)
+    except (yaml.YAMLError, YamlLimitError, DockerfileError) as e:
+        label = "malformed Dockerfile" if d.kind is FileKind.DOCKERFILE else "unsafe or malformed YAML"
+        return f, ScanError(d.rel, f"{label}: {e}")
+    except RecursionError:
+        return f, ScanError(d.rel, "nesting too deep to parse safely")
+    return f, None

@@ -1,0 +1,53 @@
+"""JUnit XML: one test case per rule that ran, failing with one entry per finding.
+
+CI systems show JUnit natively; a rule with no findings is a passing test case, and each file
+that could not be scanned is an error test case.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+
+from kubeward.results import Report, Result
+
+
+def render(report: Report) -> str:
+    by_rule: dict[str, list[Result]] = defaultdict(list)
+    for r in report.results:
+        by_rule[r.rule.id].append(r)
+    suites = ET.Element("testsuites", name="kubeward")
+    suite = ET.SubElement(
+        suites,
+        "testsuite",
+        name="kubeward scan",
+        tests=str(len(report.rules) + len(report.errors)),
+        failures=str(sum(1 for r in report.rules if by_rule.get(r.id))),
+        errors=str(len(report.errors)),
+        skipped="0",
+        time=f"{report.duration_s:.3f}",
+    )
+    for rule in sorted(report.rules, key=lambda r: r.id):
+        case = ET.SubElement(
+            suite, "testcase", classname=f"kubeward.layer{int(rule.layer)}", name=rule.id
+        )
+        hits = by_rule.get(rule.id, [])
+        if hits:
+            lines = [
+                f"{h.span.path}:{h.span.start.line}:{h.span.start.col}: "
+                f"[{h.severity.value}] {h.message}"
+                for h in hits
+            ]
+            fail = ET.SubElement(
+                case,
+                "failure",
+                message=f"{len(hits)} finding(s): {rule.title}",
+                type=rule.severity.value,
+            )
+            fail.text = "\n".join(lines)
+    for e in report.errors:
+        case = ET.SubElement(suite, "testcase", classname="kubeward.input", name=e.path)
+        err = ET.SubElement(case, "error", message=e.reason, type="scan-error")
+        err.text = f"{e.path}{':' + str(e.line) if e.line else ''}: {e.reason}"
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"

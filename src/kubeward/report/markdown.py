@@ -1,0 +1,69 @@
+"""Markdown, fit for a pull-request comment."""
+
+from __future__ import annotations
+
+from kubeward.registry import Layer, Severity
+from kubeward.results import Report
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render(report: Report) -> str:
+    out = ["## kubeward scan", ""]
+    n = len(report.results)
+    sev = report.by_severity()
+    if n == 0:
+        out.append(f"No findings in {report.files_scanned} files.")
+    else:
+        counts = ", ".join(
+            f"{sev[s]} {s.value}" for s in Severity if sev.get(s)
+        )
+        out.append(f"**{n} finding(s)** in {report.files_scanned} files: {counts}.")
+    if report.suppressed:
+        out.append(f"{len(report.suppressed)} suppressed.")
+    out.append("")
+    if n:
+        layers = report.by_layer()
+        out += ["| layer | findings |", "|---|---:|"]
+        out += [f"| {int(ly)} {ly.title} | {layers.get(ly, 0)} |" for ly in Layer]
+        out.append("")
+        out += ["| severity | rule | location | message |", "|---|---|---|---|"]
+        for r in report.results:
+            loc = f"`{r.span.path}:{r.span.start.line}:{r.span.start.col}`"
+            out.append(
+                f"| {r.severity.value} | [{r.rule.id}]({r.rule.help_uri}) | {loc} | "
+                f"{_cell(r.message)} |"
+            )
+        out.append("")
+        out.append("<details><summary>Remediation</summary>")
+        out.append("")
+        for rule in sorted({r.rule.id: r.rule for r in report.results}.values(), key=lambda r: r.id):
+            out.append(f"#### {rule.id}: {rule.title}")
+            out.append("")
+            out.append(rule.section("Remediation"))
+            out.append("")
+        out.append("</details>")
+        out.append("")
+    for section in report.sections:
+        out += [f"### {section.title}", ""]
+        if section.rows:
+            cols = list(section.rows[0])
+            out.append("| " + " | ".join(cols) + " |")
+            out.append("|" + "---|" * len(cols))
+            for row in section.rows:
+                out.append("| " + " | ".join(_cell(str(row.get(c, ""))) for c in cols) + " |")
+            out.append("")
+    if report.errors:
+        out += [f"### Files not scanned ({len(report.errors)})", ""]
+        out += [f"- `{e.path}`{f':{e.line}' if e.line else ''}: {_cell(e.reason)}" for e in report.errors]
+        out.append("")
+    if report.unused_suppressions:
+        out += ["### Unused suppressions", ""]
+        out += [
+            f"- `{u.span.path}:{u.span.start.line}` ({u.kind}): {', '.join(u.rule_ids)}"
+            for u in report.unused_suppressions
+        ]
+        out.append("")
+    return "\n".join(out)

@@ -1,0 +1,93 @@
+"""Text for people: findings grouped by file, with the source line and a caret under the span,
+then a summary by layer and severity. Colour only when asked (the CLI asks on a terminal)."""
+
+from __future__ import annotations
+
+import io
+from itertools import groupby
+
+from rich.console import Console
+from rich.markup import escape
+
+from kubeward.registry import Layer, Severity
+from kubeward.results import Report
+
+_STYLE = {
+    Severity.CRITICAL: "bold white on red",
+    Severity.HIGH: "bold red",
+    Severity.MEDIUM: "yellow",
+    Severity.LOW: "cyan",
+    Severity.INFO: "dim",
+}
+
+
+def render(report: Report, *, color: bool = False) -> str:
+    buf = io.StringIO()
+    con = Console(
+        file=buf, force_terminal=color, no_color=not color, width=100, highlight=False,
+        soft_wrap=True, color_system="standard" if color else None,
+    )
+    for path, group in groupby(report.results, key=lambda r: r.span.path):
+        con.print(f"[bold underline]{escape(path)}[/]")
+        for r in group:
+            s = r.span
+            sev = r.severity
+            con.print(
+                f"  {s.start.line}:{s.start.col}  [{_STYLE[sev]}]{sev.value:<8}[/] "
+                f"[bold]{r.rule.id}[/]  {escape(r.message)}"
+            )
+            src = report.source_line(path, s.start.line)
+            if src:
+                expanded = src.expandtabs(1)
+                width = (s.end.col - s.start.col) if s.end.line == s.start.line else len(src) - s.start.col + 1
+                con.print(f"      [dim]{s.start.line:>4} |[/] {escape(expanded)}")
+                con.print(f"      [dim]     |[/] {' ' * (s.start.col - 1)}[{_STYLE[sev]}]{'^' * max(width, 1)}[/]")
+            for rel in r.finding.related:
+                con.print(
+                    f"      [dim]related: {escape(rel.span.path)}:{rel.span.start.line}:"
+                    f"{rel.span.start.col} {escape(rel.label)}[/]"
+                )
+            remedy = r.rule.section("Remediation").split("\n\n", 1)[0].replace("\n", " ")
+            if remedy:
+                con.print(f"      [green]fix:[/] {escape(remedy)}")
+        con.print()
+    for section in report.sections:
+        con.print(f"[bold]{escape(section.title)}[/]")
+        for row in section.rows:
+            con.print("  " + escape("  ".join(f"{k}={v}" for k, v in row.items())))
+        con.print()
+    if report.errors:
+        con.print(f"[bold red]Files not scanned ({len(report.errors)})[/]")
+        for e in report.errors:
+            where = f"{e.path}:{e.line}" if e.line else e.path
+            con.print(f"  {escape(where)}: {escape(e.reason)}")
+        con.print()
+    if report.unused_suppressions:
+        con.print(f"[bold yellow]Unused suppressions ({len(report.unused_suppressions)})[/]")
+        for u in report.unused_suppressions:
+            con.print(
+                f"  {escape(u.span.path)}:{u.span.start.line} ({u.kind}) "
+                f"{escape(', '.join(u.rule_ids))} suppresses nothing"
+            )
+        con.print()
+    _summary(con, report)
+    return buf.getvalue()
+
+
+def _summary(con: Console, report: Report) -> None:
+    sev = report.by_severity()
+    layers = report.by_layer()
+    con.print(
+        f"[bold]Summary:[/] {len(report.results)} finding(s) in {report.files_scanned} file(s), "
+        f"{len(report.suppressed)} suppressed, {len(report.errors)} file error(s), "
+        f"{report.duration_s:.2f}s"
+    )
+    if report.results:
+        con.print(
+            "  by severity: "
+            + ", ".join(f"[{_STYLE[s]}]{s.value}[/] {sev[s]}" for s in Severity if sev.get(s))
+        )
+        con.print(
+            "  by layer:    "
+            + ", ".join(f"{int(ly)} {ly.title} {layers[ly]}" for ly in Layer if layers.get(ly))
+        )

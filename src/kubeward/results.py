@@ -1,0 +1,86 @@
+"""The report of one scan: what every renderer reads, and nothing renderers decide."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubeward.registry import Finding, Layer, Rule, Severity
+from kubeward.source import ScanError, Span
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """A finding with its rule, effective severity, fingerprint and suppression state."""
+
+    rule: Rule
+    finding: Finding
+    severity: Severity
+    fingerprint: str
+    suppressed_by: str | None = None  # "inline", "annotation", "baseline"
+
+    @property
+    def span(self) -> Span:
+        return self.finding.span
+
+    @property
+    def message(self) -> str:
+        return self.finding.message
+
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        s = self.finding.span
+        return (s.path, s.start.line, s.start.col, self.rule.id, self.finding.message)
+
+
+@dataclass(frozen=True, slots=True)
+class UnusedSuppression:
+    span: Span
+    rule_ids: tuple[str, ...]
+    kind: str  # "inline" | "annotation" | "baseline"
+
+
+@dataclass
+class Section:
+    """A structured part of the report beyond findings (a SLSA assessment, say).
+
+    `rows` are flat mappings; renderers show them as a table (text, Markdown) and as data
+    (JSON, SARIF run properties).
+    """
+
+    id: str
+    title: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    version: str
+    roots: list[str]
+    results: list[Result] = field(default_factory=list)
+    suppressed: list[Result] = field(default_factory=list)
+    errors: list[ScanError] = field(default_factory=list)
+    unused_suppressions: list[UnusedSuppression] = field(default_factory=list)
+    rules: list[Rule] = field(default_factory=list)
+    files_scanned: int = 0
+    duration_s: float = 0.0
+    sections: list[Section] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)  # rel path -> text (for carets)
+
+    def by_severity(self) -> Counter[Severity]:
+        return Counter(r.severity for r in self.results)
+
+    def by_layer(self) -> Counter[Layer]:
+        return Counter(r.rule.layer for r in self.results)
+
+    def source_line(self, path: str, line: int) -> str:
+        text = self.sources.get(path)
+        if text is None:
+            return ""
+        lines = text.split("\n")
+        return lines[line - 1].rstrip("\r") if 1 <= line <= len(lines) else ""
+
+    def worst(self) -> Severity | None:
+        if not self.results:
+            return None
+        return max((r.severity for r in self.results), key=lambda s: s.rank)

@@ -1,0 +1,3 @@
+"""Every rule pack, imported by name: importing a pack registers its rules and providers."""
+
+from kubeward.rules import registry as registry  # layer 4: registry & artifacts

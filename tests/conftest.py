@@ -1,0 +1,23 @@
+"""Shared test helpers: the path to ../shared and the rule that tests needing it follow."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def require_shared(*parts: str) -> Path:
+    """The path under ../shared, or skip (fail when KUBEWARD_REQUIRE_SHARED=1) if absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        reason = f"{path} is absent (../shared is not beside this clone)"
+        if os.environ.get("KUBEWARD_REQUIRE_SHARED") == "1":
+            pytest.fail(reason + " but KUBEWARD_REQUIRE_SHARED=1")
+        pytest.skip(reason)
+    return path
