@@ -26,6 +26,7 @@ from kubeward.discover import Discovered, discover
 from kubeward.load import DEFAULT_MAX_FILE_SIZE, load_file
 from kubeward.model.k8s import KubeObject
 from kubeward.registry import (
+    SECTION_BUILDERS,
     Finding,
     Rule,
     RuleContext,
@@ -136,6 +137,11 @@ def scan(paths: Sequence[Path], options: ScanOptions, progress: Progress | None 
 
     report = Report(version=__version__, roots=[p.as_posix() for p in paths], rules=rules)
     report.files_scanned = len(items)
+    for build in SECTION_BUILDERS:
+        try:
+            report.sections.extend(build(ctx))
+        except Exception as e:
+            errors.append(ScanError("<scan>", f"internal error building a report section: {e}"))
     _apply(report, hits, registry, config, ctx, options.baseline)
     report.errors = sorted(set(errors), key=lambda e: (e.path, e.line or 0, e.reason))
     report.duration_s = time.monotonic() - started

@@ -255,6 +255,16 @@ def scan_provider(
     return deco
 
 
+# Functions that add a structured section to the report (a SLSA assessment per pipeline...).
+SECTION_BUILDERS: list[Callable[[ScanContext], Iterable[Any]]] = []
+
+
+def report_section(func: Callable[[ScanContext], Iterable[Any]]) -> Callable[[ScanContext], Iterable[Any]]:
+    """Register a function yielding `kubeward.results.Section`s from the whole scan."""
+    SECTION_BUILDERS.append(func)
+    return func
+
+
 def instances_in(f: SourceFile, target: type[T]) -> list[T]:
     """A file-scoped model type's instances in one file, computed once and kept on the file."""
     got = f.models.get(target)

@@ -1,0 +1,1 @@
+"""Dockerfile pack: base images, remote code, package trust, secrets (issue 4)."""

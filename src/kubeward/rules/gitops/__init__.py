@@ -1,0 +1,1 @@
+"""GitOps, admission control, runtime and source history, with policy coverage (issue 6)."""
