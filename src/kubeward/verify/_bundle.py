@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from typing import Any
 
@@ -27,8 +26,9 @@ def _b64(value: Any, what: str) -> bytes:
     if not isinstance(value, str):
         raise InputError(f"bundle: {what} is missing")
     try:
-        return base64.b64decode(value, validate=True)
-    except binascii.Error as exc:
+        # Like Go's encoding/base64 (protojson), ignore line breaks inside the text.
+        return base64.b64decode(value.replace("\n", "").replace("\r", ""), validate=True)
+    except ValueError as exc:
         raise InputError(f"bundle: {what} is not valid base64") from exc
 
 

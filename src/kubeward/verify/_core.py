@@ -8,7 +8,6 @@ It follows the steps of the Sigstore client specification and of sigstore-python
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
 from collections.abc import Iterable
@@ -57,11 +56,14 @@ def _fail(reason: str, kind: str = "verification-failed") -> VerificationError:
 # --- time -----------------------------------------------------------------------------------
 
 
-def _verify_timestamp(der: bytes, message: bytes, root: TrustedRoot) -> datetime | None:
+def _verify_timestamp(
+    der: bytes, message: bytes, root: TrustedRoot, reasons: list[str]
+) -> datetime | None:
     try:
         response = decode_timestamp_response(der)
     except ValueError as exc:
-        raise _fail(f"RFC 3161 timestamp does not parse: {exc}", "bad-timestamp") from exc
+        reasons.append(f"RFC 3161 timestamp does not parse: {str(exc)[:120]}")
+        return None
     for authority in root.timestamp_authorities:
         chain = authority.chain
         if len(chain) < 2:
@@ -71,17 +73,21 @@ def _verify_timestamp(der: bytes, message: bytes, root: TrustedRoot) -> datetime
             builder = builder.add_intermediate_certificate(cert)
         try:
             builder.build().verify_message(response, message)
-        except TsaError:
+        except TsaError as exc:
+            reasons.append(f"timestamp not verified by a trusted TSA: {exc}")
             continue
         gen_time = response.tst_info.gen_time
         if gen_time.tzinfo is None:
             gen_time = gen_time.replace(tzinfo=UTC)
         if authority.validity.contains(gen_time):
             return gen_time
+        reasons.append(f"timestamp {gen_time:%Y-%m-%dT%H:%M:%SZ} outside the TSA's validity")
     return None
 
 
-def _timestamp_times(ev: Evidence, root: TrustedRoot) -> list[tuple[str, datetime]]:
+def _timestamp_times(
+    ev: Evidence, root: TrustedRoot, reasons: list[str]
+) -> list[tuple[str, datetime]]:
     if not ev.timestamps:
         return []
     if len(ev.timestamps) > _MAX_TIMESTAMPS:
@@ -96,7 +102,7 @@ def _timestamp_times(ev: Evidence, root: TrustedRoot) -> list[tuple[str, datetim
         )
     times = []
     for der in ev.timestamps:
-        when = _verify_timestamp(der, ev.signature, root)
+        when = _verify_timestamp(der, ev.signature, root, reasons)
         if when is not None:
             times.append(("timestamp authority", when))
     return times
@@ -171,7 +177,9 @@ def _check_log_key_validity(entry: TlogEntry, root: TrustedRoot, times: Iterable
 # --- certificate ----------------------------------------------------------------------------
 
 
-def _verify_chain(cert: x509.Certificate, root: TrustedRoot, when: datetime) -> list[x509.Certificate]:
+def _verify_chain(
+    cert: x509.Certificate, root: TrustedRoot, when: datetime
+) -> list[x509.Certificate]:
     anchors = [
         c
         for authority in root.certificate_authorities
@@ -312,7 +320,7 @@ def _b64(value: Any) -> bytes:
         raise _fail("log entry body field is missing", "tlog-mismatch")
     try:
         return base64.b64decode(value, validate=True)
-    except binascii.Error as exc:
+    except ValueError as exc:
         raise _fail("log entry body field is not base64", "tlog-mismatch") from exc
 
 
@@ -340,13 +348,17 @@ def _v2_verifier(verifier: Any, ev: Evidence, key: PublicKeyTypes) -> bool:
     if not isinstance(verifier, dict):
         return False
     if "x509Certificate" in verifier:
-        return _verifier_matches(_b64(verifier["x509Certificate"].get("rawBytes")), ev, key, pem=False)
+        return _verifier_matches(
+            _b64(verifier["x509Certificate"].get("rawBytes")), ev, key, pem=False
+        )
     if "publicKey" in verifier:
         return _verifier_matches(_b64(verifier["publicKey"].get("rawBytes")), ev, key, pem=False)
     return False
 
 
-def _check_body(entry: TlogEntry, ev: Evidence, key: PublicKeyTypes, artifact: ArtifactRef | None) -> None:
+def _check_body(
+    entry: TlogEntry, ev: Evidence, key: PublicKeyTypes, artifact: ArtifactRef | None
+) -> None:
     try:
         body = json.loads(entry.body)
         spec = body["spec"]
@@ -362,7 +374,9 @@ def _check_body(entry: TlogEntry, ev: Evidence, key: PublicKeyTypes, artifact: A
     try:
         _check_body_spec(kind, version, spec, ev, key, artifact, mismatch)
     except (KeyError, TypeError, AttributeError) as exc:
-        raise _fail(f"log entry body {kind}/{version} is malformed: {exc}", "tlog-mismatch") from exc
+        raise _fail(
+            f"log entry body {kind}/{version} is malformed: {exc}", "tlog-mismatch"
+        ) from exc
 
 
 def _check_body_spec(
@@ -422,9 +436,10 @@ def _check_body_spec(
         return
     if kind == "dsse" and version == "0.0.2":
         inner = spec["dsseV002"]
-        if inner["payloadHash"]["algorithm"] != "SHA2_256" or _b64(
-            inner["payloadHash"]["digest"]
-        ) != payload_sha:
+        if (
+            inner["payloadHash"]["algorithm"] != "SHA2_256"
+            or _b64(inner["payloadHash"]["digest"]) != payload_sha
+        ):
             raise _fail("log entry records a different DSSE payload", "tlog-mismatch")
         logged = inner["signatures"]
         if len(logged) != len(envelope.signatures):
@@ -450,7 +465,11 @@ def _check_body_spec(
             raise mismatch
         for record, sig in zip(logged, envelope.signatures, strict=True):
             # intoto/0.0.2 double-encodes: base64 of the base64 text of the signature.
-            if _b64(_b64(record["sig"]).decode("ascii", "replace")) != sig:
+            try:
+                logged_sig = base64.b64decode(_b64(record["sig"]), validate=True)
+            except ValueError:
+                logged_sig = b""
+            if logged_sig != sig:
                 raise _fail("log entry records a different DSSE signature", "tlog-mismatch")
             if not _verifier_matches(_b64(record["publicKey"]), ev, key, pem=True):
                 raise _fail("log entry records a different signer", "tlog-mismatch")
@@ -519,7 +538,8 @@ def verify_evidence(
     now = now or datetime.now(UTC)
     if not ev.tlog_entries:
         raise _fail("no transparency log entry: the signature was never logged", "bad-tlog")
-    times = _timestamp_times(ev, root)
+    reasons: list[str] = []
+    times = _timestamp_times(ev, root, reasons)
     for entry in ev.tlog_entries:
         promised = _verify_tlog_entry(entry, ev, root, now)
         if promised is not None:
@@ -527,7 +547,7 @@ def verify_evidence(
     if not times:
         raise _fail(
             "no verified signing time: needs a Rekor inclusion promise or a trusted RFC 3161 "
-            "timestamp",
+            "timestamp" + "".join(f"; {r}" for r in reasons),
             "no-verified-time",
         )
     instants = [when for _, when in times]
@@ -539,8 +559,7 @@ def verify_evidence(
     if ev.certificate is not None:
         if not isinstance(policy, IdentityPolicy):
             raise _fail(
-                "signature carries a certificate; verify it with an identity and issuer, "
-                "not a key",
+                "signature carries a certificate; verify it with an identity and issuer, not a key",
                 "identity-mismatch",
             )
         cert = ev.certificate
@@ -558,12 +577,10 @@ def verify_evidence(
             chain = _verify_chain(cert, root, when)
         if len(chain) < 2:
             raise _fail("signing certificate chain is too short", "bad-chain")
-        _crypto.verify_scts(
-            cert, chain[1], {log.key_id: log.key for log in root.ctlogs}
-        )
+        _crypto.verify_scts(cert, chain[1], {log.key_id: log.key for log in root.ctlogs})
         _check_profile(cert)
         signer, issuer = _check_identity(cert, policy)
-        key = cert.public_key()
+        key: PublicKeyTypes = cert.public_key()
         _verify_signature_material(ev, key, artifact)
     else:
         if not isinstance(policy, KeyPolicy):

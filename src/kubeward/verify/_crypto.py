@@ -26,9 +26,7 @@ def load_public_key_pem(data: bytes, *, source: str) -> PublicKeyTypes:
         key = serialization.load_pem_public_key(data)
     except (ValueError, UnsupportedAlgorithm) as exc:
         raise InputError(f"{source} is not a PEM public key") from exc
-    if not isinstance(
-        key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey
-    ):
+    if not isinstance(key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey):
         raise InputError(f"{source}: unsupported key type {type(key).__name__}")
     return key
 
@@ -116,7 +114,9 @@ def verify_scts(
 ) -> None:
     """At least one embedded SCT must be signed by a CT log of the trusted root."""
     try:
-        ext = cert.extensions.get_extension_for_class(x509.PrecertificateSignedCertificateTimestamps)
+        ext = cert.extensions.get_extension_for_class(
+            x509.PrecertificateSignedCertificateTimestamps
+        )
     except x509.ExtensionNotFound as exc:
         raise VerificationError("signing certificate has no embedded SCT", kind="bad-sct") from exc
     issuer_key_hash = hashlib.sha256(
@@ -131,9 +131,7 @@ def verify_scts(
         if key is None:
             reasons.append(f"SCT from unknown CT log {sct.log_id.hex()}")
             continue
-        millis = round(
-            (sct.timestamp.replace(tzinfo=None) - _EPOCH).total_seconds() * 1000
-        )
+        millis = round((sct.timestamp.replace(tzinfo=None) - _EPOCH).total_seconds() * 1000)
         signed = (
             struct.pack(">BBQH", 0, 0, millis, 1)
             + issuer_key_hash
@@ -181,15 +179,15 @@ def verify_inclusion(
         )
     node = hashlib.sha256(b"\x00" + leaf).digest()
     for i, sibling in enumerate(proof[:inner]):
-        node = _hash_children(node, sibling) if (index >> i) & 1 == 0 else _hash_children(
-            sibling, node
+        node = (
+            _hash_children(node, sibling)
+            if (index >> i) & 1 == 0
+            else _hash_children(sibling, node)
         )
     for sibling in proof[inner:]:
         node = _hash_children(sibling, node)
     if node != root:
-        raise VerificationError(
-            "inclusion proof does not lead to its root hash", kind="bad-tlog"
-        )
+        raise VerificationError("inclusion proof does not lead to its root hash", kind="bad-tlog")
 
 
 @dataclass(frozen=True)
@@ -216,6 +214,8 @@ def verify_checkpoint(envelope: str, key_id: bytes, key: PublicKeyTypes) -> Chec
         root = base64.b64decode(lines[2], validate=True)
     except (ValueError, binascii.Error) as exc:
         raise VerificationError("checkpoint: malformed size or root hash", kind="bad-tlog") from exc
+    if not sigs:
+        raise VerificationError("checkpoint has no signature", kind="bad-tlog")
     if not sigs.endswith("\n"):
         raise VerificationError("checkpoint: signature block must end in newline", kind="bad-tlog")
     found = False

@@ -161,9 +161,7 @@ def parse_trusted_root(text: str | bytes, *, source: str) -> TrustedRoot:
     try:
         return TrustedRoot(
             tlogs=tuple(_log_key(t, f"tlog {i}") for i, t in enumerate(doc.get("tlogs") or [])),
-            ctlogs=tuple(
-                _log_key(t, f"ctlog {i}") for i, t in enumerate(doc.get("ctlogs") or [])
-            ),
+            ctlogs=tuple(_log_key(t, f"ctlog {i}") for i, t in enumerate(doc.get("ctlogs") or [])),
             certificate_authorities=tuple(
                 _authority(c, f"certificate authority {i}")
                 for i, c in enumerate(doc.get("certificateAuthorities") or [])
