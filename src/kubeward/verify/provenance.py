@@ -205,11 +205,11 @@ def _check_builder(
                 f"builder ref {ref} is not the expected {want_ref}",
             )
     version = ref.removeprefix("refs/tags/")
-    if not (ref.startswith("refs/tags/") and _FULL_SEMVER.match(version)):
-        if not (request.testing and ref == "refs/heads/main"):
-            raise _err(
-                "ErrorInvalidRef", f"builder ref {ref!r} is not a release tag of the form vX.Y.Z"
-            )
+    released = ref.startswith("refs/tags/") and _FULL_SEMVER.match(version) is not None
+    if not released and not (request.testing and ref == "refs/heads/main"):
+        raise _err(
+            "ErrorInvalidRef", f"builder ref {ref!r} is not a release tag of the form vX.Y.Z"
+        )
     claimed = _builder_from_predicate(statement)
     if claimed is not None and claimed != identity:
         raise _err(
