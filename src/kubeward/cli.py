@@ -37,25 +37,52 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("scan", help="scan files and directories offline")
     s.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     s.add_argument(
-        "-f", "--format", action="append", default=[], metavar="FORMAT[=FILE]",
+        "-f",
+        "--format",
+        action="append",
+        default=[],
+        metavar="FORMAT[=FILE]",
         help="text, json, sarif, junit or markdown; repeat for several; FORMAT=FILE writes a file",
     )
     s.add_argument(
-        "-o", "--output", action="append", default=[], metavar="FILE",
-        help="write the n-th --format to the n-th --output ('-' is stdout)",
+        "-o",
+        "--output",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="file for the next --format given without =FILE ('-' is stdout)",
     )
-    s.add_argument("--fail-on", type=str, default=None, metavar="SEVERITY",
-                   help="lowest severity that fails the run (default: high; 'never' to disable)")
-    s.add_argument("--fail-on-errors", action="store_true",
-                   help="fail the run when any file could not be read or parsed")
+    s.add_argument(
+        "--fail-on",
+        type=str,
+        default=None,
+        metavar="SEVERITY",
+        help="lowest severity that fails the run (default: high; 'never' to disable)",
+    )
+    s.add_argument(
+        "--fail-on-errors",
+        action="store_true",
+        help="fail the run when any file could not be read or parsed",
+    )
     s.add_argument("--config", type=Path, help="configuration file (default: .kubeward.yaml)")
     s.add_argument("--exclude", action="append", default=[], metavar="GLOB")
-    s.add_argument("--rule", action="append", default=None, metavar="ID",
-                   help="run only this rule (repeatable)")
-    s.add_argument("-j", "--jobs", type=int, default=0, help="worker processes (default: all cores)")
+    s.add_argument(
+        "--rule",
+        action="append",
+        default=None,
+        metavar="ID",
+        help="run only this rule (repeatable)",
+    )
+    s.add_argument(
+        "-j", "--jobs", type=int, default=0, help="worker processes (default: all cores)"
+    )
     s.add_argument("--baseline", type=Path, help="suppress findings recorded in this baseline")
-    s.add_argument("--write-baseline", type=Path, metavar="FILE",
-                   help="record the current findings as the baseline")
+    s.add_argument(
+        "--write-baseline",
+        type=Path,
+        metavar="FILE",
+        help="record the current findings as the baseline",
+    )
     s.add_argument("--max-file-size", type=int, default=None, metavar="BYTES")
     s.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     s.add_argument("--no-progress", action="store_true")
@@ -74,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     except ImportError:
         pass
     else:
-        register(sub)
+        register(sub)  # type: ignore[arg-type]
     return p
 
 
@@ -82,9 +109,7 @@ def _outputs(args: argparse.Namespace) -> list[tuple[Format, str]]:
     pairs: list[tuple[Format, str]] = []
     fmts = args.format or ["text"]
     outs = list(args.output)
-    if len(outs) > len(fmts):
-        raise ValueError("more --output than --format options")
-    for i, spec in enumerate(fmts):
+    for spec in fmts:
         name, _, path = spec.partition("=")
         try:
             fmt = Format(name.strip().lower())
@@ -92,8 +117,11 @@ def _outputs(args: argparse.Namespace) -> list[tuple[Format, str]]:
             raise ValueError(
                 f"unknown format {name!r} (text, json, sarif, junit, markdown)"
             ) from None
-        target = path or (outs[i] if i < len(outs) else "-")
+        # FORMAT=FILE names its own file; other formats take the --output options in order.
+        target = path or (outs.pop(0) if outs else "-")
         pairs.append((fmt, target))
+    if outs:
+        raise ValueError("more --output than --format options without a file")
     return pairs
 
 
@@ -119,13 +147,19 @@ def cmd_scan(args: argparse.Namespace) -> int:
         print(f"kubeward: error: {e}", file=sys.stderr)
         return EXIT_USAGE
     options = ScanOptions(
-        config=config, exclude=args.exclude, jobs=args.jobs, only_rules=args.rule,
-        baseline=baseline, max_file_size=args.max_file_size,
+        config=config,
+        exclude=args.exclude,
+        jobs=args.jobs,
+        only_rules=args.rule,
+        baseline=baseline,
+        max_file_size=args.max_file_size,
     )
     try:
         report = _run_with_progress(args, options)
     except KeyError as e:
-        print(f"kubeward: error: unknown rule id {e.args[0]} (see `kubeward rules`)", file=sys.stderr)
+        print(
+            f"kubeward: error: unknown rule id {e.args[0]} (see `kubeward rules`)", file=sys.stderr
+        )
         return EXIT_USAGE
     for fmt, target in outputs:
         to_tty = target == "-" and sys.stdout.isatty()
@@ -154,7 +188,10 @@ def _run_with_progress(args: argparse.Namespace, options: ScanOptions):  # type:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     with Progress(
-        TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), transient=True,
+        TextColumn("scanning"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        transient=True,
         console=None,
     ) as bar:
         task = bar.add_task("scan", total=None)
@@ -171,8 +208,13 @@ def cmd_rules(args: argparse.Namespace) -> int:
         import json
 
         data = [
-            {"id": r.id, "layer": int(r.layer), "severity": r.severity.value, "title": r.title,
-             "help_uri": r.help_uri}
+            {
+                "id": r.id,
+                "layer": int(r.layer),
+                "severity": r.severity.value,
+                "title": r.title,
+                "help_uri": r.help_uri,
+            }
             for r in rules
         ]
         print(json.dumps(data, indent=2))
@@ -190,7 +232,9 @@ def cmd_rule(args: argparse.Namespace) -> int:
 
     r = load_rules().get(args.id)
     if r is None:
-        print(f"kubeward: error: unknown rule id {args.id!r} (see `kubeward rules`)", file=sys.stderr)
+        print(
+            f"kubeward: error: unknown rule id {args.id!r} (see `kubeward rules`)", file=sys.stderr
+        )
         return EXIT_USAGE
     print(rule_page(r))
     return EXIT_OK

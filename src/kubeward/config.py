@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from kubeward.registry import RULES, Severity
+from kubeward.registry import Severity, load_rules
 
 CONFIG_NAMES = (".kubeward.yaml", ".kubeward.yml")
 
@@ -98,8 +98,12 @@ def parse_config(data: object, where: str) -> Config:
             f"(known: {', '.join(sorted(_KNOWN_KEYS))})"
         )
     rules: dict[str, RuleConfig] = {}
-    for rid, value in (data.get("rules") or {}).items():
-        if rid not in RULES:
+    known = load_rules()
+    raw_rules = data.get("rules") or {}
+    if not isinstance(raw_rules, dict):
+        raise ConfigError(f"{where}: rules must be a mapping of rule id to setting")
+    for rid, value in raw_rules.items():
+        if rid not in known:
             raise ConfigError(f"{where}: rules: unknown rule id {rid!r} (see `kubeward rules`)")
         rules[rid] = _rule_config(rid, value, where)
     ignore = data.get("ignore-paths") or data.get("exclude") or []
@@ -154,4 +158,6 @@ def _rule_config(rid: str, value: object, where: str) -> RuleConfig:
     params = value.get("params") or {}
     if not isinstance(params, dict):
         raise ConfigError(f"{where}: rules.{rid}.params must be a mapping")
-    return RuleConfig(enabled=value.get("enabled", True) is not False, severity=severity, params=params)
+    return RuleConfig(
+        enabled=value.get("enabled", True) is not False, severity=severity, params=params
+    )

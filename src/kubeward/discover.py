@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,7 +67,7 @@ def classify(rel: str, chart_dirs: frozenset[str] = frozenset()) -> FileKind | N
     name = rel.rsplit("/", 1)[-1]
     parent = rel.rsplit("/", 1)[0] if "/" in rel else ""
     low = name.lower()
-    if _DOCKERFILE_RE.match(name) and not low.endswith(_YAML_EXT + (".md", ".txt")):
+    if _DOCKERFILE_RE.match(name) and not low.endswith((*_YAML_EXT, ".md", ".txt")):
         return FileKind.DOCKERFILE
     if low.endswith((".yml", ".yaml")):
         if parent.endswith(".github/workflows") or parent == ".github/workflows":
@@ -133,9 +134,7 @@ def _walk_root(
     if root.is_file():
         # A file named on the command line: classify it by name, then by extension.
         rel = root.as_posix()
-        kind = classify(root.name) or (
-            FileKind.YAML if root.suffix.lower() in _YAML_EXT else None
-        )
+        kind = classify(root.name) or (FileKind.YAML if root.suffix.lower() in _YAML_EXT else None)
         if kind is None and root.suffix == "":
             kind = FileKind.OTHER
         if kind is not None:
@@ -175,18 +174,28 @@ def _walk_root(
                     continue
                 if os.path.commonpath([real_root, target]) != real_root:
                     errors.append(
-                        ScanError(prefix + rel, "symbolic link points outside the scan root; not followed")
+                        ScanError(
+                            prefix + rel, "symbolic link points outside the scan root; not followed"
+                        )
                     )
                     continue
                 if not os.path.isfile(target):
                     continue
                 full = target
             try:
-                size = os.stat(full).st_size
+                st = os.stat(full)
             except OSError as e:
                 errors.append(ScanError(prefix + rel, f"cannot stat: {e.strerror}"))
                 continue
-            entries.append((rel, full, size))
+            if not stat.S_ISREG(st.st_mode):
+                if classify(rel, frozenset()) is not None:
+                    errors.append(
+                        ScanError(
+                            prefix + rel, "not a regular file (FIFO, socket or device); not read"
+                        )
+                    )
+                continue
+            entries.append((rel, full, st.st_size))
     charts = frozenset(chart_dirs)
     for rel, full, size in entries:
         kind = classify(rel, charts)

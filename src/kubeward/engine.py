@@ -65,7 +65,12 @@ def _rule_params(rules: Sequence[Rule], config: Config) -> dict[str, dict[str, A
 
 
 def _run_rule(
-    r: Rule, objs: Iterable[object], ctx: RuleContext, hits: list[_RuleHit], errors: list[ScanError], where: str
+    r: Rule,
+    objs: Iterable[object],
+    ctx: RuleContext,
+    hits: list[_RuleHit],
+    errors: list[ScanError],
+    where: str,
 ) -> None:
     try:
         for obj in objs:
@@ -93,7 +98,7 @@ def _process_chunk(
             ctx_scan = ScanContext(files=[f])
             for r in rules:
                 try:
-                    objs = instances_in(f, r.target)
+                    objs: list[Any] = instances_in(f, r.target)
                 except Exception as e:
                     rule_errors.append(
                         ScanError(f.rel, f"internal error reading {r.target.__name__}: {e}")
@@ -132,8 +137,8 @@ def scan(paths: Sequence[Path], options: ScanOptions, progress: Progress | None 
             errors.append(err)
     ctx = ScanContext(files=files, roots=list(paths), config=config.globals)
     for r in scan_rules:
-        objs = ctx.instances(r.target) if _has_provider(r) else []
-        _run_rule(r, objs, RuleContext(params[r.id], ctx), hits, errors, "<scan>")
+        scan_objs: list[Any] = ctx.instances(r.target) if _has_provider(r) else []
+        _run_rule(r, scan_objs, RuleContext(params[r.id], ctx), hits, errors, "<scan>")
 
     report = Report(version=__version__, roots=[p.as_posix() for p in paths], rules=rules)
     report.files_scanned = len(items)
@@ -189,7 +194,9 @@ def _parse_all(
     done = 0
     results = []
     with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork")) as pool:
-        futures = [pool.submit(_process_chunk, c, rule_ids, params, max_size, False) for c in chunks if c]
+        futures = [
+            pool.submit(_process_chunk, c, rule_ids, params, max_size, False) for c in chunks if c
+        ]
         for fut in futures:
             part = fut.result()
             results.extend(part)
@@ -303,9 +310,12 @@ def _apply(
         if f.rel not in inline and "kubeward:" in f.text:
             _unused(report, f, _inline_comments(f), used_inline, active, "inline")
     for f in ctx.files:
-        for span, ids in (scopes.get(f.rel) if f.rel in scopes else _annotation_scopes(ctx, f)):
+        file_scopes = scopes[f.rel] if f.rel in scopes else _annotation_scopes(ctx, f)
+        for span, ids in file_scopes:
             unused = tuple(
-                i for i in ids if i in active or i == "all"
+                i
+                for i in ids
+                if i in active or i == "all"
                 if (f.rel, span.start.line, i) not in used_scope
             )
             if unused:
@@ -354,7 +364,7 @@ def read_baseline(path: Path) -> set[str]:
     if not isinstance(data, dict) or data.get("kubeward_baseline") != BASELINE_VERSION:
         raise ValueError(f"{path}: not a kubeward baseline (version {BASELINE_VERSION})")
     out = set()
-    for e in data.get("findings", []):
-        if isinstance(e, dict) and isinstance(e.get("fingerprint"), str):
-            out.add(e["fingerprint"])
+    for entry in data.get("findings", []):
+        if isinstance(entry, dict) and isinstance(entry.get("fingerprint"), str):
+            out.add(entry["fingerprint"])
     return out

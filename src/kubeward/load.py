@@ -46,7 +46,9 @@ def read_text(d: Discovered, max_size: int) -> str:
         raise ValueError(f"invalid UTF-8 at byte {e.start}") from None
 
 
-def load_file(d: Discovered, *, max_size: int = DEFAULT_MAX_FILE_SIZE) -> tuple[SourceFile, ScanError | None]:
+def load_file(
+    d: Discovered, *, max_size: int = DEFAULT_MAX_FILE_SIZE
+) -> tuple[SourceFile, ScanError | None]:
     """Read and parse a file. On error the `SourceFile` is returned with what could be read."""
     f = SourceFile(rel=d.rel, abspath=d.abspath, kind=d.kind)
     try:
@@ -64,7 +66,9 @@ def load_file(d: Discovered, *, max_size: int = DEFAULT_MAX_FILE_SIZE) -> tuple[
         reason = " ".join(str(x) for x in (e.context, e.problem) if x)
         return f, ScanError(d.rel, f"malformed YAML: {reason}", line)
     except (yaml.YAMLError, YamlLimitError, DockerfileError) as e:
-        label = "malformed Dockerfile" if d.kind is FileKind.DOCKERFILE else "unsafe or malformed YAML"
+        label = (
+            "malformed Dockerfile" if d.kind is FileKind.DOCKERFILE else "unsafe or malformed YAML"
+        )
         return f, ScanError(d.rel, f"{label}: {e}")
     except RecursionError:
         return f, ScanError(d.rel, "nesting too deep to parse safely")

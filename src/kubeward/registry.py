@@ -233,7 +233,9 @@ FILE_PROVIDERS: dict[type, FileProvider] = {}
 SCAN_PROVIDERS: dict[type, ScanProvider] = {}
 
 
-def provider(target: type[T]) -> Callable[[Callable[[SourceFile], Iterable[T]]], Callable[[SourceFile], Iterable[T]]]:
+def provider(
+    target: type[T],
+) -> Callable[[Callable[[SourceFile], Iterable[T]]], Callable[[SourceFile], Iterable[T]]]:
     """Register the function that yields a model type's instances from one parsed file."""
 
     def deco(func: Callable[[SourceFile], Iterable[T]]) -> Callable[[SourceFile], Iterable[T]]:
@@ -259,7 +261,9 @@ def scan_provider(
 SECTION_BUILDERS: list[Callable[[ScanContext], Iterable[Any]]] = []
 
 
-def report_section(func: Callable[[ScanContext], Iterable[Any]]) -> Callable[[ScanContext], Iterable[Any]]:
+def report_section(
+    func: Callable[[ScanContext], Iterable[Any]],
+) -> Callable[[ScanContext], Iterable[Any]]:
     """Register a function yielding `kubeward.results.Section`s from the whole scan."""
     SECTION_BUILDERS.append(func)
     return func

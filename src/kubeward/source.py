@@ -127,9 +127,7 @@ class SourceFile:
         if length is None:
             length = max(len(text) - (col - 1), 0)
         start = self.lines.line_start(line) + col - 1
-        return Span(
-            self.rel, Pos(line, col, start), Pos(line, col + length, start + length)
-        )
+        return Span(self.rel, Pos(line, col, start), Pos(line, col + length, start + length))
 
     def find_span(self, needle: str, *, first_line: int, last_line: int | None = None) -> Span:
         """The span of the first `needle` on lines `first_line..last_line`, else the first line.

@@ -7,13 +7,19 @@ The image rules (digest, mutable tag, allowlist, typosquat...) run over all of t
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from kubeward.model.image import ImageRef
 from kubeward.model.k8s import Container
-from kubeward.registry import Related, instances_in, provider
+from kubeward.model.kustomize import ImageOverride, Kustomization, KustomizeTree
+from kubeward.registry import Related, instances_in, scan_provider
 from kubeward.source import SourceFile, Span
+
+if TYPE_CHECKING:
+    from kubeward.scan_context import ScanContext
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +58,112 @@ def container_images(f: SourceFile) -> Iterator[ImageUse]:
             )
 
 
-@provider(ImageUse)
-def image_uses(f: SourceFile) -> Iterator[ImageUse]:
-    for source in IMAGE_SOURCES:
-        yield from source(f)
+class _FileImages:
+    """Key of the per-file cache of image sources in `SourceFile.models`."""
+
+
+def image_uses(f: SourceFile) -> list[ImageUse]:
+    """The image references written in one file (before any Kustomize override), cached."""
+    got = f.models.get(_FileImages)
+    if got is None:
+        got = [use for source in IMAGE_SOURCES for use in source(f)]
+        f.models[_FileImages] = got
+    return got
+
+
+# --- the effective image, after Kustomize ------------------------------------------------------
+
+
+@scan_provider(ImageUse)
+def effective_image_uses(scan: ScanContext) -> Iterator[ImageUse]:
+    """Every image reference of the scan, as the cluster would get it.
+
+    Written references come from the per-file sources. Where a kustomization's `images:`
+    transformer overrides a container image of a resource it includes (local files and local
+    bases, recursively), the image rules judge the effective reference, at the `images:` entry
+    that set it, with the base's line as a related place. The judgement is per root
+    kustomization (an overlay, or a base nobody overlays): an overlay that pins a digest clears
+    the base's mutable tag for that overlay only; a base deployed unchanged by another overlay
+    (or scanned with no overlay) is judged as written. `images:` entries that match no scanned
+    resource (a remote base, a Helm chart) are judged on their own.
+    """
+    per_file = {f.rel: image_uses(f) for f in scan.files}
+    kusts = [k for f in scan.files for k in instances_in(f, Kustomization)]
+    if not kusts:
+        for uses in per_file.values():
+            yield from uses
+        return
+    tree = KustomizeTree.build(kusts, set(per_file))
+    chains_of: dict[str, list[tuple[Kustomization, ...]]] = defaultdict(list)
+    for root in tree.roots():
+        for path, chain in tree.resource_chains(root):
+            chains_of[path].append(chain)
+    matched: set[int] = set()
+    for rel, uses in per_file.items():
+        chains = chains_of.get(rel)
+        for use in uses:
+            if not chains or use.origin != "container":
+                yield use
+                continue
+            yield from _through_overlays(use, chains, matched)
+    for k in kusts:
+        for o in k.images:
+            if id(o) in matched:
+                continue
+            ref = o.standalone_ref
+            if ref is not None:
+                yield ImageUse(
+                    ref=ref,
+                    span=o.span,
+                    origin="kustomize-images",
+                    where=f"the images: entry for {o.name} in {k.file.rel}",
+                )
+
+
+def _through_overlays(
+    use: ImageUse, chains: list[tuple[Kustomization, ...]], matched: set[int]
+) -> Iterator[ImageUse]:
+    unchanged: list[Kustomization] = []
+    overridden = False
+    for chain in chains:
+        ref = use.ref
+        hits: list[tuple[Kustomization, ImageOverride]] = []
+        for k in chain:  # innermost first, as Kustomize applies them
+            for o in k.images:
+                if o.matches(ref):
+                    ref = o.apply(ref)
+                    hits.append((k, o))
+                    matched.add(id(o))
+                    break
+        if not hits:
+            unchanged.append(chain[-1])
+            continue
+        overridden = True
+        last_k, last_o = hits[-1]
+        related = [Related(use.span, f"image {use.ref.text} written here")]
+        related += [Related(o.span, f"also overridden in {k.file.rel}") for k, o in hits[:-1]]
+        yield ImageUse(
+            ref=ref,
+            span=last_o.span,
+            origin="kustomize-image",
+            where=(
+                f"{use.where} in {use.span.path} (written {use.ref.text} there, "
+                f"set by the images: entry of {last_k.file.rel})"
+            ),
+            container=use.container,
+            related=tuple(related),
+        )
+    if not unchanged:
+        return  # every overlay that deploys this image overrides it
+    if not overridden:
+        yield use
+        return
+    roots = sorted({k.file.rel for k in unchanged})
+    yield ImageUse(
+        ref=use.ref,
+        span=use.span,
+        origin=use.origin,
+        where=f"{use.where} (deployed unchanged by {', '.join(roots)})",
+        container=use.container,
+        related=(*use.related, *(Related(k.node.span, "deploys it unchanged") for k in unchanged)),
+    )

@@ -8,6 +8,7 @@ expanding them is bounded, so an alias bomb is an error entry, not a hang.
 
 from __future__ import annotations
 
+import builtins
 import re
 from collections.abc import Iterator
 from typing import Literal
@@ -49,23 +50,23 @@ class YNode:
         self,
         *,
         kind: Kind,
-        tag: str,
+        tag: builtins.str,
         value: object,
-        path: str,
+        path: builtins.str,
         start: Pos,
         end: Pos,
-        style: str | None = None,
+        style: builtins.str | None = None,
     ) -> None:
         self.kind = kind
         self.tag = tag
-        # map: list[tuple[YNode, YNode]]; seq: list[YNode]; scalar: str
+        # map: list[tuple[YNode, YNode]]; seq: list[YNode]; scalar: builtins.str
         self.value = value
         self.path = path
         self.start = start
         self.end = end
         self.style = style
 
-    def __repr__(self) -> str:
+    def __repr__(self) -> builtins.str:
         return f"YNode({self.kind}, {self.start.line}:{self.start.col})"
 
     # --- shape -------------------------------------------------------------------------
@@ -74,32 +75,32 @@ class YNode:
         return Span(self.path, self.start, self.end)
 
     @property
-    def is_map(self) -> bool:
+    def is_map(self) -> builtins.bool:
         return self.kind == "map"
 
     @property
-    def is_seq(self) -> bool:
+    def is_seq(self) -> builtins.bool:
         return self.kind == "seq"
 
     @property
-    def is_scalar(self) -> bool:
+    def is_scalar(self) -> builtins.bool:
         return self.kind == "scalar"
 
     # --- scalars -----------------------------------------------------------------------
     @property
-    def text(self) -> str | None:
+    def text(self) -> builtins.str | None:
         """The scalar's text (any tag), or None for collections and nulls."""
         if self.kind != "scalar" or self.tag == "tag:yaml.org,2002:null":
             return None
         return self.value  # type: ignore[return-value]
 
     @property
-    def str(self) -> str | None:
+    def str(self) -> builtins.str | None:
         """The scalar's text when it is a string (quoted or plain), else None."""
         return self.value if self.kind == "scalar" and self.tag == _STR else None  # type: ignore[return-value]
 
     @property
-    def bool(self) -> bool | None:
+    def bool(self) -> builtins.bool | None:
         """True/False for a YAML boolean (or the strings 'true'/'false'), else None."""
         if self.kind != "scalar":
             return None
@@ -111,7 +112,7 @@ class YNode:
         return None
 
     @property
-    def int(self) -> int | None:
+    def int(self) -> builtins.int | None:
         if self.kind != "scalar":
             return None
         try:
@@ -120,7 +121,7 @@ class YNode:
             return None
 
     @property
-    def is_templated(self) -> bool:
+    def is_templated(self) -> builtins.bool:
         return self.kind == "scalar" and is_templated(str(self.value))
 
     # --- mappings ----------------------------------------------------------------------
@@ -140,10 +141,10 @@ class YNode:
                 if isinstance(src, YNode) and src.kind == "map":
                     yield from src.items()
 
-    def keys(self) -> list[str]:
+    def keys(self) -> list[builtins.str]:
         return [str(k.value) for k, _ in self.items() if k.kind == "scalar"]
 
-    def get(self, key: str) -> YNode | None:
+    def get(self, key: builtins.str) -> YNode | None:
         """The value of `key` in a mapping (None when absent or not a mapping)."""
         if self.kind != "map":
             return None
@@ -152,14 +153,14 @@ class YNode:
                 return v
         return None
 
-    def key_node(self, key: str) -> YNode | None:
+    def key_node(self, key: builtins.str) -> YNode | None:
         """The key node itself (its span is where a missing-value finding points)."""
         for k, _ in self.items():
             if k.kind == "scalar" and k.value == key:
                 return k
         return None
 
-    def dig(self, *keys: str) -> YNode | None:
+    def dig(self, *keys: builtins.str) -> YNode | None:
         node: YNode | None = self
         for key in keys:
             if node is None:
@@ -167,7 +168,7 @@ class YNode:
             node = node.get(key)
         return node
 
-    def get_str(self, key: str) -> str | None:
+    def get_str(self, key: builtins.str) -> builtins.str | None:
         v = self.get(key)
         return v.text if v is not None else None
 
@@ -187,7 +188,7 @@ class YNode:
             seen.add(id(n))
             yield n
             if n.kind == "map":
-                for k, v in reversed(n.value):  # type: ignore[attr-defined]
+                for k, v in reversed(n.value):  # type: ignore[call-overload]
                     stack.append(v)
                     stack.append(k)
             elif n.kind == "seq":
@@ -197,8 +198,7 @@ class YNode:
         """Plain Python data (bounded by the expansion check at load time)."""
         if self.kind == "map":
             return {
-                (k.value if k.kind == "scalar" else repr(k)): v.to_python()
-                for k, v in self.items()
+                (k.value if k.kind == "scalar" else repr(k)): v.to_python() for k, v in self.items()
             }
         if self.kind == "seq":
             return [v.to_python() for v in self.value]  # type: ignore[attr-defined]
@@ -241,8 +241,13 @@ def _convert(root: yaml.Node, path: str, max_nodes: int) -> YNode:
             out = YNode(kind="seq", tag=n.tag, value=items, path=path, start=start, end=end)
         else:
             out = YNode(
-                kind="scalar", tag=n.tag, value=n.value, path=path, start=start, end=end,
-                style=n.style,
+                kind="scalar",
+                tag=n.tag,
+                value=n.value,
+                path=path,
+                start=start,
+                end=end,
+                style=getattr(n, "style", None),
             )
         if size > max_nodes:
             raise YamlLimitError(

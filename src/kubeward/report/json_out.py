@@ -71,16 +71,12 @@ def report_dict(report: Report) -> dict[str, Any]:
         },
         "findings": [result_dict(r) for r in report.results],
         "suppressed": [result_dict(r) for r in report.suppressed],
-        "errors": [
-            {"path": e.path, "line": e.line, "reason": e.reason} for e in report.errors
-        ],
+        "errors": [{"path": e.path, "line": e.line, "reason": e.reason} for e in report.errors],
         "unused_suppressions": [
             {"kind": u.kind, "rules": list(u.rule_ids), "location": span_dict(u.span)}
             for u in report.unused_suppressions
         ],
-        "sections": [
-            {"id": s.id, "title": s.title, "rows": s.rows} for s in report.sections
-        ],
+        "sections": [{"id": s.id, "title": s.title, "rows": s.rows} for s in report.sections],
     }
 
 

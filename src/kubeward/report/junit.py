@@ -50,4 +50,6 @@ def render(report: Report) -> str:
         err = ET.SubElement(case, "error", message=e.reason, type="scan-error")
         err.text = f"{e.path}{':' + str(e.line) if e.line else ''}: {e.reason}"
     ET.indent(suites)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+    )

@@ -17,9 +17,7 @@ def render(report: Report) -> str:
     if n == 0:
         out.append(f"No findings in {report.files_scanned} files.")
     else:
-        counts = ", ".join(
-            f"{sev[s]} {s.value}" for s in Severity if sev.get(s)
-        )
+        counts = ", ".join(f"{sev[s]} {s.value}" for s in Severity if sev.get(s))
         out.append(f"**{n} finding(s)** in {report.files_scanned} files: {counts}.")
     if report.suppressed:
         out.append(f"{len(report.suppressed)} suppressed.")
@@ -39,7 +37,9 @@ def render(report: Report) -> str:
         out.append("")
         out.append("<details><summary>Remediation</summary>")
         out.append("")
-        for rule in sorted({r.rule.id: r.rule for r in report.results}.values(), key=lambda r: r.id):
+        for rule in sorted(
+            {r.rule.id: r.rule for r in report.results}.values(), key=lambda r: r.id
+        ):
             out.append(f"#### {rule.id}: {rule.title}")
             out.append("")
             out.append(rule.section("Remediation"))
@@ -57,7 +57,10 @@ def render(report: Report) -> str:
             out.append("")
     if report.errors:
         out += [f"### Files not scanned ({len(report.errors)})", ""]
-        out += [f"- `{e.path}`{f':{e.line}' if e.line else ''}: {_cell(e.reason)}" for e in report.errors]
+        out += [
+            f"- `{e.path}`{f':{e.line}' if e.line else ''}: {_cell(e.reason)}"
+            for e in report.errors
+        ]
         out.append("")
     if report.unused_suppressions:
         out += ["### Unused suppressions", ""]

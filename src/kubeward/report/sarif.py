@@ -9,7 +9,9 @@ from kubeward.registry import Rule, Severity
 from kubeward.results import Report, Result
 from kubeward.source import Span
 
-SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SARIF_SCHEMA = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
 INFORMATION_URI = "https://github.com/kubeward/kubeward"
 
 _LEVEL = {
@@ -91,8 +93,10 @@ def _result(res: Result, index: dict[str, int]) -> dict[str, Any]:
 
 
 def report_sarif(report: Report) -> dict[str, Any]:
-    rules = sorted({r.rule.id: r.rule for r in (*report.results, *report.suppressed)}.values(),
-                   key=lambda r: r.id)
+    rules = sorted(
+        {r.rule.id: r.rule for r in (*report.results, *report.suppressed)}.values(),
+        key=lambda r: r.id,
+    )
     # Every rule that ran is listed, so a clean run still documents what was checked.
     ran = {r.id: r for r in report.rules}
     for r in rules:
@@ -135,8 +139,9 @@ def report_sarif(report: Report) -> dict[str, Any]:
         "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "The scanned root"}}},
     }
     if report.sections:
-        run["properties"] = {"sections": [{"id": s.id, "title": s.title, "rows": s.rows}
-                                          for s in report.sections]}
+        run["properties"] = {
+            "sections": [{"id": s.id, "title": s.title, "rows": s.rows} for s in report.sections]
+        }
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
 
 

@@ -24,8 +24,13 @@ _STYLE = {
 def render(report: Report, *, color: bool = False) -> str:
     buf = io.StringIO()
     con = Console(
-        file=buf, force_terminal=color, no_color=not color, width=100, highlight=False,
-        soft_wrap=True, color_system="standard" if color else None,
+        file=buf,
+        force_terminal=color,
+        no_color=not color,
+        width=100,
+        highlight=False,
+        soft_wrap=True,
+        color_system="standard" if color else None,
     )
     for path, group in groupby(report.results, key=lambda r: r.span.path):
         con.print(f"[bold underline]{escape(path)}[/]")
@@ -39,17 +44,27 @@ def render(report: Report, *, color: bool = False) -> str:
             src = report.source_line(path, s.start.line)
             if src:
                 expanded = src.expandtabs(1)
-                width = (s.end.col - s.start.col) if s.end.line == s.start.line else len(src) - s.start.col + 1
+                width = (
+                    (s.end.col - s.start.col)
+                    if s.end.line == s.start.line
+                    else len(src) - s.start.col + 1
+                )
                 con.print(f"      [dim]{s.start.line:>4} |[/] {escape(expanded)}")
-                con.print(f"      [dim]     |[/] {' ' * (s.start.col - 1)}[{_STYLE[sev]}]{'^' * max(width, 1)}[/]")
+                pad, carets = " " * (s.start.col - 1), "^" * max(width, 1)
+                con.print(f"      [dim]     |[/] {pad}[{_STYLE[sev]}]{carets}[/]")
             for rel in r.finding.related:
                 con.print(
                     f"      [dim]related: {escape(rel.span.path)}:{rel.span.start.line}:"
                     f"{rel.span.start.col} {escape(rel.label)}[/]"
                 )
-            remedy = r.rule.section("Remediation").split("\n\n", 1)[0].replace("\n", " ")
-            if remedy:
-                con.print(f"      [green]fix:[/] {escape(remedy)}")
+        con.print()
+    fired = sorted({r.rule.id: r.rule for r in report.results}.values(), key=lambda r: r.id)
+    if fired:
+        con.print("[bold]How to fix[/]")
+        for rule in fired:
+            con.print(f"  [bold]{rule.id}[/]: {escape(rule.title)}")
+            for line in rule.section("Remediation").splitlines():
+                con.print(f"    [green]{escape(line)}[/]" if line.strip() else "")
         con.print()
     for section in report.sections:
         con.print(f"[bold]{escape(section.title)}[/]")

@@ -44,6 +44,4 @@ def image_mutable_tag(image: ImageUse) -> Iterator[Finding]:
     if ref.tag == "latest":
         yield Finding(image.span, f"{ref.text} in {image.where} uses the mutable 'latest' tag")
     elif ref.tag is None:
-        yield Finding(
-            image.span, f"{ref.text} in {image.where} has no tag, so it pulls 'latest'"
-        )
+        yield Finding(image.span, f"{ref.text} in {image.where} has no tag, so it pulls 'latest'")
