@@ -1,10 +1,129 @@
-"""`verify IMAGE...` (filled in below)."""
+"""`kubeward verify IMAGE...`."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
+
+from kubeward.verify._errors import InputError, VerificationError
+from kubeward.verify._trust import load_trusted_root
+from kubeward.verify.image import ImageResult, Verdict, verify_images
+from kubeward.verify.policy import (
+    AttestationRequirement,
+    ImagePolicy,
+    SlsaConditions,
+    command_line_policy,
+    load_policy_file,
+    predicate_type_uri,
+)
+from kubeward.verify.registry import RegistryClient, RegistryOptions
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = subparsers.add_parser("verify", help="verify images in their registries")
-    p.set_defaults(func=lambda args: 2)
+    p = subparsers.add_parser(
+        "verify",
+        help="verify images' signatures and attestations in their registries",
+        description="Resolve each image to its digest and verify its cosign evidence against a "
+        "policy: --key or --certificate-identity/--certificate-oidc-issuer, or --policy FILE "
+        "with ClusterImagePolicy documents. Exit 0 when every image passes.",
+    )
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("--key", type=Path, help="PEM public key (ECDSA, RSA or Ed25519)")
+    p.add_argument("--certificate-identity")
+    p.add_argument("--certificate-identity-regexp")
+    p.add_argument("--certificate-oidc-issuer")
+    p.add_argument("--certificate-oidc-issuer-regexp")
+    p.add_argument(
+        "--attestation",
+        action="append",
+        default=[],
+        metavar="TYPE",
+        help="require an attestation: slsaprovenance, slsaprovenance1, cyclonedx, spdx, vuln, "
+        "custom or a predicate-type URI (repeatable)",
+    )
+    p.add_argument("--slsa-builder-id", help="SLSA provenance must name this builder")
+    p.add_argument("--slsa-source-repo", help="SLSA provenance source, e.g. github.com/o/r")
+    p.add_argument("--slsa-ref", help="SLSA provenance ref, e.g. refs/tags/v1.2.3")
+    p.add_argument("--policy", type=Path, help="YAML with ClusterImagePolicy documents")
+    p.add_argument("--trusted-root", type=Path, help="trusted_root.json (default: production)")
+    p.add_argument("--registry-ca", type=Path, help="CA bundle for registry TLS")
+    p.add_argument(
+        "--insecure-registry",
+        action="append",
+        default=[],
+        metavar="HOST:PORT",
+        help="reach this loopback registry over plain HTTP",
+    )
+    p.add_argument("--registry-timeout", type=float, default=10.0, help="seconds per request")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(func=run)
+
+
+def _policies(args: argparse.Namespace) -> list[ImagePolicy]:
+    from kubeward.verify.cli import signer_policy_from_args
+
+    if args.policy is not None:
+        if args.key or args.certificate_identity or args.certificate_identity_regexp:
+            raise InputError("give either --policy or --key/--certificate-identity, not both")
+        return load_policy_file(args.policy)
+    conditions = SlsaConditions(
+        builder_id=args.slsa_builder_id, source_repository=args.slsa_source_repo, ref=args.slsa_ref
+    )
+    requirements = []
+    for name in args.attestation:
+        uri = predicate_type_uri(name)
+        is_slsa = uri.startswith("https://slsa.dev/provenance/")
+        if conditions and not is_slsa and len(args.attestation) == 1:
+            raise InputError("--slsa-* conditions need an SLSA provenance --attestation")
+        requirements.append(
+            AttestationRequirement(
+                name=name, predicate_type=uri, slsa=conditions if is_slsa else SlsaConditions()
+            )
+        )
+    return [command_line_policy(signer_policy_from_args(args), requirements)]
+
+
+def render_text(results: list[ImageResult]) -> str:
+    lines = []
+    for result in results:
+        head = f"{result.verdict.value.upper():5} {result.image}"
+        if result.digest:
+            head += f" ({result.digest})"
+        lines.append(head)
+        for item in result.verified:
+            what = item.predicate_type or "signature"
+            by = item.signer + (f" [{item.issuer}]" if item.issuer else "")
+            lines.append(f"      verified {item.kind} {what} by {by} from {item.where}")
+        lines += [f"      - {reason}" for reason in result.reasons]
+    return "\n".join(lines)
+
+
+def render_json(results: list[ImageResult]) -> str:
+    return json.dumps(
+        {"version": 1, "tool": "kubeward verify", "results": [r.to_json() for r in results]},
+        indent=2,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        policies = _policies(args)
+        root = load_trusted_root(args.trusted_root)
+        client = RegistryClient(
+            RegistryOptions(
+                ca_file=args.registry_ca,
+                insecure=frozenset(args.insecure_registry),
+                timeout=args.registry_timeout,
+            )
+        )
+        results = verify_images(args.images, policies=policies, client=client, root=root)
+    except VerificationError as exc:
+        print(f"kubeward verify: {exc.reason}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # never a traceback for the user
+        print(f"kubeward verify: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    print(render_json(results) if args.format == "json" else render_text(results))
+    return 0 if all(r.verdict is Verdict.PASS for r in results) else 1

@@ -162,7 +162,7 @@ def check_statement(
                 "ErrorMismatchHash", f"sha256:{digest.hex()} is not a subject of the provenance"
             )
     builder = _check_builder(statement, certificate, request)
-    facts = _facts(statement)
+    facts = provenance_facts(statement)
     _check_source(facts, certificate, request)
     _check_inputs(facts, request)
     _check_refs(facts, request)
@@ -228,14 +228,14 @@ def _builder_from_predicate(statement: Statement) -> str | None:
 
 
 @dataclass(frozen=True)
-class _Facts:
+class ProvenanceFacts:
     source: str
     ref: str | None
     base_ref: str | None
     inputs: Mapping[str, Any]
 
 
-def _facts(statement: Statement) -> _Facts:
+def provenance_facts(statement: Statement) -> ProvenanceFacts:
     predicate = statement.predicate if isinstance(statement.predicate, dict) else {}
     if "invocation" in predicate:  # SLSA v0.2, slsa-github-generator
         invocation = predicate.get("invocation") or {}
@@ -243,7 +243,7 @@ def _facts(statement: Statement) -> _Facts:
         env = invocation.get("environment") or {}
         payload = env.get("github_event_payload") or {}
         ref = env.get("github_ref") or (uri.partition("@")[2] or None)
-        return _Facts(
+        return ProvenanceFacts(
             source=uri.partition("@")[0].removeprefix("git+"),
             ref=ref,
             base_ref=payload.get("base_ref") if isinstance(payload, dict) else None,
@@ -252,7 +252,7 @@ def _facts(statement: Statement) -> _Facts:
     definition = predicate.get("buildDefinition") or {}
     external = definition.get("externalParameters") or {}
     workflow = external.get("workflow") or {}
-    return _Facts(
+    return ProvenanceFacts(
         source=str(workflow.get("repository", "")).removeprefix("git+"),
         ref=workflow.get("ref"),
         base_ref=None,
@@ -260,13 +260,15 @@ def _facts(statement: Statement) -> _Facts:
     )
 
 
-def _check_source(facts: _Facts, certificate: x509.Certificate, request: ProvenanceRequest) -> None:
+def _check_source(
+    facts: ProvenanceFacts, certificate: x509.Certificate, request: ProvenanceRequest
+) -> None:
     expected = "https://" + request.source.removeprefix("https://").removeprefix("git+https://")
     if facts.source != expected:
         raise _err("ErrorMismatchSource", f"provenance source {facts.source!r} is not {expected!r}")
 
 
-def _check_inputs(facts: _Facts, request: ProvenanceRequest) -> None:
+def _check_inputs(facts: ProvenanceFacts, request: ProvenanceRequest) -> None:
     for name, value in request.workflow_inputs.items():
         if name not in facts.inputs:
             raise _err("ErrorMismatchWorkflowInputs", f"workflow input {name!r} is absent")
@@ -277,7 +279,7 @@ def _check_inputs(facts: _Facts, request: ProvenanceRequest) -> None:
             )
 
 
-def _check_refs(facts: _Facts, request: ProvenanceRequest) -> None:
+def _check_refs(facts: ProvenanceFacts, request: ProvenanceRequest) -> None:
     ref = facts.ref or ""
     if request.branch is not None:
         if ref.startswith("refs/heads/"):

@@ -1,0 +1,190 @@
+"""Where cosign keeps evidence in a registry, and how to turn it into `Evidence`.
+
+Legacy tags `sha256-<hex>.sig|.att|.sbom` (layers with cosign's annotations), and Sigstore
+bundles attached as OCI 1.1 referrers, with the `sha256-<hex>` index fallback.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography import x509
+
+from kubeward.verify._bundle import parse_bundle, parse_envelope
+from kubeward.verify._errors import InputError
+from kubeward.verify._model import Evidence, TlogEntry
+from kubeward.verify.registry import ImageRef, RegistryClient, RegistryError
+
+ANN_SIGNATURE = "dev.cosignproject.cosign/signature"
+ANN_CERTIFICATE = "dev.sigstore.cosign/certificate"
+ANN_CHAIN = "dev.sigstore.cosign/chain"
+ANN_BUNDLE = "dev.sigstore.cosign/bundle"
+ANN_RFC3161 = "dev.sigstore.cosign/rfc3161timestamp"
+SIMPLE_SIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
+DSSE_LAYER = "application/vnd.dsse.envelope.v1+json"
+BUNDLE_ARTIFACT_TYPES = frozenset(
+    {
+        "application/vnd.dev.sigstore.bundle.v0.3+json",
+        "application/vnd.dev.sigstore.bundle+json;version=0.3",
+    }
+)
+_MAX_LAYERS = 32
+
+
+@dataclass(frozen=True)
+class Found:
+    """One piece of evidence and where it came from."""
+
+    where: str
+    evidence: Evidence | None
+    payload: bytes | None = None
+    """The signed simple-signing payload (legacy `.sig`)."""
+    problem: str | None = None
+    """Why this item could not be parsed (reported, never silently dropped)."""
+
+
+def tag_for(digest: str, suffix: str) -> str:
+    return digest.replace(":", "-") + suffix
+
+
+def legacy_tlog_entry(annotation: str) -> TlogEntry:
+    """cosign's `dev.sigstore.cosign/bundle` annotation: a SET over the entry's Payload."""
+    try:
+        doc = json.loads(annotation)
+        payload = doc["Payload"]
+        body = base64.b64decode(payload["body"], validate=True)
+        kind = json.loads(body)
+        return TlogEntry(
+            log_index=int(payload["logIndex"]),
+            log_id=bytes.fromhex(payload["logID"]),
+            kind=str(kind.get("kind", "")),
+            version=str(kind.get("apiVersion", "")),
+            body=body,
+            integrated_time=int(payload["integratedTime"]),
+            signed_entry_timestamp=base64.b64decode(doc["SignedEntryTimestamp"], validate=True),
+            inclusion_proof=None,
+        )
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise InputError(f"malformed {ANN_BUNDLE} annotation: {exc}") from exc
+
+
+def _legacy_evidence(
+    annotations: dict[str, str], *, signature: bytes | None, envelope: Any
+) -> Evidence:
+    cert = None
+    pem = annotations.get(ANN_CERTIFICATE)
+    if pem:
+        try:
+            cert = x509.load_pem_x509_certificate(pem.encode())
+        except ValueError as exc:
+            raise InputError(f"malformed {ANN_CERTIFICATE} annotation") from exc
+    entries: tuple[TlogEntry, ...] = ()
+    if annotations.get(ANN_BUNDLE):
+        entries = (legacy_tlog_entry(annotations[ANN_BUNDLE]),)
+    timestamps: tuple[bytes, ...] = ()
+    if annotations.get(ANN_RFC3161):
+        try:
+            raw = json.loads(annotations[ANN_RFC3161])["SignedRFC3161Timestamp"]
+            timestamps = (base64.b64decode(raw, validate=True),)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"malformed {ANN_RFC3161} annotation") from exc
+    return Evidence(
+        certificate=cert,
+        message_signature=signature,
+        envelope=envelope,
+        tlog_entries=entries,
+        timestamps=timestamps,
+        require_inclusion_promise=bool(entries),
+        origin="legacy",
+    )
+
+
+def _layers(client: RegistryClient, ref: ImageRef, tag: str) -> tuple[list[dict[str, Any]], str]:
+    manifest = client.get_manifest(ref, tag)
+    if manifest is None:
+        return [], ""
+    layers = manifest.json.get("layers") or []
+    return [layer for layer in layers[:_MAX_LAYERS] if isinstance(layer, dict)], manifest.digest
+
+
+def legacy_signatures(client: RegistryClient, ref: ImageRef, digest: str) -> list[Found]:
+    """Layers of `sha256-<hex>.sig`: simple-signing payloads signed by annotation."""
+    found = []
+    tag = tag_for(digest, ".sig")
+    layers, _ = _layers(client, ref, tag)
+    for index, layer in enumerate(layers):
+        where = f"{tag} layer {index}"
+        annotations = layer.get("annotations") or {}
+        try:
+            payload = client.get_blob(ref, str(layer.get("digest")), limit=1024 * 1024)
+            signature = base64.b64decode(annotations.get(ANN_SIGNATURE, ""), validate=True)
+            if not signature:
+                raise InputError("layer has no signature annotation")
+            evidence = _legacy_evidence(annotations, signature=signature, envelope=None)
+        except (InputError, RegistryError, ValueError) as exc:
+            found.append(Found(where=where, evidence=None, problem=str(exc)))
+            continue
+        found.append(Found(where=where, evidence=evidence, payload=payload))
+    return found
+
+
+def legacy_attestations(client: RegistryClient, ref: ImageRef, digest: str) -> list[Found]:
+    """Layers of `sha256-<hex>.att`: DSSE envelopes, certificate and SET by annotation."""
+    found = []
+    tag = tag_for(digest, ".att")
+    layers, _ = _layers(client, ref, tag)
+    for index, layer in enumerate(layers):
+        where = f"{tag} layer {index}"
+        try:
+            blob = client.get_blob(ref, str(layer.get("digest")), limit=16 * 1024 * 1024)
+            envelope = parse_envelope(json.loads(blob))
+            evidence = _legacy_evidence(
+                layer.get("annotations") or {}, signature=None, envelope=envelope
+            )
+        except (InputError, RegistryError, ValueError) as exc:
+            found.append(Found(where=where, evidence=None, problem=str(exc)))
+            continue
+        found.append(Found(where=where, evidence=evidence))
+    return found
+
+
+def sbom_present(client: RegistryClient, ref: ImageRef, digest: str) -> bool:
+    return client.get_manifest(ref, tag_for(digest, ".sbom")) is not None
+
+
+def referrer_bundles(client: RegistryClient, ref: ImageRef, digest: str) -> list[Found]:
+    """Sigstore bundles attached to `digest` as referrers (API, else the tag fallback)."""
+    descriptors = client.referrers(ref, digest)
+    source = "referrers API"
+    if descriptors is None:
+        index = client.get_manifest(ref, tag_for(digest, ""))
+        source = f"referrers tag {tag_for(digest, '')}"
+        descriptors = (index.json.get("manifests") or []) if index is not None else []
+    found = []
+    for descriptor in descriptors[:_MAX_LAYERS]:
+        if not isinstance(descriptor, dict):
+            continue
+        if descriptor.get("artifactType") not in BUNDLE_ARTIFACT_TYPES:
+            continue
+        where = f"{source}: {descriptor.get('digest')}"
+        try:
+            manifest = client.get_manifest(ref, str(descriptor.get("digest")))
+            if manifest is None:
+                raise RegistryError("referrer manifest is missing")
+            doc = manifest.json
+            subject = (doc.get("subject") or {}).get("digest")
+            if subject != digest:
+                raise InputError(f"referrer's subject is {subject}, not {digest}")
+            layers = doc.get("layers") or []
+            if not layers:
+                raise InputError("referrer has no layer")
+            blob = client.get_blob(ref, str(layers[0].get("digest")), limit=16 * 1024 * 1024)
+            evidence = parse_bundle(blob)
+        except (InputError, RegistryError, ValueError) as exc:
+            found.append(Found(where=where, evidence=None, problem=str(exc)))
+            continue
+        found.append(Found(where=where, evidence=evidence))
+    return found
