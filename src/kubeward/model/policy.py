@@ -1,0 +1,441 @@
+"""Admission policies that verify images, and the image patterns each one covers.
+
+Each engine matches images its own way, and the coverage question ("would an unsigned copy of
+this image get through?") depends on those details:
+
+- Kyverno (`kyverno.io` `ClusterPolicy`/`Policy`, `verifyImages[].imageReferences`): the
+  `wildcard.Match` of its `ext/wildcard` package: `*` matches any run of characters, `/`
+  included, and `?` one character. Kyverno matches against the normalised reference
+  (`docker.io/library/nginx:latest`); we also try the text as written so that we never call an
+  image uncovered that Kyverno would match.
+- Sigstore policy-controller (`ClusterImagePolicy`, `spec.images[].glob`): `pkg/apis/glob`
+  turns `**` into `.*` and `*` into `[^/]*` (a `*` stops at `/` but not at `:`), anchors the
+  whole string, and matches the go-containerregistry name (`index.docker.io/library/nginx:latest`,
+  or `repo@sha256:...` for a digest), falling back to the text as written. A bare `*` means
+  `index.docker.io/library/*` and `*/*` means `index.docker.io/*/*`.
+- OPA Gatekeeper with Ratify (`RatifyVerification` constraints): every image of a matched
+  object is verified. Gatekeeper's own image constraints (`K8sAllowedRepos`...) restrict where
+  images come from but verify no signature, so they never count as coverage.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from kubeward.model.image import DOCKER_HUB, ImageRef
+from kubeward.model.images import ImageUse
+from kubeward.model.k8s import KubeObject
+from kubeward.parse.yamlnode import YNode
+from kubeward.registry import instances_in, provider, scan_provider
+from kubeward.source import SourceFile, Span
+
+if TYPE_CHECKING:
+    from kubeward.scan_context import ScanContext
+
+KYVERNO = "kyverno"
+POLICY_CONTROLLER = "policy-controller"
+GATEKEEPER = "gatekeeper"
+
+# Regular expressions that accept any identity (anchored or not).
+_CATCH_ALL_RE = re.compile(r"^\^?(?:\.\*|\.\+|\(\.\*\)|\(\.\+\)|\[\^?\]?\*?)*\$?$")
+
+
+def is_catch_all_regexp(text: str) -> bool:
+    """Whether a regular expression matches (nearly) any identity: `.*`, `^.*$`, `.+`, ``."""
+    t = text.strip()
+    if t in ("", "*", ".*", ".+", "^.*$", "^.+$", "^.*", ".*$", "(.*)", "^(.*)$", "**"):
+        return True
+    return bool(_CATCH_ALL_RE.match(t)) and any(c in t for c in ".*+")
+
+
+def is_catch_all_wildcard(text: str) -> bool:
+    """A Kyverno wildcard (subject/issuer) that matches any value: `*`, `**`, `?*`."""
+    t = text.strip()
+    return t != "" and set(t) <= {"*", "?"} and "*" in t
+
+
+# --- matching ---------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4096)
+def kyverno_regex(pattern: str) -> re.Pattern[str]:
+    """Kyverno's wildcard.Match: `*` any run (slashes included), `?` one character."""
+    out = []
+    for ch in pattern:
+        if ch == "*":
+            out.append(".*")
+        elif ch == "?":
+            out.append(".")
+        else:
+            out.append(re.escape(ch))
+    return re.compile("^" + "".join(out) + "$", re.S)
+
+
+_VALID_PC_GLOB = re.compile(r"^[a-zA-Z0-9\-_:/*.]+$")
+
+
+@lru_cache(maxsize=4096)
+def policy_controller_regex(glob: str) -> re.Pattern[str] | None:
+    """policy-controller's `glob.Compile` (None for a glob it rejects)."""
+    if glob == "*/*":
+        glob = "index.docker.io/*/*"
+    if glob == "*":
+        glob = "index.docker.io/library/*"
+    if not _VALID_PC_GLOB.match(glob):
+        return None
+    g = glob.replace(".", r"\.").replace("**", "#").replace("*", "[^/]*").replace("#", ".*")
+    return re.compile(f"^{g}$")
+
+
+def kyverno_forms(ref: ImageRef) -> tuple[str, ...]:
+    """The strings Kyverno may compare its patterns with (normalised and as written)."""
+    forms = {ref.text.strip()}
+    names = {ref.name}
+    if ref.registry == DOCKER_HUB:
+        names.add(f"{DOCKER_HUB}/{ref.familiar_name}")
+    for name in names:
+        forms.add(name)
+        if ref.digest:
+            forms.add(f"{name}@{ref.digest}")
+            if ref.tag:
+                forms.add(f"{name}:{ref.tag}@{ref.digest}")
+        else:
+            forms.add(f"{name}:{ref.tag or 'latest'}")
+    return tuple(sorted(forms))
+
+
+def policy_controller_forms(ref: ImageRef) -> tuple[str, ...]:
+    """go-containerregistry's `Reference.Name()`, and the text as written (its fallback)."""
+    registry = "index.docker.io" if ref.registry == DOCKER_HUB else ref.registry
+    name = f"{registry}/{ref.repository}"
+    full = f"{name}@{ref.digest}" if ref.digest else f"{name}:{ref.tag or 'latest'}"
+    return (full, ref.text.strip())
+
+
+# --- the model ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ImagePattern:
+    """One image pattern of a policy, as written."""
+
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationPolicy:
+    """One unit of image signature verification and the images it applies to.
+
+    For Kyverno that is one `verifyImages` entry (its own `failureAction` and `required`);
+    for policy-controller a `ClusterImagePolicy`; for Gatekeeper a `RatifyVerification`
+    constraint. `enforcing` is False when a non-verified image is still admitted (audit or
+    warn mode, `required: false`, a `static: pass` authority); `not_enforcing_why` and
+    `mode_span` say why and where.
+    """
+
+    obj: KubeObject
+    engine: str
+    span: Span  # where the policy is (the verifyImages entry, the spec, the kind)
+    patterns: tuple[ImagePattern, ...]
+    skip: tuple[ImagePattern, ...] = ()
+    match_all: bool = False
+    enforcing: bool = True
+    not_enforcing_why: str = ""
+    mode_span: Span | None = None
+
+    @property
+    def display(self) -> str:
+        return f"{self.obj.display} ({self.engine})"
+
+    def covering(self, ref: ImageRef) -> str | None:
+        """The pattern that makes this policy apply to `ref` (None when it does not apply)."""
+        if self.engine == KYVERNO:
+            forms = kyverno_forms(ref)
+            if any(kyverno_regex(p.text).match(f) for p in self.skip for f in forms):
+                return None
+            for p in self.patterns:
+                if any(kyverno_regex(p.text).match(f) for f in forms):
+                    return p.text
+            return None
+        if self.engine == POLICY_CONTROLLER:
+            forms = policy_controller_forms(ref)
+            for p in self.patterns:
+                rx = policy_controller_regex(p.text)
+                if rx is not None and any(rx.match(f) for f in forms):
+                    return p.text
+            return None
+        return "every image" if self.match_all else None
+
+
+@dataclass(frozen=True, slots=True)
+class KyvernoImageRule:
+    """One `verifyImages` entry of a Kyverno policy rule, with what decides its mode."""
+
+    obj: KubeObject
+    rule: YNode  # the policy rule (spec.rules[i])
+    entry: YNode  # the verifyImages entry
+    action: str  # "enforce" | "audit"
+    action_node: YNode | None  # the failureAction / validationFailureAction value (None: default)
+
+    @property
+    def rule_name(self) -> str:
+        return self.rule.get_str("name") or "<unnamed rule>"
+
+    @property
+    def where(self) -> str:
+        return f"rule {self.rule_name} of {self.obj.display}"
+
+
+def _is_kyverno_policy(obj: KubeObject) -> bool:
+    return obj.group == "kyverno.io" and obj.kind in ("ClusterPolicy", "Policy")
+
+
+def _kyverno_rules(f: SourceFile) -> Iterator[KyvernoImageRule]:
+    for obj in instances_in(f, KubeObject):
+        if not _is_kyverno_policy(obj):
+            continue
+        spec = obj.node.get("spec")
+        if spec is None:
+            continue
+        policy_action = spec.get("validationFailureAction")
+        for rule in spec.get("rules").seq() if spec.get("rules") is not None else []:  # type: ignore[union-attr]
+            vi = rule.get("verifyImages")
+            if vi is None:
+                continue
+            for entry in vi.seq():
+                if not entry.is_map:
+                    continue
+                node = entry.get("failureAction") or policy_action
+                text = (node.text or "").lower() if node is not None else "audit"
+                action = "enforce" if text == "enforce" else "audit"
+                if node is not None and node.is_templated:
+                    action = "enforce"  # cannot know: do not accuse
+                yield KyvernoImageRule(obj, rule, entry, action, node)
+
+
+@provider(KyvernoImageRule)
+def kyverno_image_rules(f: SourceFile) -> Iterator[KyvernoImageRule]:
+    yield from _kyverno_rules(f)
+
+
+def _patterns(node: YNode | None) -> tuple[ImagePattern, ...]:
+    if node is None:
+        return ()
+    items = node.seq() if node.is_seq else [node]
+    return tuple(ImagePattern(str(n.text), n.span) for n in items if n.text)
+
+
+def _kyverno_policies(f: SourceFile) -> Iterator[VerificationPolicy]:
+    for r in instances_in(f, KyvernoImageRule):
+        patterns = _patterns(r.entry.get("imageReferences")) or _patterns(r.entry.get("image"))
+        why = ""
+        mode_span = None
+        if r.action != "enforce":
+            where = r.action_node.text if r.action_node is not None else "Audit (the default)"
+            why = f"failure action {where}"
+            mode_span = r.action_node.span if r.action_node is not None else r.entry.span
+        required = r.entry.get("required")
+        if not why and required is not None and required.bool is False:
+            why, mode_span = "required: false", required.span
+        yield VerificationPolicy(
+            obj=r.obj,
+            engine=KYVERNO,
+            span=r.entry.span,
+            patterns=patterns,
+            skip=_patterns(r.entry.get("skipImageReferences")),
+            enforcing=not why,
+            not_enforcing_why=why,
+            mode_span=mode_span,
+        )
+
+
+def is_cluster_image_policy(obj: KubeObject) -> bool:
+    return obj.kind == "ClusterImagePolicy" and obj.group == "policy.sigstore.dev"
+
+
+def static_pass(authority: YNode) -> YNode | None:
+    """The `static: {action: pass}` node of an authority (None otherwise)."""
+    action = authority.dig("static", "action")
+    return action if action is not None and (action.text or "").lower() == "pass" else None
+
+
+def _pc_policies(f: SourceFile) -> Iterator[VerificationPolicy]:
+    for obj in instances_in(f, KubeObject):
+        if not is_cluster_image_policy(obj):
+            continue
+        spec = obj.node.get("spec")
+        if spec is None:
+            continue
+        globs = tuple(
+            ImagePattern(str(g.text), g.span)
+            for img in (spec.get("images").seq() if spec.get("images") is not None else [])  # type: ignore[union-attr]
+            if (g := img.get("glob")) is not None and g.text
+        )
+        why, mode_span = "", None
+        mode = spec.get("mode")
+        authorities = spec.get("authorities")
+        auth_list = authorities.seq() if authorities is not None else []
+        if mode is not None and (mode.text or "").lower() == "warn":
+            why, mode_span = "mode: warn", mode.span
+        elif not auth_list:
+            why, mode_span = "no authorities", (authorities or obj.node.get("kind") or spec).span
+        else:
+            passing = [p for a in auth_list if (p := static_pass(a)) is not None]
+            if passing:
+                why, mode_span = "a static pass authority", passing[0].span
+        yield VerificationPolicy(
+            obj=obj,
+            engine=POLICY_CONTROLLER,
+            span=obj.kind_span,
+            patterns=globs,
+            enforcing=not why,
+            not_enforcing_why=why,
+            mode_span=mode_span,
+        )
+
+
+GATEKEEPER_IMAGE_KINDS = frozenset(
+    {
+        "K8sAllowedRepos",
+        "K8sAllowedReposv2",
+        "K8sImageDigests",
+        "K8sDisallowedTags",
+        "RatifyVerification",
+    }
+)
+
+
+def is_gatekeeper_constraint(obj: KubeObject) -> bool:
+    return obj.group == "constraints.gatekeeper.sh"
+
+
+def gatekeeper_action(obj: KubeObject) -> YNode | None:
+    return obj.node.dig("spec", "enforcementAction")
+
+
+def _gk_policies(f: SourceFile) -> Iterator[VerificationPolicy]:
+    for obj in instances_in(f, KubeObject):
+        if not is_gatekeeper_constraint(obj) or obj.kind != "RatifyVerification":
+            continue
+        action = gatekeeper_action(obj)
+        text = (action.text or "deny").lower() if action is not None else "deny"
+        not_enforcing = text in ("dryrun", "warn")
+        yield VerificationPolicy(
+            obj=obj,
+            engine=GATEKEEPER,
+            span=obj.kind_span,
+            patterns=(),
+            match_all=True,
+            enforcing=not not_enforcing,
+            not_enforcing_why=f"enforcementAction: {action.text}"
+            if not_enforcing and action
+            else "",
+            mode_span=action.span if not_enforcing and action is not None else None,
+        )
+
+
+@provider(VerificationPolicy)
+def verification_policies(f: SourceFile) -> Iterator[VerificationPolicy]:
+    yield from _kyverno_policies(f)
+    yield from _pc_policies(f)
+    yield from _gk_policies(f)
+
+
+# --- webhooks -------------------------------------------------------------------------------------
+
+# Policy engines by the names their webhooks and services carry.
+POLICY_ENGINE_MARKERS = (
+    "kyverno",
+    "gatekeeper",
+    "policy.sigstore.dev",
+    "policy-controller",
+    "sigstore",
+    "ratify",
+    "kubeward",
+    "connaisseur",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyWebhook:
+    """One webhook of a Validating/MutatingWebhookConfiguration that belongs to a policy engine."""
+
+    obj: KubeObject
+    node: YNode
+    name: str
+    engine: str
+
+
+def _engine_of(obj: KubeObject, hook: YNode) -> str | None:
+    texts = [obj.name or "", hook.get_str("name") or ""]
+    svc = hook.dig("clientConfig", "service")
+    if svc is not None:
+        texts += [svc.get_str("name") or "", svc.get_str("namespace") or ""]
+    client = hook.get("clientConfig")
+    if client is not None:
+        texts.append(client.get_str("url") or "")
+    low = " ".join(texts).lower()
+    for marker in POLICY_ENGINE_MARKERS:
+        if marker in low:
+            return marker
+    return None
+
+
+@provider(PolicyWebhook)
+def policy_webhooks(f: SourceFile) -> Iterator[PolicyWebhook]:
+    for obj in instances_in(f, KubeObject):
+        if obj.group != "admissionregistration.k8s.io" or obj.kind not in (
+            "ValidatingWebhookConfiguration",
+            "MutatingWebhookConfiguration",
+        ):
+            continue
+        hooks = obj.node.get("webhooks")
+        for hook in hooks.seq() if hooks is not None else []:
+            if not hook.is_map:
+                continue
+            engine = _engine_of(obj, hook)
+            if engine is not None:
+                yield PolicyWebhook(obj, hook, hook.get_str("name") or "<unnamed>", engine)
+
+
+# --- coverage across the scan ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyCoverage:
+    """The workload images of a whole scan beside the verification policies of the scan.
+
+    `repo_constraints` are Gatekeeper constraints that restrict repositories (shown as context:
+    they admit an unsigned copy from an allowed repository).
+    """
+
+    images: tuple[ImageUse, ...]
+    policies: tuple[VerificationPolicy, ...]
+    repo_constraints: tuple[KubeObject, ...]
+
+    def covering(self, ref: ImageRef) -> list[tuple[VerificationPolicy, str]]:
+        out = []
+        for p in self.policies:
+            pattern = p.covering(ref)
+            if pattern is not None:
+                out.append((p, pattern))
+        return out
+
+
+@scan_provider(PolicyCoverage)
+def policy_coverage(scan: ScanContext) -> Iterator[PolicyCoverage]:
+    images = tuple(
+        u for u in scan.instances(ImageUse) if u.origin == "container" and u.ref.is_resolved
+    )
+    policies = tuple(scan.instances(VerificationPolicy))
+    repos = tuple(
+        o
+        for o in scan.instances(KubeObject)
+        if is_gatekeeper_constraint(o) and o.kind in ("K8sAllowedRepos", "K8sAllowedReposv2")
+    )
+    yield PolicyCoverage(images, policies, repos)

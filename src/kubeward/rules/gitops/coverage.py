@@ -1,0 +1,146 @@
+"""Coverage across documents: which workload images no enforcing verification policy covers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from kubeward.model.images import ImageUse
+from kubeward.model.policy import (
+    POLICY_CONTROLLER,
+    PolicyCoverage,
+    VerificationPolicy,
+    kyverno_forms,
+    policy_controller_forms,
+    policy_controller_regex,
+)
+from kubeward.registry import Finding, Layer, Related, Severity, rule
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _nearest(policies: tuple[VerificationPolicy, ...], use: ImageUse) -> VerificationPolicy | None:
+    """The policy closest to an image: the pattern sharing the longest prefix with the image's
+    name, then the same file, then the deepest shared directory."""
+    if not policies:
+        return None
+    names = kyverno_forms(use.ref) + policy_controller_forms(use.ref)
+    image_dir = use.span.path.rsplit("/", 1)[0].split("/")
+
+    def score(p: VerificationPolicy) -> tuple[int, int, int, str, int]:
+        prefix = max((_common_prefix(pat.text, n) for pat in p.patterns for n in names), default=0)
+        pdir = p.span.path.rsplit("/", 1)[0].split("/")
+        shared = _common_prefix(image_dir, pdir)  # type: ignore[arg-type]
+        same = p.span.path == use.span.path
+        return (-prefix, -int(same), -shared, p.span.path, p.span.start.line)
+
+    return min(policies, key=score)
+
+
+def _glob_hint(p: VerificationPolicy, use: ImageUse) -> str:
+    """policy-controller's `*` stops at `/`: say so when `**` would have matched."""
+    if p.engine != POLICY_CONTROLLER:
+        return ""
+    for pat in p.patterns:
+        if "*" in pat.text and "**" not in pat.text:
+            rx = policy_controller_regex(pat.text.replace("*", "**"))
+            if rx is not None and any(rx.match(f) for f in policy_controller_forms(use.ref)):
+                wider = pat.text.replace("*", "**")
+                return f" (its glob {pat.text} stops at '/'; {wider} would match)"
+    return ""
+
+
+@rule(
+    id="image-not-covered-by-verification-policy",
+    layer=Layer.ADMISSION,
+    severity=Severity.HIGH,
+    cis=("5.5.1",),
+    cross_file=True,
+    references=(
+        "https://kyverno.io/docs/writing-policies/verify-images/",
+        "https://docs.sigstore.dev/policy-controller/overview/",
+        "https://ratify.dev/docs/quickstarts/quickstart-manifests",
+    ),
+)
+def image_not_covered_by_verification_policy(cov: PolicyCoverage) -> Iterator[Finding]:
+    """A workload runs an image that no enforcing signature-verification policy covers.
+
+    kubeward collects every image the workloads of the scan run and every image pattern that
+    an enforcing verification policy of the scan covers: Kyverno `verifyImages`
+    `imageReferences` (where `*` also matches `/`), Sigstore policy-controller
+    `ClusterImagePolicy` `images[].glob` (where `*` stops at `/` and `**` does not), and
+    Gatekeeper `RatifyVerification` constraints. Each image that no enforcing policy matches
+    is reported at the image, with the nearest policy as a related location: an audit-only
+    or warn-mode policy is named as such. When workloads exist but the scan holds no
+    verification policy at all, this is said once. Policies are matched by image pattern
+    only; namespace selectors are not evaluated.
+
+    ## Why it matters
+    This is the question an attacker answers first: *which image would an unsigned copy get
+    through the gate for?* A policy for `ghcr.io/acme/*` does not protect
+    `docker.io/acme/worker`, and a policy-controller glob `ghcr.io/acme/*` does not match
+    `ghcr.io/acme/team/api`.
+
+    ## Remediation
+    Extend an enforcing policy to the image, or add one:
+
+        verifyImages:
+          - imageReferences: ["ghcr.io/acme/*", "docker.io/acme/*"]
+            failureAction: Enforce
+    """
+    if not cov.images:
+        return
+    if not cov.policies:
+        first = min(cov.images, key=lambda u: (u.span.path, u.span.start.line))
+        n_files = len({u.span.path for u in cov.images})
+        yield Finding(
+            first.span,
+            f"{len(cov.images)} workload images in {n_files} files and no image signature "
+            "verification policy (Kyverno verifyImages, policy-controller ClusterImagePolicy, "
+            "Ratify) anywhere in the scan: any unsigned image is admitted",
+        )
+        return
+    enforcing = tuple(p for p in cov.policies if p.enforcing)
+    for use in cov.images:
+        matches = cov.covering(use.ref)
+        if any(p.enforcing for p, _ in matches):
+            continue
+        name = use.ref.text
+        if matches:
+            p, pattern = matches[0]
+            span = p.mode_span or p.span
+            yield Finding(
+                use.span,
+                f"{name} in {use.where} is covered only by {p.display} ({pattern}), which does "
+                f"not enforce ({p.not_enforcing_why}): an unsigned copy is admitted",
+                related=(Related(span, f"{p.display}: {p.not_enforcing_why}"),),
+            )
+            continue
+        related: list[Related] = []
+        near = _nearest(enforcing or cov.policies, use)
+        if near is not None:
+            pats = ", ".join(p.text for p in near.patterns) or "no image patterns"
+            hint = _glob_hint(near, use)
+            related.append(
+                Related(
+                    near.span, f"nearest verification policy {near.display} covers {pats}{hint}"
+                )
+            )
+        for c in cov.repo_constraints[:3]:
+            related.append(
+                Related(
+                    c.kind_span, f"{c.display} restricts repositories but verifies no signature"
+                )
+            )
+        yield Finding(
+            use.span,
+            f"{name} in {use.where} is not covered by any enforcing image verification policy: "
+            "an unsigned copy is admitted",
+            related=tuple(related),
+        )

@@ -1,0 +1,114 @@
+"""Coverage across documents, one scan per engine and case, plus each engine's glob semantics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kubeward.model.image import parse_image
+from kubeward.model.policy import (
+    kyverno_forms,
+    kyverno_regex,
+    policy_controller_forms,
+    policy_controller_regex,
+)
+from tests.conftest import FIXTURES
+from tests.expectations import Expectations, hits, run_rule
+
+RULE = "image-not-covered-by-verification-policy"
+CASES = FIXTURES / "rules" / RULE / "cases"
+
+
+def read_case_marks(root: Path) -> Expectations:
+    """`# case-expect:` / `# case-ok:` marks: the cases are scanned alone, one folder at a
+    time, so their marks must not count in the rule's whole-folder fixture run."""
+    out = Expectations()
+    for path in sorted(root.rglob("*.yaml")):
+        lines = path.read_text(encoding="utf-8").split("\n")
+        for i, line in enumerate(lines[:-1], start=1):
+            text = line.strip()
+            if text == f"# case-expect: {RULE}":
+                out.expect.add((path.relative_to(root).as_posix(), i + 1))
+            elif text == f"# case-ok: {RULE}":
+                out.ok.add((path.relative_to(root).as_posix(), i + 1))
+    return out
+
+
+@pytest.mark.parametrize("case", sorted(p.name for p in CASES.iterdir() if p.is_dir()))
+def test_coverage_case(case: str) -> None:
+    root = CASES / case
+    exp = read_case_marks(root)
+    assert exp.expect or exp.ok
+    report = run_rule(root, RULE)
+    assert not [e for e in report.errors if "internal error" in e.reason]
+    got = hits(report, root, RULE)
+    assert got == exp.expect
+    assert not (got & exp.ok)
+
+
+def test_every_engine_has_every_case() -> None:
+    names = {p.name for p in CASES.iterdir()}
+    for engine in ("kyverno", "pc", "gatekeeper"):
+        for case in ("covered", "uncovered", "audit"):
+            assert f"{engine}-{case}" in names
+    assert "no-policy" in names
+
+
+def test_messages_name_the_mode_and_the_policy() -> None:
+    report = run_rule(CASES / "pc-audit", RULE)
+    (result,) = report.results
+    assert "mode: warn" in result.finding.message
+    assert result.finding.related[0].span.path.endswith("pc-audit/policy.yaml")
+    report = run_rule(CASES / "no-policy", RULE)
+    (result,) = report.results
+    assert "2 workload images" in result.finding.message
+
+
+def _kyverno(pattern: str, image: str) -> bool:
+    return any(kyverno_regex(pattern).match(f) for f in kyverno_forms(parse_image(image)))
+
+
+def _pc(glob: str, image: str) -> bool:
+    rx = policy_controller_regex(glob)
+    return rx is not None and any(rx.match(f) for f in policy_controller_forms(parse_image(image)))
+
+
+@pytest.mark.parametrize(
+    ("pattern", "image", "expected"),
+    [
+        ("ghcr.io/acme/*", "ghcr.io/acme/app:1", True),
+        ("ghcr.io/acme/*", "ghcr.io/acme/team/app:1", True),  # Kyverno's * crosses '/'
+        ("ghcr.io/acme/*", "ghcr.io/acmeevil/app:1", False),
+        ("docker.io/library/nginx:*", "nginx:1.27", True),
+        ("docker.io/nginx:*", "nginx:1.27", True),
+        ("nginx:*", "nginx:1.27", True),
+        ("ghcr.io/acme/app:v?", "ghcr.io/acme/app:v1", True),
+        ("ghcr.io/acme/app:v?", "ghcr.io/acme/app:v10", False),
+        ("*", "anything.example/x/y@sha256:" + "a" * 64, True),
+    ],
+)
+def test_kyverno_wildcards(pattern: str, image: str, expected: bool) -> None:
+    assert _kyverno(pattern, image) is expected
+
+
+@pytest.mark.parametrize(
+    ("glob", "image", "expected"),
+    [
+        ("ghcr.io/acme/*", "ghcr.io/acme/app:1", True),  # '*' crosses ':'
+        ("ghcr.io/acme/*", "ghcr.io/acme/team/app:1", False),  # but not '/'
+        ("ghcr.io/acme/**", "ghcr.io/acme/team/app:1", True),
+        ("*", "busybox", True),  # means index.docker.io/library/*
+        ("*", "ghcr.io/acme/app", False),
+        ("*/*", "acme/app:1", True),  # index.docker.io/*/*
+        ("index.docker.io/library/nginx:**", "nginx:1.27", True),
+        (
+            "ghcr.io/acme/app@sha256:*",
+            "ghcr.io/acme/app@sha256:" + "b" * 64,
+            False,
+        ),  # no @ in globs
+        ("ghcr.io/acme/[a-z]*", "ghcr.io/acme/app", False),  # rejected glob
+    ],
+)
+def test_policy_controller_globs(glob: str, image: str, expected: bool) -> None:
+    assert _pc(glob, image) is expected
