@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.verify._registry_fixture import Registry, start_registry
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
@@ -25,3 +28,16 @@ def shared_path(*parts: str) -> Path:
 
 def vectors_available() -> bool:
     return VECTORS.exists()
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    """A real registry on 127.0.0.1 over TLS with basic auth (skips if not installed)."""
+    yield from start_registry(tmp_path_factory.mktemp("registry"))
+
+
+@pytest.fixture()
+def registry_env(registry: Registry, monkeypatch: pytest.MonkeyPatch) -> Registry:
+    """The registry, with DOCKER_CONFIG pointing at its credentials."""
+    monkeypatch.setenv("DOCKER_CONFIG", str(registry.docker_config))
+    return registry
