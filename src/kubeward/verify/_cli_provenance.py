@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+from kubeward.verify._cosign import legacy_attestations, referrer_bundles
 from kubeward.verify._errors import InputError, VerificationError
-from kubeward.verify._trust import load_trusted_root
+from kubeward.verify._trust import TrustedRoot, load_trusted_root
 from kubeward.verify.bundle import artifact_from_input
 from kubeward.verify.provenance import (
     ArtifactKind,
     ProvenanceRequest,
+    ProvenanceResult,
     load_provenance,
     verify_provenance,
 )
+from kubeward.verify.registry import RegistryClient, RegistryOptions, parse_image_ref
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,7 +28,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Verify SLSA provenance (Sigstore bundle or DSSE envelope) for one or more "
         "artifacts given as files or sha256:<hex>. Exit 0 when verified.",
     )
-    p.add_argument("--provenance-path", required=True, type=Path)
+    p.add_argument("--provenance-path", type=Path, help="provenance file (artifacts)")
+    p.add_argument("--image", help="verify the SLSA attestation attached to this image instead")
+    p.add_argument("--registry-ca", type=Path, help="CA bundle for registry TLS")
+    p.add_argument("--insecure-registry", action="append", default=[], metavar="HOST:PORT")
     p.add_argument("--source-uri", required=True, help="expected source, e.g. github.com/o/r")
     p.add_argument("--builder-id", help="expected builder (name[@vX.Y.Z]); default: trusted list")
     p.add_argument("--source-branch")
@@ -49,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="slsa-verifier testing mode: accept builders at refs/heads/main",
     )
-    p.add_argument("artifacts", nargs="+", help="artifact files or sha256:<hex>")
+    p.add_argument("artifacts", nargs="*", help="artifact files or sha256:<hex>")
     p.set_defaults(func=run)
 
 
@@ -61,6 +68,36 @@ def _inputs(pairs: list[str]) -> dict[str, str]:
             raise InputError(f"--build-workflow-input {pair!r} is not NAME=VALUE")
         result[name] = value
     return result
+
+
+def _verify_image(
+    args: argparse.Namespace, request: ProvenanceRequest, root: TrustedRoot
+) -> ProvenanceResult:
+    client = RegistryClient(
+        RegistryOptions(ca_file=args.registry_ca, insecure=frozenset(args.insecure_registry))
+    )
+    ref = parse_image_ref(args.image)
+    manifest = client.get_manifest(ref)
+    if manifest is None:
+        raise InputError(f"{args.image}: manifest not found")
+    digest = bytes.fromhex(manifest.digest.removeprefix("sha256:"))
+    found = legacy_attestations(client, ref, manifest.digest) + referrer_bundles(
+        client, ref, manifest.digest
+    )
+    errors: list[VerificationError] = []
+    for item in found:
+        if item.evidence is None:
+            errors.append(InputError(f"{item.where}: {item.problem}"))
+            continue
+        try:
+            return verify_provenance(item.evidence, digests=[digest], request=request, root=root)
+        except VerificationError as exc:
+            errors.append(exc)
+    if not errors:
+        raise VerificationError(f"{args.image}: no attestation found", kind="ErrorNoValidSignature")
+    # Prefer the error of an attestation whose signature verified: it says what is wrong.
+    errors.sort(key=lambda e: e.kind in ("ErrorInvalidSignature", "invalid-input"))
+    raise errors[0]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -75,16 +112,25 @@ def run(args: argparse.Namespace) -> int:
             workflow_inputs=_inputs(args.build_workflow_input),
             testing=args.testing,
         )
-        digests = [artifact_from_input(a).sha256 for a in args.artifacts]
-        try:
-            text = args.provenance_path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot read {args.provenance_path}: {exc.strerror}") from exc
         root = load_trusted_root(args.trusted_root)
-        results = [
-            verify_provenance(ev, digests=digests, request=request, root=root)
-            for ev in load_provenance(text)
-        ]
+        if args.image is not None:
+            if args.provenance_path is not None or args.artifacts:
+                raise InputError("--image takes neither --provenance-path nor artifacts")
+            if args.kind == ArtifactKind.ARTIFACT.value:
+                request = replace(request, kind=ArtifactKind.IMAGE)
+            results = [_verify_image(args, request, root)]
+        else:
+            if args.provenance_path is None or not args.artifacts:
+                raise InputError("give --provenance-path and artifacts, or --image")
+            digests = [artifact_from_input(a).sha256 for a in args.artifacts]
+            try:
+                text = args.provenance_path.read_bytes()
+            except OSError as exc:
+                raise InputError(f"cannot read {args.provenance_path}: {exc.strerror}") from exc
+            results = [
+                verify_provenance(ev, digests=digests, request=request, root=root)
+                for ev in load_provenance(text)
+            ]
     except VerificationError as exc:
         print(f"FAILED: {exc.kind}: {exc.reason}", file=sys.stderr)
         return 1
