@@ -439,3 +439,39 @@ def policy_coverage(scan: ScanContext) -> Iterator[PolicyCoverage]:
         if is_gatekeeper_constraint(o) and o.kind in ("K8sAllowedRepos", "K8sAllowedReposv2")
     )
     yield PolicyCoverage(images, policies, repos)
+
+
+# --- ImagePolicyWebhook -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ImagePolicyConfig:
+    """An ImagePolicyWebhook configuration: the `imagePolicy` map of an AdmissionConfiguration
+    plugin entry, or of a standalone configuration file."""
+
+    node: YNode  # the imagePolicy map
+    where: str
+
+
+def _image_policy_maps(doc: YNode) -> Iterator[tuple[YNode, str]]:
+    if not doc.is_map:
+        return
+    direct = doc.get("imagePolicy")
+    if direct is not None and direct.is_map:
+        yield direct, "ImagePolicyWebhook configuration"
+    if doc.get_str("kind") != "AdmissionConfiguration":
+        return
+    plugins = doc.get("plugins")
+    for plugin in plugins.seq() if plugins is not None else []:
+        if plugin.get_str("name") != "ImagePolicyWebhook":
+            continue
+        conf = plugin.dig("configuration", "imagePolicy")
+        if conf is not None and conf.is_map:
+            yield conf, "ImagePolicyWebhook plugin of AdmissionConfiguration"
+
+
+@provider(ImagePolicyConfig)
+def image_policy_configs(f: SourceFile) -> Iterator[ImagePolicyConfig]:
+    for doc in f.documents:
+        for node, where in _image_policy_maps(doc):
+            yield ImagePolicyConfig(node, where)

@@ -1,4 +1,5 @@
 """GitOps, admission control, runtime and source history, with policy coverage (issue 6)."""
 
+from kubeward.rules.gitops import admission as admission
 from kubeward.rules.gitops import coverage as coverage
 from kubeward.rules.gitops import kyverno as kyverno

@@ -1,0 +1,364 @@
+"""Admission control beyond Kyverno: policy-controller, Gatekeeper, ImagePolicyWebhook, webhooks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from kubeward.model.k8s import Container, KubeObject
+from kubeward.model.policy import (
+    GATEKEEPER_IMAGE_KINDS,
+    ImagePolicyConfig,
+    PolicyWebhook,
+    gatekeeper_action,
+    is_catch_all_regexp,
+    is_cluster_image_policy,
+    is_gatekeeper_constraint,
+    static_pass,
+)
+from kubeward.registry import Finding, Layer, Related, Severity, rule
+
+_PC_DOCS = "https://docs.sigstore.dev/policy-controller/overview/"
+_IPW_DOCS = "https://kubernetes.io/docs/reference/access-authn-authz/admission-controllers/#imagepolicywebhook"
+
+
+@rule(
+    id="policy-controller-policy-weak",
+    layer=Layer.ADMISSION,
+    severity=Severity.HIGH,
+    references=(_PC_DOCS,),
+)
+def policy_controller_policy_weak(obj: KubeObject) -> Iterator[Finding]:
+    """A Sigstore policy-controller `ClusterImagePolicy` admits images it does not verify.
+
+    `mode: warn` turns a failed verification into a warning; a policy without `authorities`
+    verifies nothing; an authority `static: {action: pass}` admits every matching image;
+    a keyless identity whose `subjectRegExp` or `issuerRegExp` matches anything (`.*`)
+    accepts a signature from anyone Fulcio issued a certificate to.
+
+    ## Why it matters
+    policy-controller admits an image when any authority of each matching policy is
+    satisfied. One permissive authority or a warn-mode policy is a way through for an
+    unsigned or attacker-signed image.
+
+    ## Remediation
+    Enforce, and pin the signer:
+
+        spec:
+          mode: enforce
+          authorities:
+            - keyless:
+                identities:
+                  - issuer: https://token.actions.githubusercontent.com
+                    subject: https://github.com/acme/shop/.github/workflows/release.yml@refs/heads/main
+    """
+    if not is_cluster_image_policy(obj):
+        return
+    spec = obj.node.get("spec")
+    if spec is None or not spec.is_map:
+        return
+    mode = spec.get("mode")
+    if mode is not None and (mode.text or "").lower() == "warn":
+        yield Finding(mode.span, f"{obj.display} is in warn mode: unverified images are admitted")
+    authorities = spec.get("authorities")
+    if authorities is None or not authorities.seq():
+        where = authorities or spec.key_node("images") or obj.node.get("kind") or spec
+        yield Finding(where.span, f"{obj.display} has no authorities: it verifies nothing")
+        return
+    for auth in authorities.seq():
+        passing = static_pass(auth)
+        if passing is not None:
+            yield Finding(
+                passing.span,
+                f"{obj.display} has a static pass authority: every matching image is admitted",
+            )
+        identities = auth.dig("keyless", "identities")
+        for ident in identities.seq() if identities is not None else []:
+            for key in ("subjectRegExp", "issuerRegExp"):
+                rx = ident.get(key)
+                if rx is not None and rx.text is not None and is_catch_all_regexp(rx.text):
+                    yield Finding(
+                        rx.span, f"{key} {rx.text!r} in {obj.display} matches any identity"
+                    )
+
+
+@rule(
+    id="policy-controller-no-match-allows",
+    layer=Layer.ADMISSION,
+    severity=Severity.HIGH,
+    references=(_PC_DOCS,),
+)
+def policy_controller_no_match_allows(obj: KubeObject) -> Iterator[Finding]:
+    """policy-controller admits images that no `ClusterImagePolicy` matches.
+
+    The `config-policy-controller` ConfigMap's `no-match-policy` decides what happens to an
+    image in an opted-in namespace that no policy's glob matches: `deny` (the default)
+    rejects it, `warn` and `allow` admit it.
+
+    ## Why it matters
+    With `warn` or `allow`, every image outside the globs you thought of (a new registry, a
+    typo, a second repository) runs unverified.
+
+    ## Remediation
+    Keep the default:
+
+        data:
+          no-match-policy: deny
+    """
+    if obj.kind != "ConfigMap" or obj.name != "config-policy-controller":
+        return
+    value = obj.node.dig("data", "no-match-policy")
+    if value is not None and (value.text or "").lower() in ("warn", "allow"):
+        yield Finding(
+            value.span,
+            f"no-match-policy: {value.text}: images no ClusterImagePolicy matches are admitted",
+        )
+
+
+@rule(
+    id="gatekeeper-image-constraint-not-enforced",
+    layer=Layer.ADMISSION,
+    severity=Severity.MEDIUM,
+    references=("https://open-policy-agent.github.io/gatekeeper/website/docs/violations/",),
+)
+def gatekeeper_image_constraint_not_enforced(obj: KubeObject) -> Iterator[Finding]:
+    """A Gatekeeper image constraint only reports violations (`dryrun` or `warn`).
+
+    Image constraints (`K8sAllowedRepos`, `K8sAllowedReposv2`, `K8sImageDigests`,
+    `K8sDisallowedTags`, Ratify's `RatifyVerification`) deny a request only with
+    `enforcementAction: deny` (the default). `dryrun` records the violation in the audit
+    results; `warn` returns a warning to the client; both admit the Pod.
+
+    ## Why it matters
+    A constraint in dryrun looks like a gate in the repository and stops nothing in the
+    cluster.
+
+    ## Remediation
+    Enforce once the audit results are clean:
+
+        spec:
+          enforcementAction: deny
+    """
+    if not is_gatekeeper_constraint(obj) or obj.kind not in GATEKEEPER_IMAGE_KINDS:
+        return
+    action = gatekeeper_action(obj)
+    if action is not None and (action.text or "").lower() in ("dryrun", "warn"):
+        yield Finding(
+            action.span,
+            f"{obj.display} has enforcementAction: {action.text}: violating images are admitted",
+        )
+
+
+def _lookalike(prefix: str) -> str | None:
+    """A host or repository that `startswith(image, prefix)` admits but the author did not mean."""
+    if not prefix or prefix[-1] in "/:@" or "*" in prefix:
+        return None
+    last = prefix.rsplit("/", 1)[-1]
+    if ":" in last or "@" in last:
+        return None  # a tag prefix: `nginx:1.2` admitting `nginx:1.25` is a lesser matter
+    if "/" not in prefix:
+        host = "." in prefix or ":" in prefix or prefix == "localhost"
+        return f"{prefix}.evil.example/app" if host else f"{prefix}-evil/app"
+    return f"{prefix}-evil/app"
+
+
+@rule(
+    id="gatekeeper-allowed-repo-lookalike",
+    layer=Layer.ADMISSION,
+    severity=Severity.HIGH,
+    references=(
+        "https://open-policy-agent.github.io/gatekeeper-library/website/validation/allowedrepos",
+    ),
+)
+def gatekeeper_allowed_repo_lookalike(obj: KubeObject) -> Iterator[Finding]:
+    """A Gatekeeper `K8sAllowedRepos` prefix admits lookalike registries and repositories.
+
+    `K8sAllowedRepos` admits an image when it *starts with* one of `parameters.repos`. A
+    prefix that does not end in `/` admits any host or repository that extends it:
+    `registry.example.com` admits `registry.example.com.evil.io/app`, and `acme` admits
+    `acme-evil/app` on Docker Hub.
+
+    ## Why it matters
+    Registering a lookalike domain or Docker Hub namespace is cheap; the allowlist then
+    admits the attacker's images as if they came from your registry.
+
+    ## Remediation
+    End every prefix with `/`:
+
+        parameters:
+          repos: ["registry.example.com/", "ghcr.io/acme/"]
+    """
+    if not is_gatekeeper_constraint(obj) or obj.kind != "K8sAllowedRepos":
+        return
+    repos = obj.node.dig("spec", "parameters", "repos")
+    for item in repos.seq() if repos is not None else []:
+        text = item.text
+        if text is None or item.is_templated:
+            continue
+        example = _lookalike(text)
+        if example is not None:
+            yield Finding(
+                item.span,
+                f"allowed prefix {text!r} of {obj.display} also admits {example}; end it with '/'",
+            )
+
+
+@rule(
+    id="image-policy-webhook-default-allow",
+    layer=Layer.ADMISSION,
+    severity=Severity.HIGH,
+    cis=("5.5.1",),
+    references=(_IPW_DOCS,),
+)
+def image_policy_webhook_default_allow(conf: ImagePolicyConfig) -> Iterator[Finding]:
+    """ImagePolicyWebhook admits every image when its backend cannot be reached.
+
+    `defaultAllow: true` makes the API server admit a Pod when the image-review backend
+    times out or fails.
+
+    ## Why it matters
+    An attacker who can slow down or break the image-review service (or who deploys while it
+    restarts) gets any image admitted: the gate fails open.
+
+    ## Remediation
+    Fail closed:
+
+        imagePolicy:
+          kubeConfigFile: /etc/kubernetes/image-policy/kubeconfig
+          defaultAllow: false
+    """
+    value = conf.node.get("defaultAllow")
+    if value is not None and value.bool is True:
+        yield Finding(
+            value.span,
+            f"defaultAllow: true in the {conf.where}: images are admitted when the backend fails",
+        )
+
+
+def _flags(c: Container) -> list[tuple[str, str, object]]:
+    """(`--flag`, value, node) for each `--flag=value` in a container's command and args."""
+    out: list[tuple[str, str, object]] = []
+    for key in ("command", "args"):
+        node = c.node.get(key)
+        for item in node.seq() if node is not None else []:
+            text = item.text or ""
+            if text.startswith("--"):
+                flag, _, value = text.partition("=")
+                out.append((flag, value, item))
+    return out
+
+
+@rule(
+    id="kube-apiserver-image-policy-webhook-missing",
+    layer=Layer.ADMISSION,
+    severity=Severity.MEDIUM,
+    cis=("5.5.1",),
+    references=(
+        _IPW_DOCS,
+        "https://kubernetes.io/docs/reference/command-line-tools-reference/kube-apiserver/",
+    ),
+)
+def kube_apiserver_image_policy_webhook_missing(c: Container) -> Iterator[Finding]:
+    """The kube-apiserver static Pod does not enable the ImagePolicyWebhook admission plugin.
+
+    CIS Kubernetes Benchmark 5.5.1 asks for image provenance through the ImagePolicyWebhook
+    admission controller: `--enable-admission-plugins` must list `ImagePolicyWebhook`, and
+    `--admission-control-config-file` must point at its configuration, or the plugin has no
+    backend to ask. Clusters that verify images with a webhook policy engine instead
+    (Kyverno, policy-controller, Ratify) can disable this rule.
+
+    ## Why it matters
+    Without an image admission check in the API server, nothing at the control plane stops
+    an image that no one reviewed.
+
+    ## Remediation
+    Enable the plugin with its configuration:
+
+        - --enable-admission-plugins=NodeRestriction,ImagePolicyWebhook
+        - --admission-control-config-file=/etc/kubernetes/admission/admission-config.yaml
+    """
+    if c.workload.kind != "Pod":
+        return
+    command = c.node.get("command")
+    texts = [i.text or "" for i in (command.seq() if command is not None else [])]
+    if not any(t.rsplit("/", 1)[-1] == "kube-apiserver" for t in texts):
+        return
+    flags = _flags(c)
+    plugins = [(v, n) for f, v, n in flags if f == "--enable-admission-plugins"]
+    config = [n for f, _, n in flags if f == "--admission-control-config-file"]
+    anchor = command.span if command is not None else c.node.span
+    if not plugins or not any("ImagePolicyWebhook" in v.split(",") for v, _ in plugins):
+        span = plugins[0][1].span if plugins else anchor  # type: ignore[attr-defined]
+        yield Finding(
+            span, "kube-apiserver does not enable the ImagePolicyWebhook admission plugin"
+        )
+        return
+    if not config:
+        yield Finding(
+            plugins[0][1].span,  # type: ignore[attr-defined]
+            "ImagePolicyWebhook is enabled but --admission-control-config-file is missing",
+        )
+
+
+# Webhook timeouts (seconds) beyond which a policy engine slows every admission noticeably.
+_LONG_TIMEOUT = 15
+
+
+@rule(
+    id="policy-webhook-fails-open",
+    layer=Layer.ADMISSION,
+    severity=Severity.HIGH,
+    references=(
+        "https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#failure-policy",
+    ),
+)
+def policy_webhook_fails_open(hook: PolicyWebhook) -> Iterator[Finding]:
+    """A policy engine's admission webhook fails open or exempts every namespace.
+
+    For the webhooks of Kyverno, Gatekeeper, Sigstore policy-controller, Ratify and
+    kubeward: `failurePolicy: Ignore` admits every request while the engine is down or slow;
+    a `namespaceSelector` that requires `kubernetes.io/metadata.name` to not exist (every
+    namespace has that label) matches no namespace; a `timeoutSeconds` above 15 slows every
+    admission and, with `Ignore`, widens the window in which requests are admitted unchecked.
+
+    ## Why it matters
+    An attacker who can overload or crash the policy engine (or who deploys while it
+    restarts) gets anything admitted when the webhook fails open.
+
+    ## Remediation
+    Fail closed and keep the timeout short:
+
+        webhooks:
+          - name: validate.kyverno.svc-fail
+            failurePolicy: Fail
+            timeoutSeconds: 10
+    """
+    node = hook.node
+    where = f"webhook {hook.name} of {hook.obj.display}"
+    fp = node.get("failurePolicy")
+    if fp is not None and (fp.text or "") == "Ignore":
+        yield Finding(
+            fp.span,
+            f"{where} has failurePolicy: Ignore: requests are admitted when {hook.engine} fails",
+        )
+    for key in ("namespaceSelector", "objectSelector"):
+        exprs = node.dig(key, "matchExpressions")
+        for expr in exprs.seq() if exprs is not None else []:
+            if (
+                expr.get_str("key") == "kubernetes.io/metadata.name"
+                and expr.get_str("operator") == "DoesNotExist"
+            ):
+                yield Finding(
+                    expr.span, f"{key} of {where} matches no namespace: the webhook checks nothing"
+                )
+    timeout = node.get("timeoutSeconds")
+    if timeout is not None and timeout.int is not None and timeout.int > _LONG_TIMEOUT:
+        yield Finding(
+            timeout.span,
+            f"{where} waits up to {timeout.int}s per request",
+            severity=Severity.LOW,
+            related=(
+                (Related(fp.span, "and then fails open"),)
+                if fp is not None and fp.text == "Ignore"
+                else ()
+            ),
+        )
