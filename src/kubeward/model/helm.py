@@ -454,11 +454,17 @@ def _values_image(
         registry = global_registry
         where += f" (registry from global.imageRegistry {global_registry})"
     name = f"{registry}/{repo}" if registry else repo
-    if not tag and not digest and app_version:
-        tag = app_version
-        where += f" (tag defaults to the chart's appVersion {app_version})"
+    unknown_tag = False
+    if not tag and not digest:
+        if app_version:
+            tag = app_version
+            where += f" (tag defaults to the chart's appVersion {app_version})"
+        else:
+            unknown_tag = True  # the template decides (often `default .Chart.AppVersion`)
     text = name + (f":{tag}" if tag else "") + (f"@{digest}" if digest else "")
     ref: ImageRef = parse_image(text)
+    if unknown_tag and ref.error is None:
+        ref = dataclasses.replace(ref, templated=True)
     # Point at the most specific value: the tag when the tag is what is wrong, the digest key
     # when the digest is missing, the repository when only the name is left to judge.
     assert repo_node is not None
@@ -472,6 +478,11 @@ def _values_image(
     if ref.error and digest and not is_valid_digest(digest) and digest_node is not None:
         span = digest_node.span
     return ImageUse(ref=ref, span=span, origin="helm-values", where=where)
+
+
+def _is_image_string_key(key: str) -> bool:
+    """`image`, `initImage`, `busybox_image`: keys whose string value is an image reference."""
+    return key == "image" or key.endswith("Image") or key.lower().endswith("_image")
 
 
 def values_image_uses(f: SourceFile) -> Iterator[ImageUse]:
@@ -499,9 +510,10 @@ def values_image_uses(f: SourceFile) -> Iterator[ImageUse]:
                     if use is not None:
                         yield use
                     continue
-                if key == "image" and v.is_scalar and v.text:
+                if _is_image_string_key(key) and v.is_scalar and v.text:
                     text = v.text.strip()
-                    if text and " " not in text and "://" not in text:
+                    looks = key == "image" or any(c in text for c in ":/@")
+                    if looks and text and " " not in text and "://" not in text:
                         yield ImageUse(
                             ref=parse_image(text),
                             span=v.span,
