@@ -639,7 +639,7 @@ def assess(b: ImageBuild) -> Assessment:
     if not prov:
         reasons.append(f"L1 missed: {EXISTS}: no provenance is generated for this image")
         return Assessment(0, tuple(reasons))
-    first = prov[0]
+    first = next((e for e in prov if e.strong), prov[0])
     reasons.append(f"L1: {EXISTS}: {first.how}")
     signed = _signed_provenance(b)
     if signed is None:
@@ -656,10 +656,14 @@ def assess(b: ImageBuild) -> Assessment:
     )
     reasons.append(f"L2: {AUTHENTIC}: {how}; {HOSTED}: {b.hosted_note}")
     if b.isolated_provenance is None:
+        fix = (
+            "call slsa-github-generator's generator_container_slsa3 reusable workflow"
+            if b.system == "github"
+            else "sign provenance in a separate job that alone has id_tokens"
+        )
         reasons.append(
-            f"L3 missed: {UNFORGEABLE}: the signing identity is reachable from the build steps of "
-            f"job {b.job} (use slsa-github-generator's generator_container_slsa3 reusable workflow, "
-            "or sign provenance in a separate job that alone holds the identity token)"
+            f"L3 missed: {UNFORGEABLE}: the signing identity is reachable from the build "
+            f"steps of job {b.job} ({fix})"
         )
         return Assessment(2, tuple(reasons))
     reasons.append(
