@@ -117,7 +117,12 @@ def _commands(text: str) -> Iterator[tuple[int, str]]:
         pos = m.end()
 
 
+_GH_EXPR = re.compile(r"\$\{\{.*?\}\}", re.S)
+
+
 def _words(cmd: str) -> list[str]:
+    # `${{ x }}` is one word to the shell after GitHub substitutes it.
+    cmd = _GH_EXPR.sub(lambda m: re.sub(r"\s+", "", m.group(0)), cmd)
     try:
         return shlex.split(cmd, comments=True)
     except ValueError:
