@@ -99,13 +99,20 @@ def effective_image_uses(scan: ScanContext) -> Iterator[ImageUse]:
         for path, chain in tree.resource_chains(root):
             chains_of[path].append(chain)
     matched: set[int] = set()
+    overridden: dict[tuple[Span, str], list[ImageUse]] = defaultdict(list)
     for rel, uses in per_file.items():
         chains = chains_of.get(rel)
         for use in uses:
             if not chains or use.origin != "container":
                 yield use
                 continue
-            yield from _through_overlays(use, chains, matched)
+            for got in _through_overlays(use, chains, matched):
+                if got.origin == _OVERRIDDEN:
+                    overridden[(got.span, got.ref.text)].append(got)
+                else:
+                    yield got
+    for group in overridden.values():
+        yield _merge(group)
     for k in kusts:
         for o in k.images:
             if id(o) in matched:
@@ -118,6 +125,27 @@ def effective_image_uses(scan: ScanContext) -> Iterator[ImageUse]:
                     origin="kustomize-images",
                     where=f"the images: entry for {o.name} in {k.file.rel}",
                 )
+
+
+_OVERRIDDEN = "kustomize-image"
+
+
+def _merge(group: list[ImageUse]) -> ImageUse:
+    """One use per `images:` entry and effective image, naming every container it sets."""
+    first = group[0]
+    wheres = list(dict.fromkeys(u.where for u in group))
+    related: list[Related] = []
+    for u in group:
+        related += [r for r in u.related if r not in related]
+    where = wheres[0] if len(wheres) == 1 else f"{len(wheres)} containers: " + "; ".join(wheres)
+    return ImageUse(
+        ref=first.ref,
+        span=first.span,
+        origin=_OVERRIDDEN,
+        where=where,
+        container=first.container,
+        related=tuple(related),
+    )
 
 
 def _through_overlays(
@@ -139,17 +167,14 @@ def _through_overlays(
             unchanged.append(chain[-1])
             continue
         overridden = True
-        last_k, last_o = hits[-1]
+        _last_k, last_o = hits[-1]
         related = [Related(use.span, f"image {use.ref.text} written here")]
         related += [Related(o.span, f"also overridden in {k.file.rel}") for k, o in hits[:-1]]
         yield ImageUse(
             ref=ref,
             span=last_o.span,
-            origin="kustomize-image",
-            where=(
-                f"{use.where} in {use.span.path} (written {use.ref.text} there, "
-                f"set by the images: entry of {last_k.file.rel})"
-            ),
+            origin=_OVERRIDDEN,
+            where=f"{use.where} in {use.span.path} (written {use.ref.text} there, overridden here)",
             container=use.container,
             related=tuple(related),
         )
