@@ -16,39 +16,101 @@ SLSA = FIXTURES / "slsa"
 
 # fixture -> (file, job, image, level, words each reason list must contain)
 CASES = {
-    "github-l0": (".github/workflows/release.yml", "image", "ghcr.io/acme/l0:1.0", 0,
-                  ["L1 missed: Provenance generation: Exists"]),
-    "github-l1": (".github/workflows/release.yml", "image", "ghcr.io/acme/l1:1.0", 1,
-                  ["L1: Provenance generation: Exists: buildx provenance mode=min",
-                   "L2 missed: Provenance generation: Authentic"]),
-    "github-l1-self-hosted": (".github/workflows/release.yml", "image", "ghcr.io/acme/l1sh:1.0", 1,
-                              ["L1: Provenance generation: Exists: actions/attest-build-provenance",
-                               "L2 missed: Isolation strength: Hosted: job image runs on a self-hosted runner"]),
-    "github-l2": (".github/workflows/release.yml", "image", "ghcr.io/acme/l2:1.0", 2,
-                  ["L2: Provenance generation: Authentic: actions/attest-build-provenance",
-                   "Isolation strength: Hosted: GitHub-hosted runner",
-                   "L3 missed: Provenance generation: Unforgeable"]),
-    "github-l3": (".github/workflows/release.yml", "build", "ghcr.io/acme/l3:1.0", 3,
-                  ["L3: Provenance generation: Unforgeable: slsa-github-generator",
-                   "Isolation strength: Isolated"]),
-    "gitlab-l0": (".gitlab-ci.yml", "build", "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA", 0,
-                  ["L1 missed: Provenance generation: Exists"]),
-    "gitlab-l1": (".gitlab-ci.yml", "build", "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA", 1,
-                  ["L1: Provenance generation: Exists: buildx provenance mode=max",
-                   "L2 missed: Provenance generation: Authentic"]),
-    "gitlab-l2": (".gitlab-ci.yml", "build", "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA", 2,
-                  ["L2: Provenance generation: Authentic: cosign attest --type slsaprovenance1",
-                   "L3 missed: Provenance generation: Unforgeable: the signing identity is "
-                   "reachable from the build steps of job build"]),
-    "gitlab-l3": (".gitlab-ci.yml", "build", "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA", 3,
-                  ["L3: Provenance generation: Unforgeable: provenance is signed in job attest",
-                   "Isolation strength: Hosted: GitLab-hosted runner tags saas-linux-small-amd64"]),
+    "github-l0": (
+        ".github/workflows/release.yml",
+        "image",
+        "ghcr.io/acme/l0:1.0",
+        0,
+        ["L1 missed: Provenance generation: Exists"],
+    ),
+    "github-l1": (
+        ".github/workflows/release.yml",
+        "image",
+        "ghcr.io/acme/l1:1.0",
+        1,
+        [
+            "L1: Provenance generation: Exists: buildx provenance mode=min",
+            "L2 missed: Provenance generation: Authentic",
+        ],
+    ),
+    "github-l1-self-hosted": (
+        ".github/workflows/release.yml",
+        "image",
+        "ghcr.io/acme/l1sh:1.0",
+        1,
+        [
+            "L1: Provenance generation: Exists: actions/attest-build-provenance",
+            "L2 missed: Isolation strength: Hosted: job image runs on a self-hosted runner",
+        ],
+    ),
+    "github-l2": (
+        ".github/workflows/release.yml",
+        "image",
+        "ghcr.io/acme/l2:1.0",
+        2,
+        [
+            "L2: Provenance generation: Authentic: actions/attest-build-provenance",
+            "Isolation strength: Hosted: GitHub-hosted runner",
+            "L3 missed: Provenance generation: Unforgeable",
+        ],
+    ),
+    "github-l3": (
+        ".github/workflows/release.yml",
+        "build",
+        "ghcr.io/acme/l3:1.0",
+        3,
+        [
+            "L3: Provenance generation: Unforgeable: slsa-github-generator",
+            "Isolation strength: Isolated",
+        ],
+    ),
+    "gitlab-l0": (
+        ".gitlab-ci.yml",
+        "build",
+        "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA",
+        0,
+        ["L1 missed: Provenance generation: Exists"],
+    ),
+    "gitlab-l1": (
+        ".gitlab-ci.yml",
+        "build",
+        "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA",
+        1,
+        [
+            "L1: Provenance generation: Exists: buildx provenance mode=max",
+            "L2 missed: Provenance generation: Authentic",
+        ],
+    ),
+    "gitlab-l2": (
+        ".gitlab-ci.yml",
+        "build",
+        "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA",
+        2,
+        [
+            "L2: Provenance generation: Authentic: cosign attest --type slsaprovenance1",
+            "L3 missed: Provenance generation: Unforgeable: the signing identity is "
+            "reachable from the build steps of job build",
+        ],
+    ),
+    "gitlab-l3": (
+        ".gitlab-ci.yml",
+        "build",
+        "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA",
+        3,
+        [
+            "L3: Provenance generation: Unforgeable: provenance is signed in job attest, "
+            "which holds id_tokens",
+            "Isolation strength: Hosted: GitLab-hosted runner tags saas-linux-small-amd64",
+        ],
+    ),
 }
 
 
 def _scan(root: Path, target: int = 3) -> Report:
     cfg = Config(globals={"slsa-target-level": target})
-    return scan([root], ScanOptions(config=cfg, only_rules=["slsa-build-level-below-target"], jobs=1))
+    return scan(
+        [root], ScanOptions(config=cfg, only_rules=["slsa-build-level-below-target"], jobs=1)
+    )
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -81,9 +143,13 @@ def test_target_level_from_config_silences_lower_levels() -> None:
 
 def test_gitlab_local_include_is_part_of_the_pipeline() -> None:
     """The scan job lives in ci/scan.yml, included locally: the build counts as scanned."""
-    report = scan([SLSA / "gitlab-l2"], ScanOptions(only_rules=["image-push-without-vuln-scan"], jobs=1))
+    report = scan(
+        [SLSA / "gitlab-l2"], ScanOptions(only_rules=["image-push-without-vuln-scan"], jobs=1)
+    )
     assert report.results == []
-    report = scan([SLSA / "gitlab-l0"], ScanOptions(only_rules=["image-push-without-vuln-scan"], jobs=1))
+    report = scan(
+        [SLSA / "gitlab-l0"], ScanOptions(only_rules=["image-push-without-vuln-scan"], jobs=1)
+    )
     assert [(r.span.path.rsplit("/", 1)[-1], r.span.start.line) for r in report.results] == [
         (".gitlab-ci.yml", 8)
     ]

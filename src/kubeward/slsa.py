@@ -484,25 +484,26 @@ def find_evidence(c: Cmd, ctx_files: set[str], root_dir: str) -> Iterator[Eviden
                 strong=ok,
                 note="" if ok else "without --fail-on it cannot fail the build",
             )
-        elif (w0 in ("docker",) and "buildx" in w[:2]) or (w0 == "docker" and "build" in w[1:3]):
-            if "--push" in w or any("push=true" in x for x in w):
-                prov = _opt(w, "--provenance") or ""
-                attests = [x for x in w if x.startswith("type=provenance")]
-                if prov.lower() != "false":
-                    mx = "mode=max" in prov or any("mode=max" in x for x in attests)
-                    yield Evidence(
-                        "provenance",
-                        "buildx provenance " + ("mode=max" if mx else "mode=min (default)"),
-                        span,
-                        job,
-                        strong=False,
-                        note=""
-                        if mx
-                        else "buildx's default mode=min records little and is unsigned",
-                    )
-                sbom = _opt(w, "--sbom") or ""
-                if sbom.lower() in ("true", "1") or any(x.startswith("type=sbom") for x in w):
-                    yield Evidence("sbom", "buildx sbom attestation", span, job)
+        elif (
+            w0 == "docker"
+            and ("buildx" in w[:2] or "build" in w[1:3])
+            and ("--push" in w or any("push=true" in x for x in w))
+        ):
+            prov = _opt(w, "--provenance") or ""
+            attests = [x for x in w if x.startswith("type=provenance")]
+            if prov.lower() != "false":
+                mx = "mode=max" in prov or any("mode=max" in x for x in attests)
+                yield Evidence(
+                    "provenance",
+                    "buildx provenance " + ("mode=max" if mx else "mode=min (default)"),
+                    span,
+                    job,
+                    strong=False,
+                    note="" if mx else "buildx's default mode=min records little and is unsigned",
+                )
+            sbom = _opt(w, "--sbom") or ""
+            if sbom.lower() in ("true", "1") or any(x.startswith("type=sbom") for x in w):
+                yield Evidence("sbom", "buildx sbom attestation", span, job)
 
 
 # --- the model ---------------------------------------------------------------------------------
@@ -587,13 +588,18 @@ def _assess_isolation(b: ImageBuild) -> None:
                 f"{e.how} signs provenance in a reusable workflow the build job cannot alter"
             )
             return
-        if b.system == "gitlab" and e.keyless and e.job != b.job and b.job not in b.id_token_jobs:
-            if e.job in b.id_token_jobs:
-                b.isolated_provenance = (
-                    f"provenance is signed in job {e.job}, the only one with id_tokens; "
-                    f"the build job {b.job} never holds the signing identity"
-                )
-                return
+        if (
+            b.system == "gitlab"
+            and e.keyless
+            and e.job != b.job
+            and b.job not in b.id_token_jobs
+            and e.job in b.id_token_jobs
+        ):
+            b.isolated_provenance = (
+                f"provenance is signed in job {e.job}, which holds id_tokens; "
+                f"the build job {b.job} never holds the signing identity"
+            )
+            return
 
 
 def image_builds_in(ctx: ScanContext) -> list[ImageBuild]:

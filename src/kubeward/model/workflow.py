@@ -73,7 +73,9 @@ class Uses:
 
     @property
     def action(self) -> str:
-        """`owner/repo[/path]` in lower case (what matching compares)."""
+        """`owner/repo[/path]` in lower case (what matching compares); '' unless a repo action."""
+        if self.kind != "repo":
+            return ""
         base = f"{self.owner}/{self.repo}".lower()
         return f"{base}/{self.path}".lower() if self.path else base
 

@@ -113,7 +113,8 @@ def action_not_pinned_to_sha(wf: Workflow) -> Iterator[Finding]:
             )
             yield Finding(
                 u.span,
-                f"{u.text} uses {what}; pin a full 40-hex commit SHA (keep '# {u.ref}' as a comment)",
+                f"{u.text} uses {what}; pin a full 40-hex commit SHA "
+                f"(keep '# {u.ref}' as a comment)",
             )
 
 
@@ -193,7 +194,8 @@ def dangerous_trigger_checkout(wf: Workflow) -> Iterator[Finding]:
     """`pull_request_target` or `workflow_run` workflow checks out the untrusted head.
 
     These triggers run in the base repository's context, with a write token and secrets, even
-    for pull requests from forks. Checking out the PR head (`ref: ${{ github.event.pull_request.head.sha }}`,
+    for pull requests from forks. Checking out the PR head
+    (`ref: ${{ github.event.pull_request.head.sha }}`,
     `gh pr checkout`, `refs/pull/N/merge`) and then building or testing it runs the fork's code
     with those privileges: a "pwn request". A `pull_request_target` workflow that only labels
     or comments, without the head's code, is not flagged.
@@ -240,7 +242,8 @@ def dangerous_trigger_checkout(wf: Workflow) -> Iterator[Finding]:
                 )
                 yield Finding(
                     span,
-                    f"job {job.id} fetches the untrusted pull request head in a {triggers[0]} workflow",
+                    f"job {job.id} fetches the untrusted pull request head "
+                    f"in a {triggers[0]} workflow",
                     related=related,
                 )
 

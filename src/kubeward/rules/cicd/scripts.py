@@ -118,7 +118,8 @@ def pip_extra_index_url(script: ShellScript) -> Iterator[Finding]:
     Use a single index that proxies PyPI and serves your private names first, or pin
     hashes so a substitute cannot install:
 
-        pip install --index-url https://pypi.internal.example/simple --require-hashes -r requirements.txt
+        pip install --index-url https://pypi.internal.example/simple \\
+            --require-hashes -r requirements.txt
     """
     for m in _EXTRA_INDEX.finditer(script.text):
         yield Finding(
@@ -163,7 +164,8 @@ def gitlab_script_injection(script: ShellScript) -> Iterator[Finding]:
     """Merge-request or commit text reaches a command that parses it again as code.
 
     GitLab passes `$CI_MERGE_REQUEST_TITLE`, `$CI_COMMIT_MESSAGE`, `$CI_COMMIT_BRANCH` and
-    friends to the shell as environment variables, which is safe when quoted (`"$CI_COMMIT_MESSAGE"`).
+    friends to the shell as environment variables, which is safe when quoted
+    (`"$CI_COMMIT_MESSAGE"`).
     It turns into code injection when the value is handed to something that parses it again:
     `eval`, `sh -c "...$VAR..."`, `python -c`, `node -e`, or a remote `ssh` command line.
     Plain uses are not flagged.

@@ -1,0 +1,158 @@
+"""The workflow and GitLab models: expression spans inside every scalar style, `uses:`
+parsing, GitLab image sources judged by the image rules, and the corpora scanned without
+crash."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kubeward.config import Config
+from kubeward.engine import ScanOptions, scan
+from kubeward.model.workflow import expressions, parse_uses, parse_workflow
+from kubeward.parse.yamlnode import load_documents
+from kubeward.source import FileKind, SourceFile
+from tests.conftest import require_shared
+
+WORKFLOW = """\
+on: push
+jobs:
+  a:
+    runs-on: ubuntu-latest
+    steps:
+      - run: |
+          echo "héllo ${{ github.event.issue.title }}"
+            x ${{
+              github.head_ref }}
+      - run: >
+          echo ${{ github.event.comment.body }}
+          and more
+      - run: "quoted \\" ${{ github.event.pull_request.body }}"
+      - run: plain ${{ github.head_ref }}
+          folded ${{ github.event.review.body }}
+      - run: 'single ''x'' ${{ github.event.issue.body }}'
+"""
+
+
+def _file(text: str, kind: FileKind = FileKind.GHA_WORKFLOW, rel: str = "w.yml") -> SourceFile:
+    return SourceFile(rel, rel, kind, text, load_documents(text, rel))
+
+
+def test_expression_spans_in_every_scalar_style() -> None:
+    f = _file(WORKFLOW)
+    wf = parse_workflow(f)
+    assert wf is not None
+    got = [
+        (e.text, e.span.start.line, e.span.start.col, e.span.end.line)
+        for s in wf.jobs[0].steps
+        for e in expressions(f, s.run)
+    ]
+    assert got == [
+        ("github.event.issue.title", 7, 23, 7),  # block literal, after a non-ASCII character
+        ("github.head_ref", 8, 15, 9),  # an expression broken over two lines
+        ("github.event.comment.body", 11, 16, 11),  # folded block
+        ("github.event.pull_request.body", 13, 25, 13),  # double-quoted with an escape
+        ("github.head_ref", 14, 20, 14),  # plain multi-line scalar
+        ("github.event.review.body", 15, 18, 15),
+        ("github.event.issue.body", 16, 28, 16),  # single-quoted with a doubled quote
+    ]
+    for s in wf.jobs[0].steps:
+        for e in expressions(f, s.run):
+            raw = f.text[e.span.start.offset : e.span.end.offset]
+            assert raw.startswith("${{") and raw.endswith("}}")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "action", "ref", "pinned"),
+    [
+        ("actions/checkout@v4", "repo", "actions/checkout", "v4", False),
+        ("actions/checkout@" + "a" * 40, "repo", "actions/checkout", "a" * 40, True),
+        ("github/codeql-action/init@v3", "repo", "github/codeql-action/init", "v3", False),
+        ("./.github/actions/x", "local", "", None, False),
+        ("docker://alpine:3", "docker", "", None, False),
+        (
+            "Owner/Repo/.github/workflows/x.yml@main",
+            "repo",
+            "owner/repo/.github/workflows/x.yml",
+            "main",
+            False,
+        ),
+    ],
+)
+def test_parse_uses(text: str, kind: str, action: str, ref: str | None, pinned: bool) -> None:
+    u = parse_uses(text)
+    assert (u.kind, u.action, u.ref, u.is_sha_pinned) == (kind, action, ref, pinned)
+
+
+def test_gitlab_images_and_services_are_judged_by_the_image_rules(tmp_path: Path) -> None:
+    (tmp_path / ".gitlab-ci.yml").write_text(
+        "image: python:3.12\n"
+        "build:\n"
+        "  image:\n"
+        "    name: alpine:3.20@sha256:" + "b" * 64 + "\n"
+        "  services:\n"
+        "    - postgres:16\n"
+        "    - name: redis\n"
+        "  script: [make]\n",
+        encoding="utf-8",
+    )
+    report = scan(
+        [tmp_path],
+        ScanOptions(
+            config=Config(), only_rules=["image-not-pinned-by-digest", "image-mutable-tag"], jobs=1
+        ),
+    )
+    got = sorted((r.rule.id, r.span.start.line, r.span.start.col) for r in report.results)
+    assert got == [
+        ("image-mutable-tag", 7, 13),
+        ("image-not-pinned-by-digest", 1, 8),
+        ("image-not-pinned-by-digest", 6, 7),
+        ("image-not-pinned-by-digest", 7, 13),
+    ]
+
+
+def test_gitlab_included_file_is_a_pipeline_file(tmp_path: Path) -> None:
+    (tmp_path / "ci").mkdir()
+    (tmp_path / ".gitlab-ci.yml").write_text("include:\n  - local: ci/x.yml\n", encoding="utf-8")
+    (tmp_path / "ci" / "x.yml").write_text(
+        'deploy:\n  script:\n    - eval "$CI_COMMIT_MESSAGE"\n', encoding="utf-8"
+    )
+    report = scan([tmp_path], ScanOptions(only_rules=["gitlab-script-injection"], jobs=1))
+    assert [(r.span.path.rsplit("/", 2)[-2:], r.span.start.line) for r in report.results] == [
+        (["ci", "x.yml"], 3)
+    ]
+
+
+def _copy_as_workflows(src: Path, dst: Path) -> int:
+    """Peers' workflow fixtures are not under .github/workflows; lay them out so we read them
+    as workflows (a copy in a temporary directory, never in the repo)."""
+    n = 0
+    wf = dst / ".github" / "workflows"
+    wf.mkdir(parents=True)
+    for p in sorted(src.rglob("*.y*ml")):
+        if p.name in ("action.yml", "action.yaml") or "/.github/workflows/" in p.as_posix():
+            continue
+        n += 1
+        (wf / f"{n:04d}-{p.name}").write_bytes(p.read_bytes())
+    return n
+
+
+def test_every_corpus_workflow_scans_without_internal_errors(tmp_path: Path) -> None:
+    corpora = require_shared("corpora")
+    copied = _copy_as_workflows(corpora / "zizmor", tmp_path)
+    assert copied > 50
+    from kubeward.registry import load_rules
+
+    cicd = sorted(
+        r.id for r in load_rules().values() if r.func.__module__.startswith("kubeward.rules.cicd")
+    )
+    roots = [
+        tmp_path,
+        *sorted(p for p in corpora.rglob(".github") if p.is_dir()),
+        *sorted(p.parent for p in corpora.rglob(".gitlab-ci.yml")),
+    ]
+    report = scan(roots, ScanOptions(only_rules=cicd, jobs=1))
+    internal = [e for e in report.errors if "internal error" in e.reason]
+    assert internal == []
+    assert report.files_scanned > 150
