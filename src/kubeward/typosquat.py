@@ -152,6 +152,7 @@ class Detector:
         self.public = set(public)
         self.known: set[str] = set()
         by_loc: dict[tuple[str, str], set[str]] = defaultdict(set)
+        by_host: dict[str, set[str]] = defaultdict(set)
         self.homes: dict[str, list[str]] = defaultdict(list)
         known_orgs: set[str] = set(orgs)
         official: set[str] = set()
@@ -163,6 +164,7 @@ class Detector:
             self.known.add(ref.name)
             ns, _, base = ref.repository.rpartition("/")
             by_loc[(ref.registry, ns)].add(base)
+            by_host[ref.registry].add(ref.repository)
             self.homes[base].append(ref.familiar_name)
             if ns and ns != "library":
                 known_orgs.add(ns.split("/")[0])
@@ -174,6 +176,7 @@ class Detector:
         self.hosts = _Near(all_hosts)
         self.basenames = _Near(self.homes)
         self.by_loc = {loc: _Near(names) for loc, names in by_loc.items()}
+        self.by_host = {host: _Near(names) for host, names in by_host.items()}
 
     def is_known(self, ref: ImageRef) -> bool:
         return self._name(ref) in self.known
@@ -213,9 +216,14 @@ class Detector:
                     )
                 )
                 return Suspect("organisation", org, near[0], near[1], example)
+        if not public:  # a registry whose owner publishes only its own images
+            paths = self.by_host.get(host)
+            near = paths.find(repository, min_len=MIN_EDIT_LEN) if paths is not None else None
+            if near is not None:
+                return Suspect("name", repository, near[0], near[1], f"{host}/{near[0]}")
+            return None
         if base not in self.basenames.names:
-            pool = self.basenames if public else self.by_loc.get((host, ns))
-            near = pool.find(base, min_len=MIN_EDIT_LEN) if pool is not None else None
+            near = self.basenames.find(base, min_len=MIN_EDIT_LEN)
             if near is not None:
                 return Suspect("name", base, near[0], near[1], self.homes[near[0]][0])
             return None
