@@ -23,7 +23,8 @@ def kustomize_remote_resource_not_pinned(k: Kustomization) -> Iterator[Finding]:
     (`github.com/org/repo//path`, `https://...`, `git::...`, `git@...`) without `?ref=` set to
     a full 40-hex commit SHA: a branch (`?ref=main`), a tag (`?ref=v1.2.0`, `?ref=stable`), no
     ref at all (the default branch), or a remote file URL (a release asset, a raw file) whose
-    path holds no commit.
+    path holds no commit. Release assets are reported at medium severity (their owner can
+    replace them, but a release is a deliberate act; a branch moves on every push).
 
     ## Why it matters
     Branches move and tags and release assets can be replaced; whoever controls the remote
@@ -39,10 +40,12 @@ def kustomize_remote_resource_not_pinned(k: Kustomization) -> Iterator[Finding]:
         if not e.is_remote or is_pinned_remote(e.value):
             continue
         ref = remote_ref(e.value)
+        severity = None
         if ref is not None:
             why = f"?ref={ref} is a branch or tag, not a commit SHA"
         elif "/releases/download/" in e.value:
             why = "a release asset URL, which the release owner can replace"
+            severity = Severity.MEDIUM
         elif (
             e.value.lower().startswith(("http://", "https://"))
             and "//" not in e.value[8:]
@@ -51,4 +54,4 @@ def kustomize_remote_resource_not_pinned(k: Kustomization) -> Iterator[Finding]:
             why = "a remote file whose URL holds no commit SHA"
         else:
             why = "no ?ref=, so the default branch is fetched"
-        yield Finding(e.node.span, f"remote {e.field} entry {e.value}: {why}")
+        yield Finding(e.node.span, f"remote {e.field} entry {e.value}: {why}", severity=severity)
