@@ -43,7 +43,7 @@ def _literal_images(t: HelmTemplate) -> Iterator[tuple[int, int, str]]:
     id="helm-template-hardcoded-image",
     layer=Layer.REGISTRY,
     severity=Severity.MEDIUM,
-    references=("https://helm.sh/docs/chart_best_practices/values/",),
+    references=("https://helm.sh/docs/chart_best_practices/pods/",),
 )
 def helm_template_hardcoded_image(t: HelmTemplate) -> Iterator[Finding]:
     """Chart template hard-codes a container image instead of taking it from values.
