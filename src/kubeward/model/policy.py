@@ -190,6 +190,34 @@ class KyvernoImageRule:
     def where(self) -> str:
         return f"rule {self.rule_name} of {self.obj.display}"
 
+    @property
+    def applies_to_pods(self) -> bool:
+        """Whether the rule's `match` selects Pods or workloads (Kyverno auto-generates the
+        controller rules from a Pod rule). A rule without kinds is taken to apply."""
+        kinds = list(_match_kinds(self.rule.get("match")))
+        if not kinds:
+            return True
+        return any(k.rsplit("/", 1)[-1] in _POD_KINDS for k in kinds)
+
+
+_POD_KINDS = frozenset(
+    {"*", "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"}
+)
+
+
+def _match_kinds(match: YNode | None) -> Iterator[str]:
+    if match is None or not match.is_map:
+        return
+    blocks = [match]
+    for key in ("any", "all"):
+        node = match.get(key)
+        blocks.extend(node.seq() if node is not None else [])
+    for b in blocks:
+        kinds = b.dig("resources", "kinds")
+        for k in kinds.seq() if kinds is not None else []:
+            if k.text:
+                yield k.text
+
 
 def _is_kyverno_policy(obj: KubeObject) -> bool:
     return obj.group == "kyverno.io" and obj.kind in ("ClusterPolicy", "Policy")
@@ -232,6 +260,8 @@ def _patterns(node: YNode | None) -> tuple[ImagePattern, ...]:
 
 def _kyverno_policies(f: SourceFile) -> Iterator[VerificationPolicy]:
     for r in instances_in(f, KyvernoImageRule):
+        if not r.applies_to_pods:
+            continue  # a Tekton bundle or custom-resource image check does not cover Pods
         patterns = _patterns(r.entry.get("imageReferences")) or _patterns(r.entry.get("image"))
         why = ""
         mode_span = None
