@@ -169,9 +169,20 @@ _FLAG_ONLY = frozenset(
         "-P",
         "--base-import-paths",
         "--all-tags",
-        "-a",
     }
 )
+
+
+def _image_arg(pos: list[str]) -> str:
+    """The argument that names an image: one with a digest, else a path or a variable."""
+    candidates = [a for a in pos if "=" not in a.split("/", 1)[0]]
+    for a in candidates:
+        if "@" in a:
+            return a
+    for a in candidates:
+        if "/" in a or "$" in a:
+            return a
+    return pos[-1] if pos else ""
 
 
 def _cmd_span(c: Cmd, offset: int, length: int) -> Span:
@@ -398,8 +409,7 @@ def find_evidence(c: Cmd, ctx_files: set[str], root_dir: str) -> Iterator[Eviden
         )
         if w0 == "cosign" and len(w) > 1 and w[1] == "sign":
             key = _opt(w, "--key")
-            pos = _positional(w, 2)
-            image = pos[-1] if pos else ""
+            image = _image_arg(_positional(w, 2))
             tlog_off = (
                 any(x in ("--tlog-upload=false",) for x in w) or _opt(w, "--tlog-upload") == "false"
             )

@@ -118,14 +118,32 @@ def action_not_pinned_to_sha(wf: Workflow) -> Iterator[Finding]:
             )
 
 
+# Action inputs that the action runs as code (script, shell command or expression).
+CODE_INPUTS = {
+    "actions/github-script": "script",
+    "amadevus/pwsh-script": "script",
+    "mikefarah/yq": "cmd",
+    "addnab/docker-run-action": "run",
+    "azure/cli": "inlinescript",
+    "azure/powershell": "inlinescript",
+    "appleboy/ssh-action": "script",
+    "jannekem/run-python-script-action": "script",
+    "cardinalby/js-eval-action": "expression",
+}
+
+
 def _shell_nodes(step: Step) -> Iterator[tuple[YNode, str]]:
-    """Scalars that are executed as code: `run:`, and github-script's `script:` input."""
+    """Scalars that are executed as code: `run:`, and code inputs of actions that run them."""
     if step.run is not None and step.run.is_scalar:
         yield step.run, "run:"
-    if step.uses is not None and step.uses.is_action("actions/github-script"):
-        script = step.input("script")
-        if script is not None and script.is_scalar:
-            yield script, "actions/github-script script:"
+    if step.uses is None or step.uses.kind != "repo" or step.with_ is None:
+        return
+    key = CODE_INPUTS.get(step.uses.action)
+    if key is None:
+        return
+    for k, v in step.with_.items():
+        if k.is_scalar and str(k.value).lower() == key and v.is_scalar:
+            yield v, f"{step.uses.action} {k.value}:"
 
 
 @rule(
@@ -295,7 +313,9 @@ def missing_token_permissions(wf: Workflow) -> Iterator[Finding]:
 
 # Steps that use the OIDC token or push packages (conservative: any third-party action may).
 _OIDC_RUN = re.compile(
-    r"\bcosign\b|ACTIONS_ID_TOKEN_REQUEST|--provenance|\bgetIDToken\b|sigstore|\bnpm\s+publish"
+    r"\bcosign\b|ACTIONS_ID_TOKEN_REQUEST|--provenance|\bgetIDToken\b|sigstore"
+    r"|\b(?:npm|pnpm|bun|yarn(?:\s+npm)?)\s+publish\b|\b(?:twine|uv|poetry)\s+(?:upload|publish)\b"
+    r"|\bcargo\s+publish\b|\bgem\s+push\b|\bvault\b|\b(?:aws|gcloud|az)\b"
 )
 _PUSH_RUN = re.compile(
     r"\b(?:docker|podman|buildah|helm|crane|oras|skopeo)\b[^\n]*\b(?:push|login|copy|cp|publish)\b|\bko\b\s+(?:build|publish|resolve|apply)|ghcr\.io|npm\s+publish|\bgh\b|dotnet\s+nuget\s+push|mvn\b[^\n]*deploy|gradle\b[^\n]*publish"
@@ -350,7 +370,11 @@ def excessive_permissions(wf: Workflow) -> Iterator[Finding]:
     if wf.permissions is not None:
         scopes.append((wf.permissions, "workflow"))
     scopes += [(j.permissions, f"job {j.id}") for j in wf.jobs if j.permissions is not None]
+    # A workflow-level grant reaches only the jobs without their own `permissions:`.
+    workflow_reaches = any(j.permissions is None for j in wf.jobs) or wf.is_action
     for node, where in scopes:
+        if where == "workflow" and not workflow_reaches:
+            continue
         if node.is_scalar and (node.text or "").strip() == "write-all":
             yield Finding(
                 node.span, f"{where} grants write-all: every scope of the GITHUB_TOKEN is writable"

@@ -1,0 +1,349 @@
+"""CI/CD agreement with zizmor and Checkov, run side by side on their own fixtures.
+
+zizmor's test workflows (`corpora/zizmor/.../test-data`) and Checkov's GitHub Actions
+fixtures (`corpora/checkov/tests/github_actions`) are copied to a temporary directory laid out
+as `.github/workflows/*.yml` and `action.yml` files (kubeward classifies workflows by path),
+scanned by kubeward with the mapped rules, and by each peer when its executable is found in
+`.peers-venv/bin` or on the PATH. Per rule: the share of files on which both agree (both report
+it, or neither does), and each disagreement with the reason we know for it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kubeward.config import Config
+from kubeward.engine import ScanOptions, scan
+
+REPO = Path(__file__).resolve().parents[2]
+CORPORA = REPO.parent / "shared" / "corpora"
+ZIZMOR_DATA = CORPORA / "zizmor" / "crates" / "zizmor" / "tests" / "integration" / "test-data"
+CHECKOV_GHA = CORPORA / "checkov" / "tests" / "github_actions"
+
+# kubeward rule -> zizmor audit
+ZIZMOR = {
+    "action-not-pinned-to-sha": "unpinned-uses",
+    "template-injection": "template-injection",
+    "dangerous-trigger-checkout": "dangerous-triggers",
+    "excessive-permissions": "excessive-permissions",
+    "missing-token-permissions": "excessive-permissions",
+    "persisted-checkout-credentials": "artipacked",
+    "insecure-commands-enabled": "insecure-commands",
+    "secrets-inherit": "secrets-inherit",
+    "self-hosted-runner-on-pr": "self-hosted-runner",
+}
+# kubeward rule -> Checkov check ("a|b": either of our rules stands for the check)
+CHECKOV = {
+    "insecure-commands-enabled": "CKV_GHA_1",
+    "template-injection": "CKV_GHA_2",
+    "image-push-unsigned": "CKV_GHA_5",
+    "image-push-without-sbom": "CKV_GHA_6",
+    "missing-token-permissions|excessive-permissions": "CKV2_GHA_1",
+}
+
+# Reviewed disagreements: (peer, rule, file name) -> why.
+REASONS: dict[tuple[str, str, str], str] = {
+    ("checkov", "missing-token-permissions|excessive-permissions", "bad_format.yaml"): (
+        "the file's jobs: mapping is malformed (runs-on and steps at job-id level); Checkov "
+        "skips it, kubeward still sees job CHG_Cleanup without permissions"
+    ),
+    ("zizmor", "action-not-pinned-to-sha", "inlined-ignores.yml"): (
+        "the workflow silences zizmor with `# zizmor: ignore[unpinned-uses]`"
+    ),
+    ("zizmor", "insecure-commands-enabled", "inlined-ignores.yml"): (
+        "the workflow silences zizmor with `# zizmor: ignore[insecure-commands]`"
+    ),
+    ("zizmor", "template-injection", "hackme.yml"): (
+        "the scenario's zizmor.yml ignores template-injection for this file (a zizmor config "
+        "test); the injection of github.event.pull_request.title is real"
+    ),
+    ("zizmor", "excessive-permissions", "workflow-default-perms-all-jobs-explicit.yml"): (
+        "job2 grants id-token: write and only checks out; zizmor's regular persona does not "
+        "judge unused scopes"
+    ),
+    ("zizmor", "excessive-permissions", "documented.yml"): (
+        "jobs grant packages: write (or id-token: write) and only run echo; zizmor does not "
+        "judge unused job scopes"
+    ),
+    ("zizmor", "excessive-permissions", "partially-documented.yml"): (
+        "jobs grant packages: write and only run echo; zizmor does not judge unused job scopes"
+    ),
+    ("zizmor", "excessive-permissions", "undocumented-permissions.yml"): (
+        "job test-job-2 grants packages: write and only runs echo; the workflow-level write is "
+        "silenced for zizmor by an inline ignore"
+    ),
+    ("zizmor", "dangerous-trigger-checkout", "actions-labeler.yml"): (
+        "zizmor flags every pull_request_target trigger; kubeward only a checkout or fetch of "
+        "the untrusted head, which this labeler workflow does not do"
+    ),
+    ("zizmor", "template-injection", "static-env.yml"): (
+        "zizmor also reports env-only and non-attacker contexts at low confidence (pedantic "
+        "persona); kubeward reports attacker-controllable contexts only"
+    ),
+}
+GENERIC = {
+    ("zizmor", "dangerous-trigger-checkout", "peer-only"): (
+        "zizmor flags any pull_request_target/workflow_run trigger; kubeward needs a checkout or "
+        "fetch of the untrusted head"
+    ),
+    ("zizmor", "template-injection", "peer-only"): (
+        "zizmor also reports inputs.*, steps.*.outputs, matrix and env contexts whose taint it "
+        "cannot rule out; kubeward reports only the attacker-controllable github.* contexts"
+    ),
+    ("zizmor", "excessive-permissions", "peer-only"): (
+        "zizmor reports workflow-level write scopes in multi-job workflows; kubeward reports "
+        "write-all and id-token/packages writes in jobs that cannot use them"
+    ),
+    ("zizmor", "missing-token-permissions", "peer-only"): (
+        "the zizmor finding is about explicit write scopes, which missing-token-permissions "
+        "does not judge"
+    ),
+    ("zizmor", "persisted-checkout-credentials", "peer-only"): (
+        "zizmor flags every checkout without persist-credentials: false; kubeward only where the "
+        "job uploads artifacts (the ArtiPACKED leak path)"
+    ),
+    ("zizmor", "action-not-pinned-to-sha", "ours-only"): (
+        "zizmor's default policy accepts tag pins for actions/* and github/* owners (its "
+        "unpinned-uses config); kubeward wants a SHA everywhere"
+    ),
+    ("zizmor", "self-hosted-runner-on-pr", "peer-only"): (
+        "zizmor reports self-hosted runners on any trigger (auditor persona); kubeward only on "
+        "pull-request triggers"
+    ),
+    ("checkov", "missing-token-permissions|excessive-permissions", "peer-only"): (
+        "every job declares its own permissions: (the token is bounded), but Checkov looks at "
+        "the top level only"
+    ),
+    ("checkov", "template-injection", "peer-only"): (
+        "Checkov's CKV_GHA_2 matches ${{ github.event.* }} by pattern, including fields no "
+        "outsider controls"
+    ),
+}
+
+
+@dataclass
+class RuleAgreement:
+    peer: str
+    rule: str
+    peer_id: str
+    files: int = 0
+    agree: int = 0
+    ours: int = 0  # files where kubeward reports the rule
+    theirs: int = 0  # files where the peer reports its check
+    disagreements: list[tuple[str, str, str]] = field(default_factory=list)  # (file, side, why)
+
+    @property
+    def rate(self) -> float:
+        return self.agree / self.files if self.files else 1.0
+
+
+def corpus_files() -> list[Path]:
+    """zizmor's workflows and action files (the `invalid/` inputs excluded)."""
+    out = []
+    for p in sorted(ZIZMOR_DATA.rglob("*")):
+        if p.suffix not in (".yml", ".yaml") or "invalid" in p.parts:
+            continue
+        if "configs" in p.parts or p.name in ("zizmor.yml", "dependabot.yml"):
+            continue
+        if ".github" in p.parts and "workflows" not in p.parts:
+            continue
+        out.append(p)
+    return out
+
+
+def lay_out(files: list[Path], dst: Path) -> dict[str, Path]:
+    """Copy each file where kubeward reads it as a workflow or action; rel path -> original."""
+    mapping: dict[str, Path] = {}
+    for i, p in enumerate(files):
+        if p.name in ("action.yml", "action.yaml"):
+            rel = f"actions/{i:04d}/{p.name}"
+        else:
+            rel = f".github/workflows/{i:04d}-{p.name}"
+        (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(p, dst / rel)
+        mapping[rel] = p
+    return mapping
+
+
+def ours(root: Path, rules: list[str]) -> dict[str, set[str]]:
+    report = scan([root], ScanOptions(config=Config(), only_rules=rules, jobs=1))
+    prefix = root.as_posix().rstrip("/") + "/"
+    got: dict[str, set[str]] = defaultdict(set)
+    for r in report.results:
+        got[r.span.path.removeprefix(prefix)].add(r.rule.id)
+    return got
+
+
+def _peer(name: str) -> str | None:
+    local = REPO / ".peers-venv" / "bin" / name
+    return str(local) if local.exists() else shutil.which(name)
+
+
+def zizmor_audits(exe: str, path: Path) -> set[str]:
+    proc = subprocess.run(
+        [exe, "--offline", "--no-progress", "--persona", "regular", "--format", "json", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    try:
+        data = json.loads(proc.stdout or "[]")
+    except json.JSONDecodeError:
+        return set()
+    return {f.get("ident", "") for f in data if isinstance(f, dict)}
+
+
+def checkov_checks(exe: str, root: Path) -> dict[str, set[str]]:
+    env = {**os.environ, "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true", "BC_SKIP_MAPPING": "TRUE"}
+    proc = subprocess.run(
+        [
+            exe,
+            "-d",
+            str(root),
+            "--framework",
+            "github_actions",
+            "--skip-download",
+            "-o",
+            "json",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        timeout=900,
+    )
+    try:
+        data = json.loads(proc.stdout or "{}")
+    except json.JSONDecodeError:
+        return {}
+    runs = data if isinstance(data, list) else [data]
+    out: dict[str, set[str]] = defaultdict(set)
+    for run in runs:
+        for c in run.get("results", {}).get("failed_checks", []):
+            out[c["file_path"].lstrip("/")].add(c["check_id"])
+    return out
+
+
+def _reason(peer: str, rule: str, name: str, side: str) -> str:
+    return REASONS.get((peer, rule, name)) or GENERIC.get((peer, rule, side), "not yet reviewed")
+
+
+def compare(
+    peer: str,
+    table: dict[str, str],
+    files: list[str],
+    our: dict[str, set[str]],
+    theirs: dict[str, set[str]],
+    names: dict[str, str],
+) -> list[RuleAgreement]:
+    out = []
+    for rule, pid in table.items():
+        a = RuleAgreement(peer, rule, pid)
+        for f in files:
+            mine = any(r in our.get(f, set()) for r in rule.split("|"))
+            peer_hit = pid in theirs.get(f, set())
+            a.files += 1
+            a.ours += mine
+            a.theirs += peer_hit
+            if mine == peer_hit:
+                a.agree += 1
+            else:
+                side = "ours-only" if mine else "peer-only"
+                a.disagreements.append(
+                    (names[f], side, _reason(peer, rule, Path(names[f]).name, side))
+                )
+        out.append(a)
+    return out
+
+
+def run_zizmor() -> list[RuleAgreement] | None:
+    exe = _peer("zizmor")
+    if exe is None or not ZIZMOR_DATA.is_dir():
+        return None
+    files = corpus_files()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        mapping = lay_out(files, root)
+        our = ours(root, sorted(ZIZMOR))
+    theirs = {rel: zizmor_audits(exe, orig) for rel, orig in mapping.items()}
+    names = {rel: orig.relative_to(ZIZMOR_DATA).as_posix() for rel, orig in mapping.items()}
+    return compare("zizmor", ZIZMOR, sorted(mapping), our, theirs, names)
+
+
+def run_checkov() -> list[RuleAgreement] | None:
+    exe = _peer("checkov")
+    if exe is None or not CHECKOV_GHA.is_dir():
+        return None
+    our = ours(CHECKOV_GHA, sorted({r for k in CHECKOV for r in k.split("|")}))
+    theirs_raw = checkov_checks(exe, CHECKOV_GHA)
+    files = sorted(
+        p.relative_to(CHECKOV_GHA).as_posix()
+        for p in CHECKOV_GHA.rglob("*.y*ml")
+        if "workflows" in p.parts
+    )
+    theirs = {}
+    for f in files:
+        theirs[f] = (
+            set().union(*(v for k, v in theirs_raw.items() if k.endswith(f)))
+            if theirs_raw
+            else set()
+        )
+    return compare("checkov", CHECKOV, files, our, theirs, {f: f for f in files})
+
+
+def _table(rows: list[RuleAgreement]) -> list[str]:
+    lines = [
+        "| kubeward rule | peer check | files | kubeward hits | peer hits | agree | rate |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for a in rows:
+        name = a.rule.replace("|", "` or `")
+        lines.append(
+            f"| `{name}` | `{a.peer_id}` | {a.files} | {a.ours} | {a.theirs} | {a.agree} "
+            f"| {a.rate:.0%} |"
+        )
+    lines.append("")
+    for a in rows:
+        if not a.disagreements:
+            continue
+        name = a.rule.replace("|", "` or `")
+        lines.append(f"**`{name}` vs `{a.peer_id}`**: {len(a.disagreements)} disagreement(s)")
+        lines.append("")
+        for f, side, why in a.disagreements[:25]:
+            who = "kubeward only" if side == "ours-only" else f"{a.peer} only"
+            lines.append(f"- `{f}` ({who}): {why}")
+        if len(a.disagreements) > 25:
+            lines.append(f"- ... and {len(a.disagreements) - 25} more")
+        lines.append("")
+    return lines
+
+
+def markdown() -> str:
+    lines = [
+        "## CI/CD (GitHub Actions)",
+        "",
+        "Command: `make agreement` (zizmor and Checkov from `.peers-venv`, run offline on their "
+        "own fixtures; kubeward scans copies laid out as `.github/workflows/*`). Agreement is "
+        "per file: both report the rule's counterpart, or neither does.",
+        "",
+    ]
+    z = run_zizmor()
+    lines += ["### zizmor", ""]
+    lines += _table(z) if z is not None else ["zizmor not installed: skipped.", ""]
+    c = run_checkov()
+    lines += ["### Checkov", ""]
+    lines += _table(c) if c is not None else ["Checkov not installed: skipped.", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown())
