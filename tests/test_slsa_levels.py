@@ -64,6 +64,13 @@ CASES = {
             "Isolation strength: Isolated",
         ],
     ),
+    "github-l3-reusable": (
+        ".github/workflows/image-reuse.yml",
+        "publish",
+        "quay.io/acme/app:${{ github.ref_name }}",
+        3,
+        ["L3: Provenance generation: Unforgeable: slsa-github-generator"],
+    ),
     "gitlab-l0": (
         ".gitlab-ci.yml",
         "build",
@@ -153,3 +160,11 @@ def test_gitlab_local_include_is_part_of_the_pipeline() -> None:
     assert [(r.span.path.rsplit("/", 1)[-1], r.span.start.line) for r in report.results] == [
         (".gitlab-ci.yml", 8)
     ]
+
+
+def test_local_reusable_workflow_is_signed_by_digest_with_its_callers_token() -> None:
+    """The callee signs by digest over a continued command line, keyless, with the id-token
+    its caller grants: no signing finding at all."""
+    rules = ["image-push-unsigned", "cosign-sign-by-tag", "cosign-keyless-without-id-token"]
+    report = scan([SLSA / "github-l3-reusable"], ScanOptions(only_rules=rules, jobs=1))
+    assert [(r.rule.id, r.span.start.line) for r in report.results] == []

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kubeward.model.gitlab import GitlabJob, jobs_in, pipeline_files
-from kubeward.model.workflow import Uses, Workflow
+from kubeward.model.workflow import Job, Uses, Workflow
 from kubeward.parse.yamlnode import YNode
 from kubeward.registry import instances_in, report_section, scan_provider
 from kubeward.results import Section
@@ -104,7 +104,11 @@ class ImageBuild:
 # --- shell text ----------------------------------------------------------------------------
 
 _CONT_RE = re.compile(r"\\\r?\n\s*")
-_SEP_RE = re.compile(r"\s*(?:&&|\|\||;|\n)\s*")
+# Separators between simple commands; a newline escaped by a backslash continues the command.
+_SEP_RE = re.compile(r"\s*(?:&&|\|\||;|(?<!\\)\r?\n)\s*")
+# Words before the command proper: shell keywords, wrappers and VAR=value assignments.
+_PREFIX_WORDS = frozenset({"do", "then", "else", "sudo", "time", "exec", "command", "!", "{", "("})
+_ASSIGN_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 
 
 def _commands(text: str) -> Iterator[tuple[int, str]]:
@@ -124,9 +128,13 @@ def _words(cmd: str) -> list[str]:
     # `${{ x }}` is one word to the shell after GitHub substitutes it.
     cmd = _GH_EXPR.sub(lambda m: re.sub(r"\s+", "", m.group(0)), cmd)
     try:
-        return shlex.split(cmd, comments=True)
+        words = shlex.split(cmd, comments=True)
     except ValueError:
-        return cmd.split()
+        words = cmd.split()
+    i = 0
+    while i < len(words) and (words[i] in _PREFIX_WORDS or _ASSIGN_RE.match(words[i])):
+        i += 1
+    return words[i:]
 
 
 def _opt(words: list[str], *names: str) -> str | None:
@@ -519,12 +527,44 @@ def find_evidence(c: Cmd, ctx_files: set[str], root_dir: str) -> Iterator[Eviden
 # --- the model ---------------------------------------------------------------------------------
 
 
-def _github_builds(wf: Workflow) -> list[ImageBuild]:
+def _repo_root(wf: Workflow) -> str:
+    rel = wf.file.rel
+    i = rel.rfind(".github/workflows/")
+    return rel[:i] if i >= 0 else ""
+
+
+def _local_callers(workflows: list[Workflow]) -> dict[str, list[Job]]:
+    """Rel path of a local reusable workflow -> the jobs that call it (`uses: ./.github/...`)."""
+    out: dict[str, list[Job]] = {}
+    for wf in workflows:
+        for j in wf.jobs:
+            if j.uses is not None and j.uses.kind == "local":
+                target = _repo_root(wf) + j.uses.text.removeprefix("./").split("@", 1)[0]
+                out.setdefault(target, []).append(j)
+    return out
+
+
+def _github_builds(wf: Workflow, callers: Sequence[Job] = ()) -> list[ImageBuild]:
+    """Builds of one workflow. When it is a local reusable workflow, the calling workflows'
+    commands are part of its pipeline (they often sign or attest what it pushes), and a
+    caller's `id-token: write` reaches the called jobs that declare no permissions."""
     cmds = github_cmds(wf)
+    seen = {wf.file.rel}
+    for caller in callers:
+        if caller.workflow.file.rel not in seen:
+            seen.add(caller.workflow.file.rel)
+            cmds += github_cmds(caller.workflow)
     by_job = {j.id: j for j in wf.jobs}
-    id_token = frozenset(j.id for j in wf.jobs if j.permission("id-token") == "write")
+    granted = any(c.permission("id-token") == "write" for c in callers)
+    id_token = frozenset(
+        [j.id for j in wf.jobs if j.permission("id-token") == "write"]
+        + [j.id for j in wf.jobs if granted and j.effective_permissions() is None]
+        + [j.id for c in callers for j in c.workflow.jobs if j.permission("id-token") == "write"]
+    )
     out = []
     for c in cmds:
+        if c.file is not wf.file:
+            continue
         for p in find_pushes(c):
             job = by_job[c.job]
             hosted = not job.is_self_hosted
@@ -615,11 +655,17 @@ def _assess_isolation(b: ImageBuild) -> None:
 def image_builds_in(ctx: ScanContext) -> list[ImageBuild]:
     files = {f.rel for f in ctx.files}
     out: list[ImageBuild] = []
+    workflows = [
+        wf
+        for f in ctx.files
+        if f.kind is FileKind.GHA_WORKFLOW and f.documents
+        for wf in instances_in(f, Workflow)
+    ]
+    callers = _local_callers(workflows)
+    for wf in workflows:
+        out.extend(_github_builds(wf, callers.get(wf.file.rel, [])))
     for f in ctx.files:
-        if f.kind is FileKind.GHA_WORKFLOW and f.documents:
-            for wf in instances_in(f, Workflow):
-                out.extend(_github_builds(wf))
-        elif f.kind is FileKind.GITLAB_CI and f.documents:
+        if f.kind is FileKind.GITLAB_CI and f.documents:
             out.extend(_gitlab_builds(ctx, f))
     for b in out:
         root_dir = b.pipeline.rsplit("/", 1)[0] if "/" in b.pipeline else ""
