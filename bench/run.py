@@ -63,6 +63,7 @@ CHECKOV_FRAMEWORKS = "kubernetes,dockerfile,github_actions,gitlab_ci,kustomize,h
 CHECKOV_IGNORED_DIRS = ("node_modules", ".terraform", ".serverless")
 CHECKOV_KEPT_HIDDEN = frozenset({".github"})
 CHECKOV_TIMEOUT_S = 900
+KUBEWARD_TIMEOUT_S = 180  # kubeward and the floor: far above any normal run here
 CHECKOV_MEMORY_LIMIT_MB = 12 * 1024  # kill a contender whose tree grows past this
 SAMPLE_INTERVAL_S = 0.1
 TARGET_VS_CHECKOV = 10.0
@@ -354,15 +355,21 @@ def _parse_files(paths: Sequence[tuple[str, bool]]) -> tuple[int, int]:
 def floor_main(tree: str, procs: int, excludes: Sequence[str]) -> None:
     """Discover with kubeward's own walk, then read and parse every YAML/JSON file and
     Dockerfile; other kinds (Helm templates, key material) are only read by kubeward too."""
+    # Not kubeward.load: it imports `dockerfile`, whose Go runtime must not be running in a
+    # process that forks workers (they deadlock on their first parse).
     from kubeward.discover import discover
-    from kubeward.load import _YAML_KINDS
     from kubeward.source import FileKind
 
+    yaml_kinds = {
+        k
+        for k in FileKind
+        if k not in (FileKind.DOCKERFILE, FileKind.HELM_TEMPLATE, FileKind.OTHER)
+    }
     items, _ = discover([Path(tree)], exclude=list(excludes))
     work = [
-        (d.abspath, d.kind in _YAML_KINDS, d.size)
+        (d.abspath, d.kind in yaml_kinds, d.size)
         for d in items
-        if d.kind in _YAML_KINDS or d.kind is FileKind.DOCKERFILE
+        if d.kind in yaml_kinds or d.kind is FileKind.DOCKERFILE
     ]
     if procs <= 1:
         ok, bad = _parse_files([(p, y) for p, y, _ in work])
@@ -396,7 +403,9 @@ def bench_tree(name: str, jobs: int, with_checkov: bool) -> list[Measure]:
         with tempfile.TemporaryFile() as fh:
             cmd = [str(PYTHON), str(Path(__file__).resolve()), "--floor", str(tree)]
             cmd += ["--procs", str(procs), *[f"--exclude={e}" for e in excludes]]
-            wall, pss, maxrss, rc, note = run_measured(cmd, stdout=fh.fileno())
+            wall, pss, maxrss, rc, note = run_measured(
+                cmd, stdout=fh.fileno(), timeout_s=KUBEWARD_TIMEOUT_S
+            )
             fh.seek(0)
             raw = fh.read().decode()
         try:
@@ -424,7 +433,9 @@ def bench_tree(name: str, jobs: int, with_checkov: bool) -> list[Measure]:
 
     for j, label in ((None, f"kubeward (--jobs default = {jobs})"), (1, "kubeward --jobs 1")):
         load = os.getloadavg()[0]
-        wall, pss, maxrss, rc, note = run_measured(kubeward_cmd(tree, excludes, j))
+        wall, pss, maxrss, rc, note = run_measured(
+            kubeward_cmd(tree, excludes, j), timeout_s=KUBEWARD_TIMEOUT_S
+        )
         if rc not in (0,) and not note:
             note = f"FAILED: exit {rc}"
         out.append(Measure(label, name, files, wall, pss, maxrss, rc, note, load))
