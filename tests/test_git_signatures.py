@@ -1,0 +1,199 @@
+"""git-commit-unsigned on real repositories with really signed commits (SSH and GPG keys made
+here, in temporary directories)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kubeward.config import find_config, load_config
+from kubeward.engine import ScanOptions, scan
+from kubeward.gitsource import GitCheckout, find_checkout, read_history
+from kubeward.registry import Severity
+from kubeward.results import Report
+
+RULE = "git-commit-unsigned"
+
+pytestmark = pytest.mark.skipif(
+    not all(shutil.which(t) for t in ("git", "gpg", "ssh-keygen")),
+    reason="git, gpg and ssh-keygen are needed (make test installs them)",
+)
+
+
+def _run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> str:
+    out = subprocess.run(
+        args, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, check=True
+    )
+    return out.stdout
+
+
+def _git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    return _run("git", *args, cwd=repo, env=env)
+
+
+@pytest.fixture(scope="module")
+def ssh_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """An SSH signing key and the allowed-signers file that trusts it."""
+    d = tmp_path_factory.mktemp("ssh")
+    key = d / "alice"
+    _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "alice", "-f", str(key), cwd=d)
+    allowed = d / "allowed_signers"
+    pub = (d / "alice.pub").read_text().strip()
+    allowed.write_text(f'alice@example.com namespaces="git" {pub}\n')
+    return key, allowed
+
+
+@pytest.fixture(scope="module")
+def gpg_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    """A GNUPGHOME with a fresh signing key, and the key's fingerprint."""
+    home = tmp_path_factory.mktemp("gnupg")
+    home.chmod(0o700)
+    env = {"GNUPGHOME": str(home)}
+    _run(
+        "gpg", "--batch", "--quiet", "--passphrase", "", "--quick-gen-key",
+        "Bob <bob@example.com>", "ed25519", "sign", "never", cwd=home, env=env,
+    )  # fmt: skip
+    listing = _run("gpg", "--list-secret-keys", "--with-colons", cwd=home, env=env)
+    fpr = next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr"))
+    yield home, fpr
+    subprocess.run(["gpgconf", "--kill", "gpg-agent"], env={**os.environ, **env}, check=False)
+
+
+def _repo(path: Path) -> Path:
+    path.mkdir()
+    _git(path, "init", "-q", "-b", "main")
+    _git(path, "config", "user.name", "Alice")
+    _git(path, "config", "user.email", "alice@example.com")
+    _git(path, "config", "commit.gpgsign", "false")
+    return path
+
+
+def _commit(repo: Path, name: str, text: str, *sign: str, env: dict[str, str] | None = None) -> str:
+    (repo / name).write_text(text)
+    _git(repo, "add", name)
+    _git(repo, *sign, "commit", "-q", "-m", f"change {name}", env=env)
+    return _git(repo, "rev-parse", "HEAD").strip()
+
+
+def _ssh(key: Path) -> tuple[str, ...]:
+    return ("-c", "gpg.format=ssh", "-c", f"user.signingkey={key}", "-c", "commit.gpgsign=true")
+
+
+def _scan(root: Path, config: str = "") -> Report:
+    if config:
+        (root / ".kubeward.yaml").write_text(config)
+    cfg = load_config(find_config(root))
+    return scan([root], ScanOptions(config=cfg, only_rules=[RULE], jobs=1))
+
+
+def _hits(report: Report, root: Path) -> dict[tuple[str, int], str]:
+    prefix = root.as_posix() + "/"
+    return {
+        (r.span.path.removeprefix(prefix), r.span.start.line): r.finding.properties["commit"]
+        for r in report.results
+        if r.rule.id == RULE
+    }
+
+
+CM = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {}\n"
+
+
+def test_ssh_signed_commit_passes_and_unsigned_head_is_reported(
+    tmp_path: Path, ssh_key: tuple[Path, Path]
+) -> None:
+    key, allowed = ssh_key
+    repo = _repo(tmp_path / "repo")
+    _commit(repo, "signed.yaml", CM.format("signed"), *_ssh(key))
+    unsigned = _commit(repo, "unsigned.yaml", "# a comment\n" + CM.format("unsigned"))
+    report = _scan(repo, f"rules:\n  {RULE}:\n    params: {{allowed-signers: {allowed}}}\n")
+    assert _hits(report, repo) == {("unsigned.yaml", 2): unsigned}  # after the comment line
+    (result,) = report.results
+    assert result.severity is Severity.HIGH  # it is HEAD
+    assert "HEAD commit" in result.finding.message and "no signature" in result.finding.message
+
+
+def test_ssh_signature_without_allowed_signers_is_unverifiable(
+    tmp_path: Path, ssh_key: tuple[Path, Path]
+) -> None:
+    key, _ = ssh_key
+    repo = _repo(tmp_path / "repo")
+    signed = _commit(repo, "signed.yaml", CM.format("signed"), *_ssh(key))
+    report = _scan(repo)
+    assert _hits(report, repo) == {("signed.yaml", 1): signed}
+    assert "cannot be checked" in report.results[0].finding.message
+    assert report.results[0].finding.properties["signature-status"] == "E"
+
+
+def test_ssh_signature_by_an_untrusted_key_is_not_verified(
+    tmp_path: Path, ssh_key: tuple[Path, Path]
+) -> None:
+    _, allowed = ssh_key
+    other = tmp_path / "mallory"
+    _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other), cwd=tmp_path)
+    repo = _repo(tmp_path / "repo")
+    forged = _commit(repo, "app.yaml", CM.format("app"), *_ssh(other))
+    report = _scan(repo, f"rules:\n  {RULE}:\n    params: {{allowed-signers: {allowed}}}\n")
+    assert _hits(report, repo) == {("app.yaml", 1): forged}
+    assert "no allowed signer matches" in report.results[0].finding.message
+
+
+def test_gpg_signature_checked_against_the_configured_keyring(
+    tmp_path: Path, gpg_home: tuple[Path, str]
+) -> None:
+    home, fpr = gpg_home
+    repo = _repo(tmp_path / "repo")
+    env = {"GNUPGHOME": str(home)}
+    signed = _commit(repo, "app.yaml", CM.format("app"), "-c", f"user.signingkey={fpr}", "-c",
+                     "commit.gpgsign=true", env=env)  # fmt: skip
+    trusted = _scan(repo, f"rules:\n  {RULE}:\n    params: {{gnupghome: {home}}}\n")
+    assert _hits(trusted, repo) == {}
+    empty = tmp_path / "empty-gnupg"
+    empty.mkdir(mode=0o700)
+    unknown = _scan(repo, f"rules:\n  {RULE}:\n    params: {{gnupghome: {empty}}}\n")
+    assert _hits(unknown, repo) == {("app.yaml", 1): signed}
+    assert unknown.results[0].finding.properties["signature-status"] == "E"
+
+
+def test_git_depth_bounds_the_history(tmp_path: Path) -> None:
+    repo = _repo(tmp_path / "repo")
+    _commit(repo, "a.yaml", CM.format("a"))
+    _commit(repo, "b.yaml", CM.format("b"))
+    head = _commit(repo, "c.yaml", CM.format("c"))
+    report = _scan(repo, "git-depth: 1\n")
+    assert _hits(report, repo) == {("c.yaml", 1): head}
+    assert len(_hits(_scan(repo, "git-depth: 50\n"), repo)) == 3
+
+
+def test_a_subdirectory_scan_judges_only_the_commits_that_changed_it(tmp_path: Path) -> None:
+    repo = _repo(tmp_path / "repo")
+    (repo / "deploy").mkdir()
+    inside = _commit(repo, "deploy/app.yaml", CM.format("app"))
+    _commit(repo, "other.yaml", CM.format("other"))
+    root = repo / "deploy"
+    report = scan([root], ScanOptions(only_rules=[RULE], jobs=1))
+    assert _hits(report, root) == {("app.yaml", 1): inside}
+    assert report.results[0].severity is Severity.MEDIUM  # not HEAD
+
+
+def test_outside_a_repository_nothing_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "app.yaml").write_text(CM.format("app"))
+    assert find_checkout(tmp_path) is None or find_checkout(tmp_path).toplevel != tmp_path  # type: ignore[union-attr]
+    if find_checkout(tmp_path) is None:
+        assert _scan(tmp_path).results == []
+
+
+def test_read_history_reports_git_verdicts(tmp_path: Path, ssh_key: tuple[Path, Path]) -> None:
+    key, allowed = ssh_key
+    repo = _repo(tmp_path / "repo")
+    _commit(repo, "a.yaml", CM.format("a"))
+    _commit(repo, "b.yaml", CM.format("b"), *_ssh(key))
+    checkout = find_checkout(repo)
+    assert isinstance(checkout, GitCheckout)
+    history = read_history(checkout, depth=10, allowed_signers=allowed)
+    assert [(c.status, c.is_head) for c in history.commits] == [("G", True), ("N", False)]
+    assert history.commits[0].signer == "alice@example.com"
