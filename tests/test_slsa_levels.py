@@ -71,6 +71,13 @@ CASES = {
         3,
         ["L3: Provenance generation: Unforgeable: slsa-github-generator"],
     ),
+    "github-goreleaser-l0": (
+        ".github/workflows/release.yml",
+        "release",
+        "ghcr.io/acme/app:{{ .Tag }}",
+        0,
+        ["L1 missed: Provenance generation: Exists"],
+    ),
     "gitlab-l0": (
         ".gitlab-ci.yml",
         "build",
@@ -168,3 +175,10 @@ def test_local_reusable_workflow_is_signed_by_digest_with_its_callers_token() ->
     rules = ["image-push-unsigned", "cosign-sign-by-tag", "cosign-keyless-without-id-token"]
     report = scan([SLSA / "github-l3-reusable"], ScanOptions(only_rules=rules, jobs=1))
     assert [(r.rule.id, r.span.start.line) for r in report.results] == []
+
+
+def test_goreleaser_docker_signs_count_as_signatures_by_tag() -> None:
+    rules = ["image-push-unsigned", "cosign-sign-by-tag", "cosign-keyless-without-id-token"]
+    report = scan([SLSA / "github-goreleaser-l0"], ScanOptions(only_rules=rules, jobs=1))
+    got = [(r.rule.id, r.span.path.rsplit("/", 1)[-1], r.span.start.line) for r in report.results]
+    assert got == [("cosign-sign-by-tag", ".goreleaser.yml", 8)]

@@ -41,9 +41,9 @@ UNFORGEABLE = "Provenance generation: Unforgeable"
 HOSTED = "Isolation strength: Hosted"
 ISOLATED = "Isolation strength: Isolated"
 
+# slsa-github-generator's builder for images (its generic generator attests files, not images).
 SLSA_GENERATORS = (
     "slsa-framework/slsa-github-generator/.github/workflows/generator_container_slsa3.yml",
-    "slsa-framework/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml",
 )
 
 
@@ -544,7 +544,79 @@ def _local_callers(workflows: list[Workflow]) -> dict[str, list[Job]]:
     return out
 
 
-def _github_builds(wf: Workflow, callers: Sequence[Job] = ()) -> list[ImageBuild]:
+# --- GoReleaser: images and signatures declared in its config ----------------------------------
+
+_GORELEASER_NAMES = (".goreleaser.yml", ".goreleaser.yaml", "goreleaser.yml", "goreleaser.yaml")
+_GORELEASER_IMAGES = ("dockers", "dockers_v2", "kos", "docker_manifests")
+
+
+def _goreleaser_args(c: Cmd) -> str | None:
+    """The GoReleaser command line of a step (`goreleaser-action` args or a `run:` line)."""
+    if c.uses is not None and c.uses.is_action("goreleaser/goreleaser-action"):
+        return c.inputs.get("args", "")
+    m = re.search(r"\bgoreleaser\s+(release\b[^\n]*)", c.text)
+    return m.group(1) if m else None
+
+
+def goreleaser(ctx: ScanContext, root: str, c: Cmd) -> tuple[Push | None, list[Evidence]]:
+    """A `goreleaser release` step pushes the images its config declares (`dockers`, `kos`...)
+    and signs them with `docker_signs`."""
+    args = _goreleaser_args(c)
+    if args is None or "release" not in args.split() or "--snapshot" in args:
+        return None, []
+    m = re.search(r"(?:-f|--config)[= ](\S+)", args)
+    names = [m.group(1).strip("'\"")] if m else list(_GORELEASER_NAMES)
+    cfg = next(
+        (f for n in names if (f := ctx.file(root + n.removeprefix("./"))) and f.documents), None
+    )
+    if cfg is None or not cfg.documents[0].is_map:
+        return None, []
+    doc = cfg.documents[0]
+    push = None
+    for key in _GORELEASER_IMAGES:
+        n = doc.get(key)
+        if n is None or not n.seq():
+            continue
+        first = n.seq()[0]
+        templates = first.get("image_templates") or first.get("images") or first.get("repository")
+        image = ""
+        if templates is not None:
+            image = templates.text or (templates.seq()[0].text or "" if templates.seq() else "")
+        name = cfg.rel.rsplit("/", 1)[-1]
+        push = Push(c, c.span, f"goreleaser release ({key} in {name})", image or "")
+        break
+    if push is None:
+        return None, []
+    evidence = []
+    signs = doc.get("docker_signs")
+    for entry in signs.seq() if signs is not None else []:
+        cmd = (entry.get_str("cmd") or "cosign").rsplit("/", 1)[-1]
+        a = entry.get("args")
+        words = (
+            [x.text or "" for x in a.seq()] if a is not None else ["sign", "${artifact}@${digest}"]
+        )
+        if cmd != "cosign" or "sign" not in words:
+            continue
+        key_arg = _opt(words, "--key")
+        evidence.append(
+            Evidence(
+                "sign",
+                "goreleaser docker_signs (cosign sign)",
+                entry.span,
+                c.job,
+                by_digest=any("${digest}" in w or "@" in w for w in words),
+                keyless=key_arg is None,
+                key=key_arg,
+                tlog_off="--tlog-upload=false" in words,
+                note="${artifact}",
+            )
+        )
+    return push, evidence
+
+
+def _github_builds(
+    wf: Workflow, callers: Sequence[Job] = (), ctx: ScanContext | None = None
+) -> list[ImageBuild]:
     """Builds of one workflow. When it is a local reusable workflow, the calling workflows'
     commands are part of its pipeline (they often sign or attest what it pushes), and a
     caller's `id-token: write` reaches the called jobs that declare no permissions."""
@@ -562,10 +634,16 @@ def _github_builds(wf: Workflow, callers: Sequence[Job] = ()) -> list[ImageBuild
         + [j.id for c in callers for j in c.workflow.jobs if j.permission("id-token") == "write"]
     )
     out = []
+    extra: list[Evidence] = []
     for c in cmds:
         if c.file is not wf.file:
             continue
-        for p in find_pushes(c):
+        pushes = list(find_pushes(c))
+        if ctx is not None:
+            gp, ge = goreleaser(ctx, _repo_root(wf), c)
+            pushes += [gp] if gp is not None else []
+            extra += ge
+        for p in pushes:
             job = by_job[c.job]
             hosted = not job.is_self_hosted
             out.append(
@@ -584,6 +662,8 @@ def _github_builds(wf: Workflow, callers: Sequence[Job] = ()) -> list[ImageBuild
                     id_token,
                 )
             )
+    for b in out:
+        b.evidence = list(extra)
     return out
 
 
@@ -663,13 +743,13 @@ def image_builds_in(ctx: ScanContext) -> list[ImageBuild]:
     ]
     callers = _local_callers(workflows)
     for wf in workflows:
-        out.extend(_github_builds(wf, callers.get(wf.file.rel, [])))
+        out.extend(_github_builds(wf, callers.get(wf.file.rel, []), ctx))
     for f in ctx.files:
         if f.kind is FileKind.GITLAB_CI and f.documents:
             out.extend(_gitlab_builds(ctx, f))
     for b in out:
         root_dir = b.pipeline.rsplit("/", 1)[0] if "/" in b.pipeline else ""
-        b.evidence = [e for c in b.cmds for e in find_evidence(c, files, root_dir)]
+        b.evidence += [e for c in b.cmds for e in find_evidence(c, files, root_dir)]
         _assess_isolation(b)
     return out
 

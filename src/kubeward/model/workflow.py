@@ -195,16 +195,22 @@ class Job:
         return []
 
     @property
-    def is_self_hosted(self) -> bool:
+    def runner_kind(self) -> str:
+        """`self-hosted`, `github-hosted`, or `unknown` (an expression, or a runner group
+        alone: groups hold self-hosted runners and GitHub-hosted larger runners alike)."""
         labels = [t.lower() for t, _ in self.runner_labels()]
-        if not labels:
-            return False
-        if any("${{" in t for t in labels):
-            return False  # unknown statically
-        if "self-hosted" in labels or any(t.startswith("group:") for t in labels):
-            return True
-        hosted = ("ubuntu-", "windows-", "macos-")
-        return not any(t.startswith(hosted) for t in labels)
+        plain = [t for t in labels if not t.startswith("group:")]
+        if not labels or any("${{" in t for t in labels):
+            return "unknown"
+        if "self-hosted" in plain:
+            return "self-hosted"
+        if any(t.startswith(("ubuntu-", "windows-", "macos-")) for t in plain):
+            return "github-hosted"
+        return "self-hosted" if plain else "unknown"
+
+    @property
+    def is_self_hosted(self) -> bool:
+        return self.runner_kind == "self-hosted"
 
     @property
     def env(self) -> YNode | None:
