@@ -365,8 +365,8 @@ def slsa_build_level_below_target(b: ImageBuild, ctx: RuleContext) -> Iterator[F
         provenance:
           needs: [build]
           permissions: {actions: read, id-token: write, packages: write}
-          uses: slsa-framework/slsa-github-generator/.github/workflows/\
-                generator_container_slsa3.yml@v2.1.0
+          uses: >-
+            slsa-framework/slsa-github-generator/.github/workflows/generator_container_slsa3.yml@v2.1.0
           with:
             image: ghcr.io/acme/app
             digest: ${{ needs.build.outputs.digest }}
