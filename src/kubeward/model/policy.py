@@ -457,10 +457,15 @@ class PolicyCoverage:
         return out
 
 
+# Image uses that a workload runs: containers as written, as a Kustomize overlay sets them, and
+# the images a chart's values give its workloads.
+WORKLOAD_ORIGINS = frozenset({"container", "kustomize-images", "kustomize-image", "helm-values"})
+
+
 @scan_provider(PolicyCoverage)
 def policy_coverage(scan: ScanContext) -> Iterator[PolicyCoverage]:
     images = tuple(
-        u for u in scan.instances(ImageUse) if u.origin == "container" and u.ref.is_resolved
+        u for u in scan.instances(ImageUse) if u.origin in WORKLOAD_ORIGINS and u.ref.is_resolved
     )
     policies = tuple(scan.instances(VerificationPolicy))
     repos = tuple(

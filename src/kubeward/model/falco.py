@@ -1,0 +1,204 @@
+"""Falco rules files, and the runtime detection a scan deploys.
+
+A Falco rules file is a YAML sequence of `rule`, `macro` and `list` items. The same items also
+arrive embedded as text: in a ConfigMap's `data` and in the Falco Helm chart's `customRules`
+values; those are parsed too, with their lines mapped back into the file. Falco's own
+configuration (`falco.yaml`) can switch rules off with `rules: [{disable: {rule: ...}}]`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import yaml
+
+from kubeward.model.gitops import ArgoSource, FluxSource
+from kubeward.model.images import image_uses
+from kubeward.model.k8s import KubeObject
+from kubeward.model.policy import is_gatekeeper_constraint
+from kubeward.parse.yamlnode import YNode, load_documents
+from kubeward.registry import instances_in, provider, scan_provider
+from kubeward.source import SourceFile, Span
+
+if TYPE_CHECKING:
+    from kubeward.scan_context import ScanContext
+
+# The drift-detection rules of the Falco rule sets (falcosecurity/rules): executables that
+# were not in the image.
+DRIFT_RULES = frozenset(
+    {
+        "Drop and execute new binary in container",
+        "Container Drift Detected (chmod)",
+        "Container Drift Detected (open+create)",
+        "Fileless execution via memfd_create",
+    }
+)
+_DRIFT_RE = re.compile(r"drift|new binary|memfd", re.I)
+
+
+def is_drift_rule(name: str) -> bool:
+    return name in DRIFT_RULES or bool(_DRIFT_RE.search(name))
+
+
+@dataclass(frozen=True, slots=True)
+class FalcoRule:
+    """One `- rule:` item of a Falco rules file (possibly an override of an existing rule)."""
+
+    file: SourceFile
+    name: str
+    node: YNode
+    span: Span  # the rule's name, in the file
+    enabled_span: Span | None  # the `enabled:` value, in the file
+    enabled: bool | None  # None when the item does not set it
+    embedded: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FalcoDisable:
+    """A `rules: [{disable: {rule: ...}}]` selection in Falco's configuration."""
+
+    file: SourceFile
+    pattern: str
+    span: Span
+
+
+def _is_rules_list(doc: YNode) -> bool:
+    items = doc.seq()
+    return bool(items) and any(
+        i.is_map and (i.get("rule") is not None or i.get("macro") is not None) for i in items
+    )
+
+
+def _map_span(f: SourceFile, node: YNode, base_line: int | None) -> Span:
+    if base_line is None:
+        return node.span
+    return f.line_span(base_line + node.start.line)
+
+
+def _rules_in(f: SourceFile, doc: YNode, base_line: int | None) -> Iterator[FalcoRule]:
+    for item in doc.seq():
+        if not item.is_map:
+            continue
+        name = item.get("rule")
+        if name is None or name.text is None:
+            continue
+        enabled = item.get("enabled")
+        yield FalcoRule(
+            file=f,
+            name=name.text,
+            node=item,
+            span=_map_span(f, name, base_line),
+            enabled_span=_map_span(f, enabled, base_line) if enabled is not None else None,
+            enabled=enabled.bool if enabled is not None else None,
+            embedded=base_line is not None,
+        )
+
+
+def _embedded_texts(doc: YNode) -> Iterator[YNode]:
+    """Literal block scalars that hold a rules file (`customRules` values, ConfigMap data)."""
+    for node in doc.walk():
+        if node.is_scalar and node.style == "|" and "- rule:" in str(node.value):
+            yield node
+
+
+@provider(FalcoRule)
+def falco_rules(f: SourceFile) -> Iterator[FalcoRule]:
+    for doc in f.documents:
+        if doc.is_seq and _is_rules_list(doc):
+            yield from _rules_in(f, doc, None)
+            continue
+        if not doc.is_map:
+            continue
+        for block in _embedded_texts(doc):
+            try:
+                inner = load_documents(str(block.value), f.rel, max_nodes=200_000)
+            except (yaml.YAMLError, ValueError, RecursionError):
+                continue
+            # A literal block's text starts on the line after its indicator.
+            for d in inner:
+                if d.is_seq:
+                    yield from _rules_in(f, d, block.start.line)
+
+
+@provider(FalcoDisable)
+def falco_disables(f: SourceFile) -> Iterator[FalcoDisable]:
+    for doc in f.documents:
+        if not doc.is_map:
+            continue
+        rules = doc.get("rules")
+        if rules is None or not rules.is_seq:
+            continue
+        for item in rules.seq():
+            target = item.dig("disable", "rule")
+            if target is not None and target.text:
+                yield FalcoDisable(f, target.text, target.span)
+
+
+def disables_drift(d: FalcoDisable) -> list[str]:
+    """The drift rules a `disable` selection (a glob over rule names) switches off."""
+    return sorted(n for n in DRIFT_RULES if fnmatch.fnmatchcase(n, d.pattern))
+
+
+# --- runtime detection deployed by a scan ------------------------------------------------------
+
+_RUNTIME_IMAGES = re.compile(
+    r"(?:^|/)(?:falco|falco-no-driver|falco-distroless|tetragon|kubearmor|tracee|sysdig-agent)$"
+)
+_RUNTIME_CHARTS = frozenset({"falco", "tetragon", "kubearmor", "tracee", "kubearmor-operator"})
+_RUNTIME_KINDS = frozenset(
+    {"TracingPolicy", "TracingPolicyNamespaced", "KubeArmorPolicy", "KubeArmorClusterPolicy"}
+)
+
+
+def runtime_detection_in(f: SourceFile) -> Span | None:
+    """Where a file deploys or configures runtime detection (None when it does not)."""
+    rules = instances_in(f, FalcoRule)
+    if rules:
+        return rules[0].span
+    for use in image_uses(f):
+        if use.ref.is_resolved and _RUNTIME_IMAGES.search(use.ref.repository):
+            return use.span
+    for obj in instances_in(f, KubeObject):
+        if obj.kind in _RUNTIME_KINDS:
+            return obj.kind_span
+        chart = obj.node.dig("spec", "chart", "spec", "chart") or obj.node.dig(
+            "spec", "source", "chart"
+        )
+        if chart is not None and (chart.text or "") in _RUNTIME_CHARTS:
+            return chart.span
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterConfig:
+    """What makes a scan a cluster-configuration repository, and where it deploys runtime
+    detection (None when nowhere)."""
+
+    markers: tuple[tuple[str, Span], ...]
+    runtime: Span | None
+
+
+@scan_provider(ClusterConfig)
+def cluster_config(scan: ScanContext) -> Iterator[ClusterConfig]:
+    markers: list[tuple[str, Span]] = []
+    for obj in scan.instances(KubeObject):
+        if (obj.group == "kyverno.io" and obj.kind.endswith("Policy")) or (
+            obj.group == "policy.sigstore.dev" and obj.kind == "ClusterImagePolicy"
+        ):
+            markers.append((f"admission policy {obj.display}", obj.kind_span))
+        elif is_gatekeeper_constraint(obj):
+            markers.append((f"Gatekeeper constraint {obj.display}", obj.kind_span))
+    for src in scan.instances(FluxSource):
+        markers.append((f"Flux source {src.display}", src.obj.kind_span))
+    for app in scan.instances(ArgoSource):
+        markers.append((f"Argo CD {app.obj.display}", app.obj.kind_span))
+    runtime = None
+    for f in scan.files:
+        runtime = runtime_detection_in(f)
+        if runtime is not None:
+            break
+    yield ClusterConfig(tuple(markers), runtime)
