@@ -1,1 +1,11 @@
-"""Dockerfile pack: base images, remote code, package trust, secrets (issue 4)."""
+"""Dockerfile pack: base images, remote code, package trust, secrets (issue 4).
+
+The model module registers the Dockerfile providers and the `FROM` image source, so the
+registry pack's image rules judge base images too.
+"""
+
+from kubeward.model import dockerfile as dockerfile_model  # noqa: F401  (providers, image source)
+from kubeward.rules.dockerfile import package_trust as package_trust
+from kubeward.rules.dockerfile import remote_code as remote_code
+from kubeward.rules.dockerfile import secrets as secrets
+from kubeward.rules.dockerfile import user as user

@@ -1,0 +1,362 @@
+"""Remote code: scripts piped from the network into an interpreter, and ADD of remote sources
+with nothing that fixes their content."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from kubeward.model.dockerfile import Command, Dockerfile, Pipeline, RunScript, Script, Word
+from kubeward.parse.dockerfile import Instruction
+from kubeward.parse.yamlnode import is_templated
+from kubeward.registry import Finding, Layer, Related, Severity, instances_in, rule
+from kubeward.rules.dockerfile._common import (
+    DOWNLOADERS,
+    INTERPRETERS,
+    VERIFIERS,
+    flag_value,
+    has_flag,
+    is_url,
+)
+
+_SLSA_BUILD = "https://slsa.dev/spec/v1.0/threats#d-use-compromised-dependency"
+
+
+def _url(cmd: Command) -> Word | None:
+    return next((w for w in cmd.argv[1:] if is_url(w.text) or "://" in w.text), None)
+
+
+def _stdout_download(cmd: Command) -> bool:
+    """A downloader writing what it fetched to stdout."""
+    argv = cmd.argv
+    if cmd.name not in DOWNLOADERS or not argv:
+        return False
+    if cmd.redirects and any(op in (">", ">>", "1>") for op, _ in cmd.redirects):
+        return False
+    if cmd.name == "curl":
+        outs = [v for _, v in flag_value(argv, "--output", "-o")]
+        remote = has_flag(argv, "--remote-name", "-O", "--remote-name-all")
+        return (not outs or "-" in outs) and remote is None
+    if cmd.name == "wget":
+        outs = [v for _, v in flag_value(argv, "--output-document", "-O")]
+        return "-" in outs
+    return any(v == "-" for _, v in flag_value(argv, "-o"))
+
+
+def _executes_stdin(cmd: Command) -> bool:
+    """An interpreter reading its program from stdin (`sh`, `bash -s -- x`, `python3 -`)."""
+    if cmd.name not in INTERPRETERS:
+        return False
+    for w in cmd.argv[1:]:
+        t = w.text
+        if t in ("-s", "-", "--"):
+            return True
+        if t in ("-c", "-m", "-e", "-r") or (
+            t.startswith("-") and "c" in t[1:] and t[1:].isalpha()
+        ):
+            return False
+        if not t.startswith("-"):
+            return False  # runs a script file; stdin is data
+    return True
+
+
+def _download_target(cmd: Command) -> str | None:
+    """The file a downloader writes (by option, redirect or the URL's basename)."""
+    argv = cmd.argv
+    for op, w in cmd.redirects:
+        if op in (">", ">>", "1>"):
+            return w.text
+    if cmd.name == "curl":
+        outs = [v for _, v in flag_value(argv, "--output", "-o") if v != "-"]
+        if outs:
+            return outs[0]
+        if has_flag(argv, "--remote-name", "-O"):
+            url = _url(cmd)
+            return _basename(url.text) if url else None
+        return None
+    if cmd.name == "wget":
+        outs = [v for _, v in flag_value(argv, "--output-document", "-O")]
+        if outs:
+            return None if outs[0] == "-" else outs[0]
+        url = _url(cmd)
+        return _basename(url.text) if url else None
+    return None
+
+
+def _basename(text: str) -> str:
+    return text.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+
+
+def _names(path: str) -> set[str]:
+    base = path.rsplit("/", 1)[-1]
+    return {path, base, f"./{base}"} - {""}
+
+
+def _executes_file(cmd: Command, target: str) -> bool:
+    argv = cmd.argv
+    if not argv:
+        return False
+    names = _names(target)
+    first = argv[0].text
+    if first in names or (
+        first.startswith("/")
+        and first.rsplit("/", 1)[-1] == target.rsplit("/", 1)[-1]
+        and "/" in target
+    ):
+        return True
+    if cmd.name in INTERPRETERS or cmd.name in ("source", "."):
+        args = [w.text for w in argv[1:] if not w.text.startswith("-")]
+        return bool(args) and args[0] in names
+    if cmd.name == "dpkg" and has_flag(argv, "-i", "--install"):
+        return any(w.text in names for w in argv[1:])
+    if cmd.name == "rpm" and has_flag(argv, "-i", "-U", "--install", "--upgrade"):
+        return any(w.text in names for w in argv[1:])
+    return False
+
+
+def _verifies(cmd: Command, mentioned: set[str], pipeline_words: set[str]) -> bool:
+    if cmd.name not in VERIFIERS:
+        return False
+    if cmd.name == "openssl" and not any(w.text in ("dgst", "sha256", "sha512") for w in cmd.argv):
+        return False
+    if mentioned & pipeline_words:
+        return True
+    # A checksum list (`sha256sum -c SHA256SUMS`) or a detached signature naming its own file.
+    return any(w.text in ("-c", "--check", "--verify", "verify-blob") for w in cmd.argv)
+
+
+@dataclass
+class _Pending:
+    cmd: Command
+    script: RunScript
+    url: Word
+    target: str
+
+
+@rule(
+    id="dockerfile-remote-code-execution",
+    layer=Layer.BUILD,
+    severity=Severity.HIGH,
+    references=(_SLSA_BUILD, "https://docs.docker.com/reference/dockerfile/#add---checksum"),
+)
+def remote_code_execution(df: Dockerfile) -> Iterator[Finding]:
+    """RUN executes code fetched from the network without checking what was fetched.
+
+    Flags `curl ... | sh` (and `wget -qO- ... | bash`, `| python3`, `| sudo -E bash -`),
+    an interpreter running a command substitution of a download (`sh -c "$(curl ...)"`,
+    `eval "$(wget -qO- ...)"`), a process substitution (`bash <(curl ...)`), and a file that is
+    downloaded and later executed (`./install.sh`, `sh install.sh`, `dpkg -i x.deb`) with no
+    checksum or signature check (`sha256sum -c`, `gpg --verify`, `cosign verify-blob`...) in
+    between, in the same stage. Downloads that are only unpacked or verified are not flagged.
+
+    ## Why it matters
+    Whatever the server (or anyone on the path, or whoever took over the domain) returns at
+    build time runs as root inside the build, and its output ships in the image. Nothing
+    records which script ran, so the build is neither reproducible nor reviewable (SLSA threat
+    D: use compromised dependency).
+
+    ## Remediation
+    Download to a file, verify it against a checksum (or signature) you committed, then run it:
+
+        RUN curl -fsSLo /tmp/install.sh https://example.com/install.sh \\
+         && echo "3b0c...e9a1  /tmp/install.sh" | sha256sum -c - \\
+         && sh /tmp/install.sh
+
+    Better still, install a released, signed package, or `ADD --checksum=sha256:...` the file.
+
+    ## Example
+        # bad
+        RUN curl -fsSL https://get.example.com | sh
+        # good
+        RUN curl -fsSLo /tmp/i.sh https://get.example.com \\
+         && echo "<sha256>  /tmp/i.sh" | sha256sum -c - && sh /tmp/i.sh
+    """
+    for stage in df.stages:
+        pending: list[_Pending] = []
+        for script in instances_in(df.file, RunScript):
+            if script.stage is not stage:
+                continue
+            yield from _piped(script)
+            yield from _downloaded_then_run(script, pending)
+
+
+def _piped(script: RunScript) -> Iterator[Finding]:
+    for pipeline in _all_pipelines(script.script):
+        cmds = pipeline.commands
+        for i, cmd in enumerate(cmds):
+            if not _stdout_download(cmd):
+                continue
+            runner = next((c for c in cmds[i + 1 :] if _executes_stdin(c)), None)
+            if runner is None or any(c.name in VERIFIERS for c in cmds[i + 1 :]):
+                continue
+            url = _url(cmd)
+            what = url.text if url else "a download"
+            yield Finding(
+                script.word_span(cmd.argv[0]),
+                f"{cmd.name} pipes {what} straight into {runner.name}; nothing checks what runs",
+                related=(Related(script.word_span(runner.argv[0]), f"executed by {runner.name}"),),
+            )
+    for cmd in script.commands():
+        runs = cmd.name in INTERPRETERS or cmd.name in ("eval", "source", ".")
+        if not runs:
+            continue
+        for kind, sub in cmd.subs:
+            dl = next((c for c in sub.walk() if _stdout_download(c)), None)
+            if dl is None:
+                continue
+            url = _url(dl)
+            how = "process substitution" if kind == "<(" else "command substitution"
+            yield Finding(
+                script.word_span(dl.argv[0]),
+                f"{cmd.name} runs the output of {dl.name} {url.text if url else ''} through a "
+                f"{how}; nothing checks what runs".replace("  ", " "),
+                related=(Related(script.word_span(cmd.argv[0]), f"executed by {cmd.name}"),),
+            )
+
+
+def _all_pipelines(script: Script) -> Iterator[Pipeline]:
+    for p in script.pipelines:
+        yield p
+        for c in p.commands:
+            for _, sub in c.subs:
+                yield from _all_pipelines(sub)
+
+
+def _downloaded_then_run(script: RunScript, pending: list[_Pending]) -> Iterator[Finding]:
+    for pipeline in _all_pipelines(script.script):
+        words = {w.text for c in pipeline.commands for w in c.words}
+        words |= {h for c in pipeline.commands for h in _heredoc_words(c)}
+        for cmd in pipeline.commands:
+            if cmd.name in VERIFIERS:
+                pending[:] = [p for p in pending if not _verifies(cmd, _names(p.target), words)]
+                continue
+            for p in list(pending):
+                if _executes_file(cmd, p.target):
+                    pending.remove(p)
+                    yield Finding(
+                        p.script.word_span(p.cmd.argv[0]),
+                        f"{p.url.text} is downloaded to {p.target} and executed without a "
+                        "checksum or signature check",
+                        related=(Related(script.word_span(cmd.argv[0]), "executed here"),),
+                    )
+            if cmd.name in DOWNLOADERS and not _stdout_download(cmd):
+                url = _url(cmd)
+                target = _download_target(cmd)
+                if url is not None and target:
+                    pending.append(_Pending(cmd, script, url, target))
+
+
+def _heredoc_words(cmd: Command) -> Iterator[str]:
+    for body in cmd.heredocs:
+        yield from body.split()
+
+
+# --- ADD -----------------------------------------------------------------------------------
+
+_GIT_RE = re.compile(r"^(?:git@|git://|ssh://|[a-z+]+://[^#?]+\.git(?:[#?]|$))", re.I)
+_COMMIT_RE = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
+
+
+def _add_sources(df: Dockerfile) -> Iterator[tuple[Instruction, str]]:
+    for _, ins in df.instructions():
+        if ins.cmd == "ADD" and len(ins.value) >= 2:
+            for src in ins.value[:-1]:
+                yield ins, src
+
+
+def _is_git(src: str) -> bool:
+    return bool(_GIT_RE.match(src))
+
+
+@rule(
+    id="dockerfile-add-url-without-checksum",
+    layer=Layer.BUILD,
+    severity=Severity.MEDIUM,
+    references=(_SLSA_BUILD, "https://docs.docker.com/reference/dockerfile/#add---checksum"),
+)
+def add_url_without_checksum(df: Dockerfile) -> Iterator[Finding]:
+    """ADD downloads a URL without `--checksum`.
+
+    `ADD https://...` fetches whatever the server returns at build time into the image. With
+    `--checksum=sha256:<hex>` BuildKit refuses content that does not match.
+
+    ## Why it matters
+    A compromised or hijacked download host changes the image without any change to the
+    Dockerfile; nothing in the build records what was fetched (SLSA threat D: use
+    compromised dependency).
+
+    ## Remediation
+    Pin the content digest of the file:
+
+        ADD --checksum=sha256:24454f830cdb571e2c4ad15481119c43b3cafd48dd869a9b2945d1036d1dc68d \\
+            https://example.com/tool.tar.gz /tmp/
+
+    ## Example
+        # bad
+        ADD https://example.com/tool.tar.gz /tmp/
+        # good
+        ADD --checksum=sha256:<64 hex> https://example.com/tool.tar.gz /tmp/
+    """
+    f = df.file
+    for ins, src in _add_sources(df):
+        if not is_url(src) or _is_git(src) or ins.flag("checksum"):
+            continue
+        yield Finding(
+            f.find_span(src, first_line=ins.start_line, last_line=ins.end_line),
+            f"ADD fetches {src} with no --checksum, so any content the server returns is used",
+        )
+
+
+@rule(
+    id="dockerfile-add-git-unpinned",
+    layer=Layer.BUILD,
+    severity=Severity.MEDIUM,
+    references=(
+        _SLSA_BUILD,
+        "https://docs.docker.com/reference/dockerfile/#adding-private-git-repositories",
+        "https://github.com/moby/buildkit/pull/3979",
+    ),
+)
+def add_git_unpinned(df: Dockerfile) -> Iterator[Finding]:
+    """ADD clones a git repository at a branch or tag, not at a commit.
+
+    `ADD https://github.com/org/repo.git#v1.2 /src` clones whatever the ref points to at build
+    time. A commit (a 40-hex fragment `#<sha>`, a `?checksum=<sha>`/`?commit=<sha>` query, or
+    `--checksum=<sha>`) fixes the content.
+
+    ## Why it matters
+    Branches and tags move. Whoever can push to the repository (or rewrite a tag) changes the
+    image on the next build, with no change to the Dockerfile (SLSA threat D: use compromised
+    dependency).
+
+    ## Remediation
+    Pin the commit, keeping the tag for readers:
+
+        ADD https://github.com/moby/buildkit.git?tag=v0.13.2&checksum=<40-hex commit> /src
+
+    or `ADD https://github.com/moby/buildkit.git#8e3f4b1c2a7d9e0f1b2c3d4e5f60718293a4b5c6 /src`.
+
+    ## Example
+        # bad
+        ADD https://github.com/moby/buildkit.git#v0.13.2 /src
+        # good
+        ADD https://github.com/moby/buildkit.git#8e3f4b1c2a7d9e0f1b2c3d4e5f60718293a4b5c6 /src
+    """
+    f = df.file
+    for ins, src in _add_sources(df):
+        if not _is_git(src) or ins.flag("checksum") or is_templated(src):
+            continue
+        fragment = src.partition("#")[2].split(":", 1)[0]
+        query = dict(
+            kv.partition("=")[::2] for kv in src.partition("?")[2].split("#")[0].split("&") if kv
+        )
+        pins = [fragment, query.get("checksum", ""), query.get("commit", ""), query.get("ref", "")]
+        if any(_COMMIT_RE.match(p) for p in pins):
+            continue
+        ref = fragment or query.get("tag") or query.get("branch") or query.get("ref") or ""
+        at = f"ref {ref}" if ref else "the default branch"
+        yield Finding(
+            f.find_span(src, first_line=ins.start_line, last_line=ins.end_line),
+            f"ADD clones {src.split('#')[0].split('?')[0]} at {at}, which can move; pin a commit",
+        )
