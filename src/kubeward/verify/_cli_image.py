@@ -30,6 +30,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "with ClusterImagePolicy documents. Exit 0 when every image passes.",
     )
     p.add_argument("images", nargs="+", metavar="IMAGE")
+    add_policy_arguments(p)
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(func=run)
+
+
+def add_policy_arguments(p: argparse._ActionsContainer) -> None:
+    """The policy, trust and registry options `verify` and `scan --verify-images` share."""
     p.add_argument("--key", type=Path, help="PEM public key (ECDSA, RSA or Ed25519)")
     p.add_argument("--certificate-identity")
     p.add_argument("--certificate-identity-regexp")
@@ -57,11 +64,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="reach this loopback registry over plain HTTP",
     )
     p.add_argument("--registry-timeout", type=float, default=10.0, help="seconds per request")
-    p.add_argument("--format", choices=["text", "json"], default="text")
-    p.set_defaults(func=run)
 
 
-def _policies(args: argparse.Namespace) -> list[ImagePolicy]:
+def policies_from_args(args: argparse.Namespace) -> list[ImagePolicy]:
+    """The image policies the options describe; raises `InputError` when they do not."""
     from kubeward.verify.cli import signer_policy_from_args
 
     if args.policy is not None:
@@ -107,17 +113,21 @@ def render_json(results: list[ImageResult]) -> str:
     )
 
 
+def client_from_args(args: argparse.Namespace) -> RegistryClient:
+    return RegistryClient(
+        RegistryOptions(
+            ca_file=args.registry_ca,
+            insecure=frozenset(args.insecure_registry),
+            timeout=args.registry_timeout,
+        )
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     try:
-        policies = _policies(args)
+        policies = policies_from_args(args)
         root = load_trusted_root(args.trusted_root)
-        client = RegistryClient(
-            RegistryOptions(
-                ca_file=args.registry_ca,
-                insecure=frozenset(args.insecure_registry),
-                timeout=args.registry_timeout,
-            )
-        )
+        client = client_from_args(args)
         results = verify_images(args.images, policies=policies, client=client, root=root)
     except VerificationError as exc:
         print(f"kubeward verify: {exc.reason}", file=sys.stderr)

@@ -1,0 +1,325 @@
+"""`kubeward scan --verify-images`: verify in their registries the images a scan found.
+
+The scan CLI adds these options with `add_scan_arguments` and, after the static scan, calls
+`verify_scan_images` with the scan's `ImageUse`s. Each distinct reference is resolved and
+verified once (a few at a time), with the same policy options and engine as `kubeward verify`;
+the `NETWORK_RULES` of `kubeward.verify.rules` turn the answers into findings at every place
+that names the image. Registry problems are scan errors at that place, never a traceback.
+Inline comments, Kubernetes annotations, the baseline and the config's severity and on/off
+settings apply to these findings as they do to the static ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from kubeward.engine import ANNOTATION, fingerprint, read_baseline
+from kubeward.model.image import ImageRef as ModelImageRef
+from kubeward.model.images import ImageUse
+from kubeward.model.k8s import KubeObject
+from kubeward.registry import RULES, Finding, Rule, RuleContext, instances_in
+from kubeward.results import Report, Result
+from kubeward.scan_context import ScanContext
+from kubeward.source import FileKind, ScanError, SourceFile
+from kubeward.verify._cli_image import add_policy_arguments, client_from_args, policies_from_args
+from kubeward.verify._errors import VerificationError
+from kubeward.verify._trust import TrustedRoot, load_trusted_root
+from kubeward.verify.image import ImageResult, Verdict, verify_image
+from kubeward.verify.policy import ImagePolicy
+from kubeward.verify.registry import RegistryClient, RegistryError, parse_image_ref
+from kubeward.verify.rules import NETWORK_RULES, VerifiedImage
+
+if TYPE_CHECKING:
+    from kubeward.engine import ScanOptions
+
+_MAX_PARALLEL = 4
+_INLINE = re.compile(r"kubeward:\s*ignore\[([^\]]*)\]")
+_OPTION_DESTS = (
+    "key",
+    "certificate_identity",
+    "certificate_identity_regexp",
+    "certificate_oidc_issuer",
+    "certificate_oidc_issuer_regexp",
+    "policy",
+    "trusted_root",
+    "registry_ca",
+    "slsa_builder_id",
+    "slsa_source_repo",
+    "slsa_ref",
+)
+
+
+class VerifyImagesUsageError(ValueError):
+    """The verification options are wrong (no policy, unreadable key...): a usage error."""
+
+
+def add_scan_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add `--verify-images` and the options of `kubeward verify` to the `scan` subparser."""
+    group = parser.add_argument_group(
+        "image verification",
+        "With --verify-images, resolve every image the scanned files reference in its registry "
+        "and verify its cosign signatures and attestations against the policy these options "
+        "give (as `kubeward verify` does). Needs the network.",
+    )
+    group.add_argument(
+        "--verify-images",
+        action="store_true",
+        help="verify referenced images in their registries; report unsigned, policy-failing "
+        "and tag-drifted images as findings",
+    )
+    add_policy_arguments(group)
+
+
+def check_scan_arguments(args: argparse.Namespace) -> None:
+    """Fail early, before scanning, on options that cannot work; raises VerifyImagesUsageError."""
+    if not getattr(args, "verify_images", False):
+        given = [d for d in _OPTION_DESTS if getattr(args, d, None)]
+        given += [d for d in ("attestation", "insecure_registry") if getattr(args, d, None)]
+        if given:
+            flag = "--" + given[0].replace("_", "-")
+            raise VerifyImagesUsageError(f"{flag} only applies with --verify-images")
+        return
+    _policy_and_root(args)
+
+
+def _policy_and_root(args: argparse.Namespace) -> tuple[list[ImagePolicy], TrustedRoot]:
+    try:
+        return policies_from_args(args), load_trusted_root(args.trusted_root)
+    except VerificationError as exc:
+        raise VerifyImagesUsageError(f"--verify-images: {exc.reason}") from exc
+
+
+# --- asking the registries -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Answer:
+    image: str
+    result: ImageResult
+    tag_digest: str | None = None
+    tag_missing: bool = False
+    tag_covers_pin: bool = False
+    tag_error: str | None = None
+
+
+def reference_text(ref: ModelImageRef) -> str:
+    """The fully qualified reference to ask the registry for."""
+    text = ref.name
+    if ref.tag:
+        text += f":{ref.tag}"
+    if ref.digest:
+        text += f"@{ref.digest}"
+    return text
+
+
+def _ask(
+    ref: ModelImageRef,
+    *,
+    policies: Sequence[ImagePolicy],
+    client: RegistryClient,
+    root: TrustedRoot,
+    check_signatures: bool,
+    check_drift: bool,
+) -> _Answer:
+    image = reference_text(ref)
+    if check_signatures:
+        result = verify_image(image, policies=policies, client=client, root=root)
+    else:
+        result = ImageResult(image, ref.digest, Verdict.PASS, ())
+    if not (check_drift and ref.tag and ref.digest):
+        return _Answer(image, result)
+    try:
+        tagged = parse_image_ref(f"{ref.name}:{ref.tag}")
+        manifest = client.get_manifest(tagged)
+        if manifest is None:
+            return _Answer(image, result, tag_missing=True)
+        listed = manifest.json.get("manifests")
+        covers = isinstance(listed, list) and any(
+            isinstance(m, dict) and m.get("digest") == ref.digest for m in listed
+        )
+        return _Answer(image, result, tag_digest=manifest.digest, tag_covers_pin=covers)
+    except RegistryError as exc:
+        return _Answer(image, result, tag_error=exc.reason)
+
+
+# --- findings into the report --------------------------------------------------------------
+
+
+def _selected(args: argparse.Namespace, options: ScanOptions | None) -> list[Rule]:
+    only = getattr(args, "rule", None)
+    chosen = []
+    for rule_id in sorted(NETWORK_RULES):
+        if only and rule_id not in only:
+            continue
+        if not only and options is not None and not options.config.rule(rule_id).enabled:
+            continue
+        chosen.append(RULES[rule_id])
+    return chosen
+
+
+def _inline_ids(f: SourceFile, line: int) -> Iterable[tuple[int, tuple[str, ...]]]:
+    for ln in (line, line - 1):
+        text = f.line_text(ln)
+        if "#" not in text:
+            continue
+        match = _INLINE.search(text[text.index("#") :])
+        if match:
+            yield ln, tuple(x.strip() for x in match.group(1).split(",") if x.strip())
+
+
+def _annotated(f: SourceFile, line: int, rule_id: str) -> tuple[int, str] | None:
+    if f.kind is not FileKind.YAML or ANNOTATION not in f.text:
+        return None
+    for obj in instances_in(f, KubeObject):
+        value = obj.annotation(ANNOTATION)
+        if not value or not obj.span.start.line <= line <= obj.span.end.line:
+            continue
+        ids = [x.strip() for x in value.split(",")]
+        if rule_id in ids or "all" in ids:
+            return obj.span.start.line, rule_id if rule_id in ids else "all"
+    return None
+
+
+@dataclass
+class _Applier:
+    report: Report
+    options: ScanOptions | None
+    files: dict[str, SourceFile]
+    baseline: set[str] | None
+
+    def add(self, rule: Rule, finding: Finding, occurrences: dict[tuple[str, str], int]) -> None:
+        path, line = finding.span.path, finding.span.start.line
+        f = self.files.get(path)
+        line_text = f.line_text(line) if f is not None else ""
+        key = (path, line_text.strip())
+        fp = fingerprint(rule.id, path, line_text, occurrences.get(key, 0))
+        occurrences[key] = occurrences.get(key, 0) + 1
+        configured = self.options.config.rule(rule.id).severity if self.options else None
+        severity = configured or finding.severity or rule.severity
+        suppressed_by = None
+        if f is not None:
+            for ln, ids in _inline_ids(f, line):
+                if rule.id in ids or "all" in ids:
+                    suppressed_by = "inline"
+                    self._used(path, ln, rule.id if rule.id in ids else "all")
+                    break
+            if suppressed_by is None:
+                hit = _annotated(f, line, rule.id)
+                if hit is not None:
+                    suppressed_by = "annotation"
+                    self._used(path, hit[0], hit[1])
+        if suppressed_by is None and self.baseline is not None and fp in self.baseline:
+            suppressed_by = "baseline"
+        result = Result(rule, finding, severity, fp, suppressed_by)
+        if suppressed_by:
+            self.report.suppressed.append(result)
+            return
+        self.report.results.append(result)
+        if f is not None:
+            self.report.sources.setdefault(path, f.text)
+
+    def _used(self, path: str, line: int, rule_id: str) -> None:
+        """The engine judged this suppression before these rules ran: it is used after all."""
+        kept = []
+        for unused in self.report.unused_suppressions:
+            if unused.span.path == path and unused.span.start.line == line:
+                ids = tuple(i for i in unused.rule_ids if i != rule_id)
+                if not ids:
+                    continue
+                unused = type(unused)(unused.span, ids, unused.kind)
+            kept.append(unused)
+        self.report.unused_suppressions = kept
+
+
+def verify_scan_images(
+    args: argparse.Namespace,
+    report: Report,
+    ctx_images: list[ImageUse],
+    *,
+    options: ScanOptions | None = None,
+    scan_context: ScanContext | None = None,
+    client: RegistryClient | None = None,
+) -> None:
+    """Verify every image of `ctx_images`; add findings and registry errors to `report`.
+
+    `options` (the scan's) brings the config's rule settings and the baseline; `scan_context`
+    the file texts for fingerprints and inline and annotation suppressions. Raises
+    `VerifyImagesUsageError` when the policy options are unusable.
+    """
+    rules = _selected(args, options)
+    if not rules:
+        return
+    policies, root = _policy_and_root(args)
+    if client is None:
+        try:
+            client = client_from_args(args)
+        except VerificationError as exc:
+            raise VerifyImagesUsageError(f"--verify-images: {exc.reason}") from exc
+    ids = {r.id for r in rules}
+    uses = [u for u in ctx_images if u.ref.is_resolved]
+    refs = {reference_text(u.ref): u.ref for u in uses}
+
+    def ask(ref: ModelImageRef) -> _Answer:
+        return _ask(
+            ref,
+            policies=policies,
+            client=client,
+            root=root,
+            check_signatures="image-signature-unverified" in ids,
+            check_drift="image-tag-digest-drift" in ids,
+        )
+
+    with ThreadPoolExecutor(max_workers=max(1, min(_MAX_PARALLEL, len(refs)))) as pool:
+        answers = dict(zip(refs, pool.map(ask, refs.values()), strict=True))
+
+    if options is not None and options.baseline is not None:
+        baseline: set[str] | None = options.baseline
+    elif getattr(args, "baseline", None) is not None:
+        baseline = read_baseline(args.baseline)
+    else:
+        baseline = None
+    files = {f.rel: f for f in scan_context.files} if scan_context is not None else {}
+    applier = _Applier(report, options, files, baseline)
+    occurrences: dict[str, dict[tuple[str, str], int]] = {r.id: {} for r in rules}
+    seen: set[tuple[str, int, str]] = set()
+    context = scan_context if scan_context is not None else ScanContext(files=[])
+    for use in sorted(uses, key=lambda u: (u.span.path, u.span.start.offset)):
+        answer = answers[reference_text(use.ref)]
+        line = use.span.start.line
+        problems = []
+        if answer.result.verdict is Verdict.ERROR:
+            problems.append("; ".join(answer.result.reasons))
+        if answer.tag_error is not None:
+            problems.append(f"tag {use.ref.tag}: {answer.tag_error}")
+        for problem in problems:
+            if (use.span.path, line, problem) not in seen:
+                seen.add((use.span.path, line, problem))
+                report.errors.append(
+                    ScanError(use.span.path, f"cannot verify {answer.image}: {problem}", line)
+                )
+        verified = VerifiedImage(
+            use=use,
+            image=answer.image,
+            result=answer.result,
+            tag_digest=answer.tag_digest,
+            tag_missing=answer.tag_missing,
+            tag_covers_pin=answer.tag_covers_pin,
+        )
+        for rule in rules:
+            params = options.config.params_for(rule.id, rule.params) if options else {}
+            for finding in rule.run(verified, RuleContext(params, context)):
+                applier.add(rule, finding, occurrences[rule.id])
+    known = {r.id for r in report.rules}
+    report.rules = sorted([*report.rules, *(r for r in rules if r.id not in known)], key=_rule_id)
+    report.results.sort(key=Result.sort_key)
+    report.suppressed.sort(key=Result.sort_key)
+    report.errors = sorted(set(report.errors), key=lambda e: (e.path, e.line or 0, e.reason))
+
+
+def _rule_id(rule: Rule) -> str:
+    return rule.id
