@@ -65,7 +65,7 @@ _RPM_FRONTENDS = frozenset({"yum", "dnf", "microdnf", "tdnf", "zypper"})
 _TRUSTED_RE = re.compile(
     r"\[[^\]\n]*\b(?:trusted|allow-insecure|allow-weak)=yes\b[^\]\n]*\](?!\s*(?:file|copy|cdrom):)"
 )
-_GPGCHECK_RE = re.compile(r"\b(?:repo_)?gpgcheck\s*=\s*(?:0|false|no)\b", re.I)
+_GPGCHECK_RE = re.compile(r"gpgcheck\s*=\s*(?:0|false|no)\b", re.I)
 _APT_OPT_RE = re.compile(
     r"^(?:APT::Get::AllowUnauthenticated|Acquire::AllowInsecureRepositories|"
     r"Acquire::AllowDowngradeToInsecureRepositories)\s*=\s*(?:1|true|yes)$",
