@@ -151,8 +151,35 @@ def legacy_attestations(client: RegistryClient, ref: ImageRef, digest: str) -> l
     return found
 
 
-def sbom_present(client: RegistryClient, ref: ImageRef, digest: str) -> bool:
-    return client.get_manifest(ref, tag_for(digest, ".sbom")) is not None
+@dataclass(frozen=True)
+class SbomLayer:
+    """One SBOM layer of a `sha256-<hex>.sbom` tag (`cosign attach sbom`)."""
+
+    where: str
+    manifest_digest: str
+    """The digest of the `.sbom` manifest: what `cosign sign --attachment sbom` signs."""
+    media_type: str
+    digest: str
+    size: int
+
+
+def legacy_sboms(client: RegistryClient, ref: ImageRef, digest: str) -> list[SbomLayer]:
+    """The layers of `sha256-<hex>.sbom`: SBOMs attached unsigned beside the image."""
+    tag = tag_for(digest, ".sbom")
+    layers, manifest_digest = _layers(client, ref, tag)
+    out = []
+    for index, layer in enumerate(layers):
+        size = layer.get("size")
+        out.append(
+            SbomLayer(
+                where=f"{tag} layer {index}",
+                manifest_digest=manifest_digest,
+                media_type=str(layer.get("mediaType", "")),
+                digest=str(layer.get("digest", "")),
+                size=size if isinstance(size, int) else -1,
+            )
+        )
+    return out
 
 
 def referrer_bundles(client: RegistryClient, ref: ImageRef, digest: str) -> list[Found]:

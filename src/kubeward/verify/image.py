@@ -12,7 +12,9 @@ from typing import Any
 from kubeward.verify._core import verify_evidence
 from kubeward.verify._cosign import (
     Found,
+    SbomLayer,
     legacy_attestations,
+    legacy_sboms,
     legacy_signatures,
     referrer_bundles,
 )
@@ -48,6 +50,33 @@ class Verified:
 
 
 @dataclass(frozen=True)
+class AttachedSbom:
+    """An SBOM attached with `cosign attach sbom` (legacy `.sbom` tag): informational.
+
+    Attaching signs nothing; `signed_by` is set when `cosign sign --attachment sbom` signed
+    the `.sbom` manifest and that signature verifies for an authority of the image's policy.
+    """
+
+    where: str
+    media_type: str
+    digest: str
+    size: int
+    signed_by: str | None = None
+    problems: tuple[str, ...] = ()
+    """Why a signature over the SBOM did not verify (none when there was none)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "where": self.where,
+            "media_type": self.media_type,
+            "digest": self.digest,
+            "size": self.size,
+            "signed_by": self.signed_by,
+            "problems": list(self.problems),
+        }
+
+
+@dataclass(frozen=True)
 class ImageResult:
     """The verdict for one image and every reason behind it."""
 
@@ -56,6 +85,7 @@ class ImageResult:
     verdict: Verdict
     reasons: tuple[str, ...]
     verified: tuple[Verified, ...] = ()
+    sboms: tuple[AttachedSbom, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -74,6 +104,7 @@ class ImageResult:
                 }
                 for v in self.verified
             ],
+            "sboms": [s.to_json() for s in self.sboms],
         }
 
 
@@ -255,6 +286,59 @@ def _apply_authority(
     return verified, reasons
 
 
+def _attached_sboms(
+    client: RegistryClient,
+    ref: ImageRef,
+    digest: str,
+    policies: Sequence[ImagePolicy],
+    root: TrustedRoot,
+) -> tuple[AttachedSbom, ...]:
+    layers = legacy_sboms(client, ref, digest)
+    if not layers:
+        return ()
+    signer, problems = _sbom_signer(client, ref, layers[0], policies, root)
+    return tuple(
+        AttachedSbom(
+            where=layer.where,
+            media_type=layer.media_type,
+            digest=layer.digest,
+            size=layer.size,
+            signed_by=signer,
+            problems=problems,
+        )
+        for layer in layers
+    )
+
+
+def _sbom_signer(
+    client: RegistryClient,
+    ref: ImageRef,
+    layer: SbomLayer,
+    policies: Sequence[ImagePolicy],
+    root: TrustedRoot,
+) -> tuple[str | None, tuple[str, ...]]:
+    """Who signed the `.sbom` manifest, for any authority of the policies; else the reasons."""
+    signatures = legacy_signatures(client, ref, layer.manifest_digest)
+    if not signatures:
+        return None, ()
+    evidence = _Evidence(signatures=signatures)
+    sbom_ref = ref.with_digest(layer.manifest_digest)
+    reasons: list[str] = []
+    for policy in policies:
+        for authority in policy.authorities:
+            hit = _signature_ok(
+                authority,
+                evidence,
+                ref=sbom_ref,
+                digest=layer.manifest_digest,
+                root=root,
+                reasons=reasons,
+            )
+            if hit is not None:
+                return hit.signer, ()
+    return None, tuple(dict.fromkeys(reasons))
+
+
 def verify_image(
     image: str, *, policies: Sequence[ImagePolicy], client: RegistryClient, root: TrustedRoot
 ) -> ImageResult:
@@ -298,7 +382,8 @@ def verify_image(
                 failed = True
                 reasons += [f"policy {policy.name}: {r}" for r in policy_reasons]
         verdict = Verdict.FAIL if failed else Verdict.PASS
-        return ImageResult(image, digest, verdict, tuple(reasons), tuple(verified))
+        sboms = _attached_sboms(client, ref, digest, selected, root)
+        return ImageResult(image, digest, verdict, tuple(reasons), tuple(verified), sboms)
     except RegistryError as exc:
         return ImageResult(image, None, Verdict.ERROR, (exc.reason,))
     except VerificationError as exc:
