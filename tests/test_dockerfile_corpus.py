@@ -409,9 +409,9 @@ def test_docker_library_findings_are_exactly_the_justified_ones() -> None:
 def _corpus_dockerfiles(root: Path) -> list[Path]:
     out = []
     for p in sorted(root.rglob("*")):
-        if p.is_file() and not p.is_symlink():
-            if classify(p.relative_to(root).as_posix()) is FileKind.DOCKERFILE:
-                out.append(p)
+        rel = p.relative_to(root).as_posix()
+        if p.is_file() and not p.is_symlink() and classify(rel) is FileKind.DOCKERFILE:
+            out.append(p)
     return out
 
 

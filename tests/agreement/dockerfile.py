@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 from kubeward.config import Config
 from kubeward.engine import ScanOptions, scan
