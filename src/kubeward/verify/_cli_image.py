@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("images", nargs="+", metavar="IMAGE")
     add_policy_arguments(p)
-    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("--format", choices=["text", "json", "sarif"], default="text")
     p.set_defaults(func=run)
 
 
@@ -131,6 +131,89 @@ def client_from_args(args: argparse.Namespace) -> RegistryClient:
     )
 
 
+_SARIF_SCHEMA = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
+_SARIF_LEVEL = {Verdict.PASS: "none", Verdict.FAIL: "error"}
+
+
+def render_sarif(results: list[ImageResult]) -> str:
+    """SARIF 2.1.0: one result per image checked (kind pass or fail) at a logical location
+    naming the image; images that could not be checked are tool execution notifications."""
+    from kubeward import __version__
+    from kubeward.registry import RULES
+    from kubeward.verify.rules import NETWORK_RULES  # noqa: F401  (registers the rule)
+
+    rule = RULES["image-signature-unverified"]
+    descriptor = {
+        "id": rule.id,
+        "name": "".join(w.capitalize() for w in rule.id.split("-")),
+        "shortDescription": {"text": rule.title},
+        "fullDescription": {"text": rule.summary or rule.title},
+        "help": {"text": rule.doc, "markdown": rule.doc},
+        "helpUri": rule.help_uri,
+        "defaultConfiguration": {"level": "error"},
+        "properties": {
+            "tags": ["security", "supply-chain", f"layer-{int(rule.layer)}"],
+            "security-severity": rule.severity.security_severity,
+        },
+    }
+    sarif_results = []
+    notifications = []
+    for result in results:
+        location = {"logicalLocations": [{"fullyQualifiedName": result.image, "kind": "image"}]}
+        if result.verdict is Verdict.ERROR:
+            notifications.append(
+                {
+                    "level": "error",
+                    "message": {"text": f"{result.image}: {'; '.join(result.reasons)}"},
+                    "locations": [location],
+                }
+            )
+            continue
+        passed = result.verdict is Verdict.PASS
+        summary = "verified" if passed else "is not verified"
+        text = f"{result.image} ({result.digest}) {summary}"
+        if result.reasons:
+            text += ": " + "; ".join(result.reasons)
+        sarif_results.append(
+            {
+                "ruleId": rule.id,
+                "ruleIndex": 0,
+                "kind": "pass" if passed else "fail",
+                "level": _SARIF_LEVEL[result.verdict],
+                "message": {"text": text},
+                "locations": [location],
+                "properties": result.to_json(),
+            }
+        )
+    doc = {
+        "$schema": _SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "kubeward",
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "informationUri": "https://github.com/kubeward/kubeward",
+                        "rules": [descriptor],
+                    }
+                },
+                "invocations": [
+                    {
+                        "executionSuccessful": not notifications,
+                        "toolExecutionNotifications": notifications,
+                    }
+                ],
+                "results": sarif_results,
+            }
+        ],
+    }
+    return json.dumps(doc, indent=2)
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         policies = policies_from_args(args)
@@ -143,5 +226,6 @@ def run(args: argparse.Namespace) -> int:
     except Exception as exc:  # never a traceback for the user
         print(f"kubeward verify: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
-    print(render_json(results) if args.format == "json" else render_text(results))
+    renderers = {"json": render_json, "sarif": render_sarif, "text": render_text}
+    print(renderers[args.format](results))
     return 0 if all(r.verdict is Verdict.PASS for r in results) else 1
