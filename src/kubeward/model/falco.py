@@ -107,6 +107,8 @@ def _embedded_texts(doc: YNode) -> Iterator[YNode]:
 
 @provider(FalcoRule)
 def falco_rules(f: SourceFile) -> Iterator[FalcoRule]:
+    if "rule:" not in f.text:
+        return
     for doc in f.documents:
         if doc.is_seq and _is_rules_list(doc):
             yield from _rules_in(f, doc, None)
