@@ -261,3 +261,54 @@ def test_usage_errors(argv: list[str], message: str) -> None:
     args = _parser().parse_args([".", *argv])
     with pytest.raises(VerifyImagesUsageError, match=message):
         check_scan_arguments(args)
+
+
+def test_unreachable_registry_is_tried_once(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        host = f"127.0.0.1:{sock.getsockname()[1]}"
+    (tmp_path / "pods.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n"
+        + "".join(f"    - name: c{i}\n      image: {host}/down/app{i}:1\n" for i in range(3))
+        + "    - name: templated\n      image: '{{ .Values.image }}'\n"
+    )
+    key = tmp_path / "cosign.pub"
+    key.write_bytes(_pem_public(ec.generate_private_key(ec.SECP256R1())))
+    args = _parser().parse_args(
+        [str(tmp_path), "--verify-images", "--key", str(key), "--registry-timeout", "2"]
+    )
+    load_rules()
+    items, _ = discover(args.paths)
+    context = ScanContext(files=[load_file(d)[0] for d in items], roots=args.paths)
+    report = Report(version="0", roots=[str(tmp_path)])
+    verify_scan_images(args, report, context.instances(ImageUse), scan_context=context)
+    assert not report.results
+    first, *others = report.errors
+    assert (first.line, first.reason.startswith(f"cannot verify {host}/down/app0:1: ")) == (8, True)
+    assert "registry unreachable" in first.reason
+    skipped = f"not checked: {host} failed before (https://{host}/v2/down/app0/manifests/1"
+    assert [e.line for e in others] == [10, 12]
+    for i, error in enumerate(others, start=1):
+        assert error.reason.startswith(f"cannot verify {host}/down/app{i}:1: {skipped}"), error
+
+
+def test_options_do_not_clash_with_the_scan_parser() -> None:
+    from kubeward.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    scan_parser = sub.choices["scan"]
+    if any("--verify-images" in a.option_strings for a in scan_parser._actions):
+        return  # already wired by the CLI
+    add_scan_arguments(scan_parser)  # argparse raises on a conflicting option string
+    args = parser.parse_args(
+        ["scan", ".", "--verify-images", "--key", "k.pub", "-f", "sarif", "--rule", "x"]
+    )
+    assert (args.verify_images, args.key, args.format, args.rule) == (
+        True,
+        Path("k.pub"),
+        ["sarif"],
+        ["x"],
+    )

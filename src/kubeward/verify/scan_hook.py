@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -117,6 +118,32 @@ def reference_text(ref: ModelImageRef) -> str:
     return text
 
 
+class _Breaker:
+    """Registries that could not be reached: later images there are skipped, not retried.
+
+    Without it, a scan of many images on a registry that is down (or without network) would
+    wait out every request's timeout and retries, image after image.
+    """
+
+    _SIGNS = ("registry unreachable", "TLS certificate not trusted")
+
+    def __init__(self) -> None:
+        self._down: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def reason(self, registry: str) -> str | None:
+        with self._lock:
+            return self._down.get(registry)
+
+    def observe(self, registry: str, result: ImageResult) -> None:
+        if result.verdict is not Verdict.ERROR:
+            return
+        text = "; ".join(result.reasons)
+        if any(sign in text for sign in self._SIGNS):
+            with self._lock:
+                self._down.setdefault(registry, text)
+
+
 def _ask(
     ref: ModelImageRef,
     *,
@@ -125,10 +152,18 @@ def _ask(
     root: TrustedRoot,
     check_signatures: bool,
     check_drift: bool,
+    breaker: _Breaker,
 ) -> _Answer:
     image = reference_text(ref)
+    down = breaker.reason(ref.registry)
+    if down is not None:
+        skipped = f"not checked: {ref.registry} failed before ({down})"
+        return _Answer(image, ImageResult(image, None, Verdict.ERROR, (skipped,)))
     if check_signatures:
         result = verify_image(image, policies=policies, client=client, root=root)
+        breaker.observe(ref.registry, result)
+        if result.verdict is Verdict.ERROR:
+            return _Answer(image, result)
     else:
         result = ImageResult(image, ref.digest, Verdict.PASS, ())
     if not (check_drift and ref.tag and ref.digest):
@@ -144,6 +179,7 @@ def _ask(
         )
         return _Answer(image, result, tag_digest=manifest.digest, tag_covers_pin=covers)
     except RegistryError as exc:
+        breaker.observe(ref.registry, ImageResult(image, None, Verdict.ERROR, (exc.reason,)))
         return _Answer(image, result, tag_error=exc.reason)
 
 
@@ -261,8 +297,12 @@ def verify_scan_images(
         except VerificationError as exc:
             raise VerifyImagesUsageError(f"--verify-images: {exc.reason}") from exc
     ids = {r.id for r in rules}
-    uses = [u for u in ctx_images if u.ref.is_resolved]
+    uses = sorted(
+        (u for u in ctx_images if u.ref.is_resolved),
+        key=lambda u: (u.span.path, u.span.start.offset),
+    )
     refs = {reference_text(u.ref): u.ref for u in uses}
+    breaker = _Breaker()
 
     def ask(ref: ModelImageRef) -> _Answer:
         return _ask(
@@ -272,10 +312,19 @@ def verify_scan_images(
             root=root,
             check_signatures="image-signature-unverified" in ids,
             check_drift="image-tag-digest-drift" in ids,
+            breaker=breaker,
         )
 
+    # The first image of each registry goes first: a registry that is down is then known
+    # before its other images are tried.
+    firsts: dict[str, str] = {}
+    for text, ref in refs.items():
+        firsts.setdefault(ref.registry, text)
+    rest = [text for text in refs if text not in firsts.values()]
+    answers: dict[str, _Answer] = {}
     with ThreadPoolExecutor(max_workers=max(1, min(_MAX_PARALLEL, len(refs)))) as pool:
-        answers = dict(zip(refs, pool.map(ask, refs.values()), strict=True))
+        for batch in (list(firsts.values()), rest):
+            answers.update(zip(batch, pool.map(ask, (refs[t] for t in batch)), strict=True))
 
     if options is not None and options.baseline is not None:
         baseline: set[str] | None = options.baseline
@@ -288,7 +337,7 @@ def verify_scan_images(
     occurrences: dict[str, dict[tuple[str, str], int]] = {r.id: {} for r in rules}
     seen: set[tuple[str, int, str]] = set()
     context = scan_context if scan_context is not None else ScanContext(files=[])
-    for use in sorted(uses, key=lambda u: (u.span.path, u.span.start.offset)):
+    for use in uses:
         answer = answers[reference_text(use.ref)]
         line = use.span.start.line
         problems = []
