@@ -32,8 +32,7 @@ ZIZMOR = {
     "action-not-pinned-to-sha": "unpinned-uses",
     "template-injection": "template-injection",
     "dangerous-trigger-checkout": "dangerous-triggers",
-    "excessive-permissions": "excessive-permissions",
-    "missing-token-permissions": "excessive-permissions",
+    "missing-token-permissions|excessive-permissions": "excessive-permissions",
     "persisted-checkout-credentials": "artipacked",
     "insecure-commands-enabled": "insecure-commands",
     "secrets-inherit": "secrets-inherit",
@@ -50,6 +49,10 @@ CHECKOV = {
 
 # Reviewed disagreements: (peer, rule, file name) -> why.
 REASONS: dict[tuple[str, str, str], str] = {
+    ("zizmor", "missing-token-permissions|excessive-permissions", "workflow-read-all.yml"): (
+        "read-all grants read on every scope; zizmor calls it overly broad, kubeward judges "
+        "write scopes only (a read token cannot push, publish or sign)"
+    ),
     ("checkov", "missing-token-permissions|excessive-permissions", "bad_format.yaml"): (
         "the file's jobs: mapping is malformed (runs-on and steps at job-id level); Checkov "
         "skips it, kubeward still sees job CHG_Cleanup without permissions"
@@ -64,18 +67,22 @@ REASONS: dict[tuple[str, str, str], str] = {
         "the scenario's zizmor.yml ignores template-injection for this file (a zizmor config "
         "test); the injection of github.event.pull_request.title is real"
     ),
-    ("zizmor", "excessive-permissions", "workflow-default-perms-all-jobs-explicit.yml"): (
+    (
+        "zizmor",
+        "missing-token-permissions|excessive-permissions",
+        "workflow-default-perms-all-jobs-explicit.yml",
+    ): (
         "job2 grants id-token: write and only checks out; zizmor's regular persona does not "
         "judge unused scopes"
     ),
-    ("zizmor", "excessive-permissions", "documented.yml"): (
+    ("zizmor", "missing-token-permissions|excessive-permissions", "documented.yml"): (
         "jobs grant packages: write (or id-token: write) and only run echo; zizmor does not "
         "judge unused job scopes"
     ),
-    ("zizmor", "excessive-permissions", "partially-documented.yml"): (
+    ("zizmor", "missing-token-permissions|excessive-permissions", "partially-documented.yml"): (
         "jobs grant packages: write and only run echo; zizmor does not judge unused job scopes"
     ),
-    ("zizmor", "excessive-permissions", "undocumented-permissions.yml"): (
+    ("zizmor", "missing-token-permissions|excessive-permissions", "undocumented-permissions.yml"): (
         "job test-job-2 grants packages: write and only runs echo; the workflow-level write is "
         "silenced for zizmor by an inline ignore"
     ),
@@ -97,13 +104,9 @@ GENERIC = {
         "zizmor also reports inputs.*, steps.*.outputs, matrix and env contexts whose taint it "
         "cannot rule out; kubeward reports only the attacker-controllable github.* contexts"
     ),
-    ("zizmor", "excessive-permissions", "peer-only"): (
+    ("zizmor", "missing-token-permissions|excessive-permissions", "peer-only"): (
         "zizmor reports workflow-level write scopes in multi-job workflows; kubeward reports "
         "write-all and id-token/packages writes in jobs that cannot use them"
-    ),
-    ("zizmor", "missing-token-permissions", "peer-only"): (
-        "the zizmor finding is about explicit write scopes, which missing-token-permissions "
-        "does not judge"
     ),
     ("zizmor", "persisted-checkout-credentials", "peer-only"): (
         "zizmor flags every checkout without persist-credentials: false; kubeward only where the "
@@ -115,7 +118,7 @@ GENERIC = {
     ),
     ("zizmor", "self-hosted-runner-on-pr", "peer-only"): (
         "zizmor reports self-hosted runners on any trigger (auditor persona); kubeward only on "
-        "pull-request triggers"
+        "pull-request triggers, where outsiders choose the code that runs"
     ),
     ("checkov", "missing-token-permissions|excessive-permissions", "peer-only"): (
         "every job declares its own permissions: (the token is bounded), but Checkov looks at "
@@ -137,11 +140,16 @@ class RuleAgreement:
     agree: int = 0
     ours: int = 0  # files where kubeward reports the rule
     theirs: int = 0  # files where the peer reports its check
+    both: int = 0
     disagreements: list[tuple[str, str, str]] = field(default_factory=list)  # (file, side, why)
 
     @property
     def rate(self) -> float:
         return self.agree / self.files if self.files else 1.0
+
+
+def _our_rules(table: dict[str, str]) -> list[str]:
+    return sorted({r for k in table for r in k.split("|")})
 
 
 def corpus_files() -> list[Path]:
@@ -186,9 +194,22 @@ def _peer(name: str) -> str | None:
     return str(local) if local.exists() else shutil.which(name)
 
 
+# zizmor reports these audits only under its auditor persona.
+AUDITOR_ONLY = frozenset({"self-hosted-runner"})
+
+
 def zizmor_audits(exe: str, path: Path) -> set[str]:
+    """zizmor's audits on one file: its default (regular) persona, plus the audits it only
+    reports to auditors."""
+    got = _zizmor(exe, path, "regular")
+    if any(a in path.read_text(encoding="utf-8", errors="replace") for a in ("runs-on",)):
+        got |= _zizmor(exe, path, "auditor") & AUDITOR_ONLY
+    return got
+
+
+def _zizmor(exe: str, path: Path, persona: str) -> set[str]:
     proc = subprocess.run(
-        [exe, "--offline", "--no-progress", "--persona", "regular", "--format", "json", str(path)],
+        [exe, "--offline", "--no-progress", "--persona", persona, "--format", "json", str(path)],
         capture_output=True,
         text=True,
         check=False,
@@ -254,6 +275,7 @@ def compare(
             a.files += 1
             a.ours += mine
             a.theirs += peer_hit
+            a.both += mine and peer_hit
             if mine == peer_hit:
                 a.agree += 1
             else:
@@ -273,7 +295,7 @@ def run_zizmor() -> list[RuleAgreement] | None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         mapping = lay_out(files, root)
-        our = ours(root, sorted(ZIZMOR))
+        our = ours(root, _our_rules(ZIZMOR))
     theirs = {rel: zizmor_audits(exe, orig) for rel, orig in mapping.items()}
     names = {rel: orig.relative_to(ZIZMOR_DATA).as_posix() for rel, orig in mapping.items()}
     return compare("zizmor", ZIZMOR, sorted(mapping), our, theirs, names)
@@ -283,7 +305,7 @@ def run_checkov() -> list[RuleAgreement] | None:
     exe = _peer("checkov")
     if exe is None or not CHECKOV_GHA.is_dir():
         return None
-    our = ours(CHECKOV_GHA, sorted({r for k in CHECKOV for r in k.split("|")}))
+    our = ours(CHECKOV_GHA, _our_rules(CHECKOV))
     theirs_raw = checkov_checks(exe, CHECKOV_GHA)
     files = sorted(
         p.relative_to(CHECKOV_GHA).as_posix()
@@ -302,16 +324,24 @@ def run_checkov() -> list[RuleAgreement] | None:
 
 def _table(rows: list[RuleAgreement]) -> list[str]:
     lines = [
-        "| kubeward rule | peer check | files | kubeward hits | peer hits | agree | rate |",
-        "|---|---|---|---|---|---|---|",
+        "| kubeward rule | peer check | files | kubeward hits | peer hits | both | agree "
+        "| rate | both / either |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for a in rows:
         name = a.rule.replace("|", "` or `")
+        either = a.ours + a.theirs - a.both
+        pos = f"{a.both / either:.0%}" if either else "n/a"
         lines.append(
-            f"| `{name}` | `{a.peer_id}` | {a.files} | {a.ours} | {a.theirs} | {a.agree} "
-            f"| {a.rate:.0%} |"
+            f"| `{name}` | `{a.peer_id}` | {a.files} | {a.ours} | {a.theirs} | {a.both} "
+            f"| {a.agree} | {a.rate:.0%} | {pos} |"
         )
-    lines.append("")
+    lines += [
+        "",
+        "*rate*: files on which both agree (both report, or neither does); *both / either*: of "
+        "the files at least one tool reports, the share both report.",
+        "",
+    ]
     for a in rows:
         if not a.disagreements:
             continue

