@@ -9,12 +9,14 @@ import base64
 import hashlib
 import json
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import rfc8785
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -24,7 +26,7 @@ from kubeward.verify.cli import main
 from kubeward.verify.registry import ImageRef, RegistryClient
 from tests.verify._registry_fixture import Registry
 from tests.verify.test_own_signatures import Log, _hashedrekord, _push_image, _push_layers
-from tests.verify.test_registry_verify import pusher
+from tests.verify.test_registry_verify import attach_bundle, pusher
 
 IDENTITY = "https://github.com/acme/shop/.github/workflows/release.yml@refs/tags/v1.0.0"
 ISSUER = "https://token.actions.githubusercontent.com"
@@ -241,6 +243,88 @@ def _sign_keyless(
     )
 
 
+def _log_entry(log: Log, body: bytes) -> dict[str, Any]:
+    """A bundle's tlog entry: the SET and an inclusion proof in a one-leaf tree, with a
+    checkpoint signed by the log (the leaf hash is the root of a tree of size 1)."""
+    log.index += 1
+    integrated = int(datetime.now(UTC).timestamp()) - 60
+    promise = {
+        "body": _b64(body),
+        "integratedTime": integrated,
+        "logID": log.log_id.hex(),
+        "logIndex": log.index,
+    }
+    set_ = log.key.sign(rfc8785.dumps(promise), ec.ECDSA(hashes.SHA256()))
+    root = hashlib.sha256(b"\x00" + body).digest()
+    note = f"kubeward.test - log\n1\n{_b64(root)}\n"
+    note_sig = log.key.sign(note.encode(), ec.ECDSA(hashes.SHA256()))
+    checkpoint = note + f"\n\u2014 kubeward.test {_b64(log.log_id[:4] + note_sig)}\n"
+    return {
+        "logIndex": str(log.index),
+        "logId": {"keyId": _b64(log.log_id)},
+        "kindVersion": {"kind": "dsse", "version": "0.0.1"},
+        "integratedTime": str(integrated),
+        "inclusionPromise": {"signedEntryTimestamp": _b64(set_)},
+        "inclusionProof": {
+            "logIndex": "0",
+            "rootHash": _b64(root),
+            "treeSize": "1",
+            "hashes": [],
+            "checkpoint": {"envelope": checkpoint},
+        },
+        "canonicalizedBody": _b64(body),
+    }
+
+
+def _sign_keyless_bundle(
+    client: RegistryClient,
+    log: Log,
+    ref: ImageRef,
+    digest: str,
+    key: ec.EllipticCurvePrivateKey,
+    cert: x509.Certificate,
+) -> None:
+    """What cosign v3 attaches: a v0.3 bundle, DSSE over a cosign/sign/v1 statement."""
+    statement = {
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": ref.repository, "digest": {"sha256": digest.removeprefix("sha256:")}}],
+        "predicateType": "https://sigstore.dev/cosign/sign/v1",
+        "predicate": {},
+    }
+    payload = json.dumps(statement).encode()
+    payload_type = "application/vnd.in-toto+json"
+    pae = b"DSSEv1 %d %b %d %b" % (len(payload_type), payload_type.encode(), len(payload), payload)
+    signature = key.sign(pae, ec.ECDSA(hashes.SHA256()))
+    pem = cert.public_bytes(serialization.Encoding.PEM)
+    body = {
+        "apiVersion": "0.0.1",
+        "kind": "dsse",
+        "spec": {
+            "payloadHash": {"algorithm": "sha256", "value": hashlib.sha256(payload).hexdigest()},
+            "signatures": [{"signature": _b64(signature), "verifier": _b64(pem)}],
+        },
+    }
+    bundle = {
+        "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+        "verificationMaterial": {
+            "certificate": {"rawBytes": _b64(cert.public_bytes(serialization.Encoding.DER))},
+            "tlogEntries": [_log_entry(log, json.dumps(body).encode())],
+        },
+        "dsseEnvelope": {
+            "payload": _b64(payload),
+            "payloadType": payload_type,
+            "signatures": [{"sig": _b64(signature), "keyid": ""}],
+        },
+    }
+    attach_bundle(client, ref, digest, json.dumps(bundle).encode())
+
+
+Signer = Callable[
+    [RegistryClient, Log, ImageRef, str, ec.EllipticCurvePrivateKey, x509.Certificate], None
+]
+FORMATS: dict[str, Signer] = {"legacy-sig": _sign_keyless, "bundle-referrer": _sign_keyless_bundle}
+
+
 @dataclass(frozen=True)
 class World:
     fulcio: Fulcio
@@ -268,18 +352,19 @@ def _case(
     registry: Registry,
     world: World,
     name: str,
+    fmt: str = "legacy-sig",
     *,
     ct: CTLog | None = None,
     log: Log | None = None,
     **issue: Any,
 ) -> str:
     client = pusher(registry)
-    ref = ImageRef(registry.host, f"keyless/{name}", "1")
-    digest = _push_image(client, ref, f"keyless-{name}")
+    ref = ImageRef(registry.host, f"keyless/{fmt}/{name}", "1")
+    digest = _push_image(client, ref, f"keyless-{fmt}-{name}")
     key = ec.generate_private_key(ec.SECP256R1())
     cert = world.fulcio.issue(key, ct or world.ct, **issue)
-    _sign_keyless(client, log or world.log, ref, digest, key, cert)
-    return f"{registry.host}/keyless/{name}:1"
+    FORMATS[fmt](client, log or world.log, ref, digest, key, cert)
+    return f"{registry.host}/{ref.repository}:1"
 
 
 def _verify(
@@ -304,15 +389,19 @@ def _verify(
     return rc, result
 
 
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
 def test_keyless_signature_verifies(
-    registry_env: Registry, world: World, capsys: pytest.CaptureFixture[str]
+    registry_env: Registry, world: World, fmt: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    image = _case(registry_env, world, "good")
+    image = _case(registry_env, world, "good", fmt)
     rc, result = _verify(registry_env, world, image, capsys)
     assert rc == 0, result["reasons"]
     [verified] = result["verified"]
     assert (verified["signer"], verified["issuer"]) == (IDENTITY, ISSUER)
     assert verified["times"][0].startswith("transparency log ")
+    where = "referrers tag sha256-" if fmt == "bundle-referrer" else "sha256-"
+    assert verified["where"].startswith(where), verified["where"]
+    assert verified["where"].endswith(".sig layer 0") == (fmt == "legacy-sig")
 
     rc, result = _verify(
         registry_env,
@@ -345,22 +434,24 @@ NEGATIVES = {
 }
 
 
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
 @pytest.mark.parametrize("name", sorted(NEGATIVES))
 def test_keyless_negatives(
-    registry_env: Registry, world: World, name: str, capsys: pytest.CaptureFixture[str]
+    registry_env: Registry, world: World, name: str, fmt: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     options, expected = NEGATIVES[name]
-    image = _case(registry_env, world, name, **options)
+    image = _case(registry_env, world, name, fmt, **options)
     rc, result = _verify(registry_env, world, image, capsys)
     assert rc == 1
     assert result["verdict"] == "fail" and not result["verified"]
     assert any(expected in r for r in result["reasons"]), result["reasons"]
 
 
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
 def test_set_signed_by_an_impostor_of_the_trusted_log(
-    registry_env: Registry, world: World, capsys: pytest.CaptureFixture[str]
+    registry_env: Registry, world: World, fmt: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    image = _case(registry_env, world, "impostor-log", log=ImpostorLog(world.log))
+    image = _case(registry_env, world, "impostor-log", fmt, log=ImpostorLog(world.log))
     rc, result = _verify(registry_env, world, image, capsys)
     assert rc == 1
     assert any("Rekor signed entry timestamp does not verify" in r for r in result["reasons"])
