@@ -174,7 +174,8 @@ def test_pack_never_raises_on_dockerfile_like_text(text: str) -> None:
     ctx = RuleContext(params={}, scan=ScanContext(files=[f]))
     for rule in load_rules().values():
         if rule.id.startswith("dockerfile-"):
-            for obj in instances_in(f, rule.target):
+            objs: list[object] = instances_in(f, rule.target)
+            for obj in objs:
                 list(rule.run(obj, ctx))
 
 
