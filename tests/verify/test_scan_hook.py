@@ -72,6 +72,18 @@ spec:
         - name: missing
           # ok: image-signature-unverified, image-tag-digest-drift
           image: {host}/scan/nothere:1.0
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: legacy
+  annotations:
+    kubeward.dev/ignore: image-tag-digest-drift
+spec:
+  containers:
+        - name: annotated
+          # ok: image-tag-digest-drift, image-signature-unverified
+          image: {host}/scan/moved:1.0@{moved_old}
 """
 
 
@@ -153,7 +165,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _scan_and_verify(tree: Tree, *extra: str) -> Report:
+def _scan_and_verify(tree: Tree, *extra: str, baseline: set[str] | None = None) -> Report:
     """What `kubeward scan` does with --verify-images, as the CLI will wire it."""
     args = _parser().parse_args(
         [
@@ -169,7 +181,10 @@ def _scan_and_verify(tree: Tree, *extra: str) -> Report:
         ]
     )
     check_scan_arguments(args)
-    options = ScanOptions(only_rules=["image-not-pinned-by-digest"], jobs=1)
+    # As in a full scan, the verification rules are among the rules that ran (over nothing):
+    # the engine then judges their suppressions before the hook has used them.
+    rules = ["image-not-pinned-by-digest", *sorted(NETWORK_RULES)]
+    options = ScanOptions(only_rules=rules, jobs=1, baseline=baseline)
     report = scan(args.paths, options)
     load_rules()
     items, _ = discover(args.paths)
@@ -214,8 +229,21 @@ def test_messages_errors_and_suppressions(tree: Tree, monkeypatch: pytest.Monkey
     gone = by_rule[("image-tag-digest-drift", _line("deleted-tag"))]
     assert "tag gone of " in gone.message and "no longer exists" in gone.message
 
-    [suppressed] = [r for r in report.suppressed if r.rule.id == "image-signature-unverified"]
-    assert (suppressed.span.start.line, suppressed.suppressed_by) == (_line("suppressed"), "inline")
+    suppressed = {
+        (r.rule.id, r.span.start.line, r.suppressed_by)
+        for r in report.suppressed
+        if r.rule.id in NETWORK_RULES
+    }
+    assert suppressed == {
+        ("image-signature-unverified", _line("suppressed"), "inline"),
+        ("image-tag-digest-drift", _line("annotated"), "annotation"),
+    }
+    # The engine judged these suppressions unused before the hook ran; they are used now.
+    assert [
+        (u.span.start.line, u.rule_ids)
+        for u in report.unused_suppressions
+        if set(u.rule_ids) & NETWORK_RULES
+    ] == []
 
     errors = [e for e in report.errors if "scan/nothere" in e.reason]
     assert [(e.path.endswith("deploy/shop.yaml"), e.line) for e in errors] == [
@@ -223,6 +251,27 @@ def test_messages_errors_and_suppressions(tree: Tree, monkeypatch: pytest.Monkey
     ]
     assert "manifest not found" in errors[0].reason
     assert {r.id for r in report.rules} >= NETWORK_RULES
+
+
+def test_baseline(tree: Tree, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_CONFIG", str(tree.registry.docker_config))
+    first = _scan_and_verify(tree)
+    known = {r.fingerprint for r in first.results if r.rule.id == "image-tag-digest-drift"}
+    assert len(known) == 2
+    again = _scan_and_verify(tree, baseline=known)
+    assert not [r for r in again.results if r.rule.id == "image-tag-digest-drift"]
+    assert {
+        (r.span.start.line, r.suppressed_by)
+        for r in again.suppressed
+        if r.rule.id == "image-tag-digest-drift"
+    } == {
+        (_line("moved"), "baseline"),
+        (_line("deleted-tag"), "baseline"),
+        (_line("annotated"), "annotation"),
+    }
+    assert [
+        r.span.start.line for r in again.results if r.rule.id == "image-signature-unverified"
+    ] == [_line("unsigned")]
 
 
 def test_rule_filter_and_wrong_policy(tree: Tree, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -239,7 +288,7 @@ def test_rule_filter_and_wrong_policy(tree: Tree, monkeypatch: pytest.MonkeyPatc
         r.span.start.line for r in report.results if r.rule.id == "image-signature-unverified"
     }
     # Every image, signed by our key or not: the other key signed none of them.
-    names = ["signed", "signed-pinned", "unsigned", "moved", "platform", "deleted-tag"]
+    names = ["signed", "signed-pinned", "unsigned", "moved", "platform", "deleted-tag", "annotated"]
     assert failing == {_line(n) for n in names}
     reasons = {
         r.finding.properties["reasons"][0]
