@@ -32,7 +32,9 @@ PR_TRIGGERS = frozenset(
         "merge_group",
     }
 )
-PRIVILEGED_TRIGGERS = frozenset({"pull_request_target", "workflow_run"})
+# Triggers that run in the base repository's context (write token, secrets) for events
+# outsiders can cause: a fork's pull request, a comment on one, or a run of another workflow.
+PRIVILEGED_TRIGGERS = frozenset({"pull_request_target", "workflow_run", "issue_comment"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -211,10 +211,11 @@ _HEAD_RUN = re.compile(
     ),
 )
 def dangerous_trigger_checkout(wf: Workflow) -> Iterator[Finding]:
-    """`pull_request_target` or `workflow_run` workflow checks out the untrusted head.
+    """Privileged-trigger workflow checks out the untrusted pull request head.
 
-    These triggers run in the base repository's context, with a write token and secrets, even
-    for pull requests from forks. Checking out the PR head
+    `pull_request_target`, `workflow_run` and `issue_comment` run in the base repository's
+    context, with a write token and secrets, even for pull requests from forks (`issue_comment`
+    for a comment on any pull request: the usual `/ok-to-test` bot). Checking out the PR head
     (`ref: ${{ github.event.pull_request.head.sha }}`,
     `gh pr checkout`, `refs/pull/N/merge`) and then building or testing it runs the fork's code
     with those privileges: a "pwn request". A `pull_request_target` workflow that only labels
@@ -229,7 +230,7 @@ def dangerous_trigger_checkout(wf: Workflow) -> Iterator[Finding]:
     a privileged `workflow_run` workflow as data (artifacts you parse, never execute). If the
     head must be checked out, do not run anything from it and set `persist-credentials: false`.
     """
-    triggers = [t for t in PRIVILEGED_TRIGGERS if wf.has_trigger(t)]
+    triggers = sorted(t for t in PRIVILEGED_TRIGGERS if wf.has_trigger(t))
     if wf.is_action or not triggers:
         return
     trig = wf.triggers[triggers[0]]
@@ -444,6 +445,59 @@ def secrets_inherit(job: Job) -> Iterator[Finding]:
 
 
 _UPLOADS = ("actions/upload-artifact", "actions/upload-pages-artifact")
+_VERSION_RE = re.compile(r"\bv?(\d+)(?:\.(\d+))?(?:\.\d+)?\b")
+_BROAD_PATHS = frozenset(
+    {
+        ".",
+        "./",
+        "*",
+        "**",
+        "./*",
+        "./**",
+        "${{ github.workspace }}",
+        "${{github.workspace}}",
+        "$GITHUB_WORKSPACE",
+        "${GITHUB_WORKSPACE}",
+    }
+)
+
+
+def _version(step: Step) -> tuple[int, int] | None:
+    """The action's version from its ref (`@v4.4.0`) or the pin comment (`@<sha> # v4.4.0`)."""
+    u = step.uses
+    if u is None or u.span is None:
+        return None
+    text = u.ref or ""
+    if u.is_sha_pinned:
+        line = step.file.line_text(u.span.start.line)
+        text = line.split("#", 1)[1] if "#" in line else ""
+    m = _VERSION_RE.search(text)
+    return (int(m.group(1)), int(m.group(2) or 0)) if m else None
+
+
+def _leaky_upload(step: Step) -> str | None:
+    """Why an upload step may include `.git/config` (None: it cannot)."""
+    path = (step.input_str("path") or "").strip()
+    lines = [
+        ln.strip() for ln in path.splitlines() if ln.strip() and not ln.strip().startswith("!")
+    ]
+    broad = [ln for ln in lines if ln in _BROAD_PATHS or ".git" in ln.split("/")]
+    if not broad:
+        return None
+    hidden = step.input("include-hidden-files")
+    if hidden is not None and hidden.bool is False:
+        return None
+    if hidden is not None and hidden.bool is True:
+        return f"uploads {broad[0]} with include-hidden-files: true"
+    v = _version(step)
+    if (
+        step.uses is not None
+        and step.uses.is_action("actions/upload-artifact")
+        and v
+        and v >= (4, 4)
+    ):
+        return None  # upload-artifact >= 4.4 leaves hidden files (.git) out by default
+    return f"uploads {broad[0]}, hidden files included"
 
 
 @rule(
@@ -453,15 +507,18 @@ _UPLOADS = ("actions/upload-artifact", "actions/upload-pages-artifact")
     references=(
         "https://github.com/actions/checkout#usage",
         "https://unit42.paloaltonetworks.com/github-repo-artifacts-leak-tokens/",
+        "https://github.com/actions/upload-artifact#uploading-hidden-files",
     ),
 )
 def persisted_checkout_credentials(job: Job) -> Iterator[Finding]:
-    """Checkout keeps its token in `.git/config` in a job that uploads artifacts.
+    """Checkout keeps its token in `.git/config` in a job that uploads the checkout.
 
     `actions/checkout` writes the `GITHUB_TOKEN` into `.git/config` unless
-    `persist-credentials: false`. When the job then uploads the workspace (or part of it that
-    includes `.git`) as an artifact, anyone who can download artifacts gets the token
-    ("ArtiPACKED"). Jobs that upload nothing are not flagged.
+    `persist-credentials: false`. When the job then uploads the workspace (`path: .`, the
+    workspace variable, or a path into `.git`) as an artifact with hidden files included,
+    anyone who can download the artifacts gets the token ("ArtiPACKED"). Uploads of a build
+    output directory, `include-hidden-files: false`, and `actions/upload-artifact` v4.4 or later
+    without `include-hidden-files: true` (it leaves hidden files out) are not flagged.
 
     ## Why it matters
     Artifacts of public repositories are public; a leaked token is valid until the job ends
@@ -472,24 +529,31 @@ def persisted_checkout_credentials(job: Job) -> Iterator[Finding]:
           with:
             persist-credentials: false
     """
-    uploads = [s for s in job.steps if s.uses is not None and s.uses.is_action(*_UPLOADS)]
+    uploads = [
+        (s, why)
+        for s in job.steps
+        if s.uses is not None and s.uses.is_action(*_UPLOADS) and (why := _leaky_upload(s))
+    ]
     if not uploads:
         return
+    last, why = uploads[-1]
     for s in job.steps:
         if s.uses is None or not s.uses.is_action("actions/checkout") or s.uses.span is None:
             continue
-        if s.index > uploads[-1].index:
+        if s.index > last.index:
             continue
         p = s.input("persist-credentials")
         if p is not None and p.bool is False:
             continue
-        up = uploads[-1]
+        related = (
+            (Related(last.uses.span, "artifact uploaded here"),)
+            if last.uses and last.uses.span
+            else ()
+        )
         yield Finding(
             s.uses.span,
-            f"{s.label} persists the token in .git/config and job {job.id} uploads artifacts",
-            related=((Related(up.uses.span, "artifact uploaded here")),)
-            if up.uses and up.uses.span
-            else (),
+            f"{s.label} persists the token in .git/config and job {job.id} {why}",
+            related=related,
         )
 
 
