@@ -177,8 +177,23 @@ _FLAG_ONLY = frozenset(
         "-P",
         "--base-import-paths",
         "--all-tags",
+        "--tls-verify",
+        "--force",
+        "-f",
+        "--insecure",
+        "--disable-content-trust",
+        "--recursive",
     }
 )
+
+
+def _image_of(words: list[str], start: int) -> str:
+    """The image a command names: among its positional arguments, else among all words."""
+    got = _image_arg(_positional(words, start))
+    if got:
+        return got
+    loose = [w for w in words[start:] if not w.startswith("-") and "://" not in w]
+    return _image_arg(loose)
 
 
 def _image_arg(pos: list[str]) -> str:
@@ -279,8 +294,7 @@ def find_pushes(c: Cmd) -> Iterator[Push]:
         w0 = w[0].rsplit("/", 1)[-1]
         how, image = None, ""
         if w0 in ("docker", "podman", "buildah") and "push" in w[1:3]:
-            pos = _positional(w, w.index("push") + 1)
-            how, image = f"{w0} push", pos[-1] if pos else ""
+            how, image = f"{w0} push", _image_of(w, w.index("push") + 1)
         elif (
             w0 in ("docker", "podman")
             and "build" in w[1:3]
@@ -294,8 +308,7 @@ def find_pushes(c: Cmd) -> Iterator[Push]:
             if not any(x in ("--local", "-L", "--push=false") for x in w):
                 how, image = f"ko {w[1]}", "$KO_DOCKER_REPO"
         elif w0 == "crane" and len(w) > 1 and w[1] in ("push", "append", "copy", "cp"):
-            pos = _positional(w, 2)
-            how, image = f"crane {w[1]}", pos[-1] if pos else ""
+            how, image = f"crane {w[1]}", _image_of(w, 2)
         elif w0 in ("mvn", "mvnw", "gradle", "gradlew") and any(
             x == "jib" or (x.endswith(":build") and "jib" in x) for x in w
         ):
@@ -417,7 +430,7 @@ def find_evidence(c: Cmd, ctx_files: set[str], root_dir: str) -> Iterator[Eviden
         )
         if w0 == "cosign" and len(w) > 1 and w[1] == "sign":
             key = _opt(w, "--key")
-            image = _image_arg(_positional(w, 2))
+            image = _image_of(w, 2)
             tlog_off = (
                 any(x in ("--tlog-upload=false",) for x in w) or _opt(w, "--tlog-upload") == "false"
             )
@@ -433,15 +446,15 @@ def find_evidence(c: Cmd, ctx_files: set[str], root_dir: str) -> Iterator[Eviden
                 note=image,
             )
         elif w0 == "notation" and len(w) > 1 and w[1] == "sign":
-            pos = _positional(w, 2)
+            target = _image_of(w, 2)
             yield Evidence(
                 "sign",
                 "notation sign",
                 span,
                 job,
-                by_digest=_is_digest_ref(pos[-1] if pos else ""),
+                by_digest=_is_digest_ref(target),
                 key="notation",
-                note=pos[-1] if pos else "",
+                note=target,
             )
         elif w0 == "cosign" and len(w) > 1 and w[1] == "attest":
             typ = (_opt(w, "--type") or "custom").lower()
