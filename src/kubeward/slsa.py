@@ -182,7 +182,6 @@ _FLAG_ONLY = frozenset(
         "-f",
         "--insecure",
         "--disable-content-trust",
-        "--recursive",
     }
 )
 
