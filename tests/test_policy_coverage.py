@@ -112,3 +112,24 @@ def test_kyverno_wildcards(pattern: str, image: str, expected: bool) -> None:
 )
 def test_policy_controller_globs(glob: str, image: str, expected: bool) -> None:
     assert _pc(glob, image) is expected
+
+
+def test_coverage_section_rows() -> None:
+    from kubeward.engine import ScanOptions, scan
+
+    root = FIXTURES / "rules" / RULE
+    report = scan([root / "apps", root / "policies"], ScanOptions(only_rules=[RULE], jobs=1))
+    (section,) = [s for s in report.sections if s.id == "image-verification-coverage"]
+    status = {row["image"]: row["status"] for row in section.rows}
+    assert status["ghcr.io/acme/team/migrate:1.0"] == "enforced"
+    assert status["quay.io/platform/agent:2.0"] == "enforced"
+    assert status["quay.io/platform/team/sidecar:2.0"] == "uncovered"
+    assert status["registry.example.com/audit/legacy:3"] == "not enforced"
+    assert "{{ .Values.image }}" not in status
+
+
+def test_no_section_without_policies() -> None:
+    from kubeward.engine import ScanOptions, scan
+
+    report = scan([CASES / "no-policy"], ScanOptions(only_rules=[RULE], jobs=1))
+    assert not [s for s in report.sections if s.id == "image-verification-coverage"]

@@ -13,7 +13,9 @@ from kubeward.model.policy import (
     policy_controller_forms,
     policy_controller_regex,
 )
-from kubeward.registry import Finding, Layer, Related, Severity, rule
+from kubeward.registry import Finding, Layer, Related, Severity, report_section, rule
+from kubeward.results import Section
+from kubeward.scan_context import ScanContext
 
 
 def _common_prefix(a: str, b: str) -> int:
@@ -144,3 +146,41 @@ def image_not_covered_by_verification_policy(cov: PolicyCoverage) -> Iterator[Fi
             "an unsigned copy is admitted",
             related=tuple(related),
         )
+
+
+@report_section
+def coverage_section(ctx: ScanContext) -> Iterator[Section]:
+    """One row per workload image: which enforcing policy covers it, or why none does.
+
+    Only when the scan holds a verification policy: without one, the finding says it all."""
+    (cov,) = ctx.instances(PolicyCoverage)
+    if not cov.policies or not cov.images:
+        return
+    rows: dict[str, dict[str, object]] = {}
+    for use in cov.images:
+        key = use.ref.text
+        if key in rows:
+            rows[key]["uses"] = int(str(rows[key]["uses"])) + 1
+            continue
+        matches = cov.covering(use.ref)
+        enforced = [(p, pat) for p, pat in matches if p.enforcing]
+        if enforced:
+            p, pat = enforced[0]
+            status, policy = "enforced", f"{p.display}: {pat}"
+        elif matches:
+            p, pat = matches[0]
+            status, policy = "not enforced", f"{p.display}: {pat} ({p.not_enforcing_why})"
+        else:
+            status, policy = "uncovered", ""
+        rows[key] = {
+            "image": key,
+            "status": status,
+            "policy": policy,
+            "first use": f"{use.span.path}:{use.span.start.line}",
+            "uses": 1,
+        }
+    yield Section(
+        "image-verification-coverage",
+        "Image signature verification coverage of workload images",
+        sorted(rows.values(), key=lambda r: (r["status"] == "enforced", str(r["image"]))),
+    )
