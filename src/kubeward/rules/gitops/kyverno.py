@@ -40,6 +40,7 @@ def kyverno_verify_images_audit(r: KyvernoImageRule) -> Iterator[Finding]:
           validationFailureAction: Enforce   # or, per rule: verifyImages[].failureAction: Enforce
     """
     if r.action == "enforce":
+        yield from _audit_overrides(r)
         return
     if r.action_node is not None:
         span = r.action_node.span
@@ -80,6 +81,25 @@ def _entries(entry: YNode) -> Iterator[YNode]:
         for e in s.get("entries").seq() if s.get("entries") is not None else []:  # type: ignore[union-attr]
             if e.is_map:
                 yield e
+
+
+def _audit_overrides(r: KyvernoImageRule) -> Iterator[Finding]:
+    """`validationFailureActionOverrides` entries that audit in some namespaces."""
+    spec = r.obj.node.get("spec")
+    overrides = spec.get("validationFailureActionOverrides") if spec is not None else None
+    for o in overrides.seq() if overrides is not None else []:
+        action = o.get("action")
+        if action is None or (action.text or "").lower() != "audit":
+            continue
+        ns = o.get("namespaces")
+        names = (
+            ", ".join(n.text or "" for n in ns.seq()) if ns is not None else "selected namespaces"
+        )
+        yield Finding(
+            action.span,
+            f"verifyImages of {r.where} only audits in namespaces {names}: "
+            "unsigned images are admitted there",
+        )
 
 
 @rule(
