@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from kubeward.model.images import ImageUse
 from kubeward.registry import Finding, Layer, Severity, rule
-from kubeward.verify.image import ImageResult, Verdict
+
+if TYPE_CHECKING:  # the verification engine is loaded only when a scan verifies images
+    from kubeward.verify.image import ImageResult
 
 _COSIGN_VERIFY = "https://docs.sigstore.dev/cosign/verifying/verify/"
 _POLICY_CONTROLLER = "https://docs.sigstore.dev/policy-controller/overview/"
@@ -78,7 +81,7 @@ def image_signature_unverified(image: VerifiedImage) -> Iterator[Finding]:
     If the image is signed by another identity, fix the policy rather than the image.
     """
     result = image.result
-    if result.verdict is not Verdict.FAIL:
+    if result.verdict.value != "fail":
         return
     reasons = "; ".join(result.reasons) or "no reason given"
     digest = f" ({result.digest})" if result.digest else ""
