@@ -20,6 +20,7 @@ this image get through?") depends on those details:
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -147,13 +148,27 @@ class VerificationPolicy:
     enforcing: bool = True
     not_enforcing_why: str = ""
     mode_span: Span | None = None
+    namespaces: frozenset[str] | None = None  # None: every namespace; globs allowed
+    excluded_namespaces: frozenset[str] = frozenset()
 
     @property
     def display(self) -> str:
         return f"{self.obj.display} ({self.engine})"
 
-    def covering(self, ref: ImageRef) -> str | None:
+    def applies_in(self, namespace: str | None) -> bool:
+        """Whether the policy applies in a namespace (an unknown namespace: yes)."""
+        if namespace is None:
+            return True
+        if any(fnmatch.fnmatchcase(namespace, n) for n in self.excluded_namespaces):
+            return False
+        return self.namespaces is None or any(
+            fnmatch.fnmatchcase(namespace, n) for n in self.namespaces
+        )
+
+    def covering(self, ref: ImageRef, namespace: str | None = None) -> str | None:
         """The pattern that makes this policy apply to `ref` (None when it does not apply)."""
+        if not self.applies_in(namespace):
+            return None
         if self.engine == KYVERNO:
             forms = kyverno_forms(ref)
             if any(kyverno_regex(p.text).match(f) for p in self.skip for f in forms):
@@ -203,6 +218,44 @@ class KyvernoImageRule:
 _POD_KINDS = frozenset(
     {"*", "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"}
 )
+
+
+def _resource_blocks(match: YNode | None) -> list[YNode]:
+    """The `resources` maps of a Kyverno match/exclude (legacy form, `any` and `all`)."""
+    if match is None or not match.is_map:
+        return []
+    out = []
+    blocks = [match]
+    for key in ("any", "all"):
+        node = match.get(key)
+        blocks.extend(node.seq() if node is not None else [])
+    for b in blocks:
+        res = b.get("resources")
+        if res is not None and res.is_map:
+            out.append(res)
+    return out
+
+
+def _names(node: YNode | None) -> set[str]:
+    return {n.text for n in (node.seq() if node is not None else []) if n.text}
+
+
+def _match_namespaces(match: YNode | None) -> frozenset[str] | None:
+    """The namespaces a match selects, when every resource block names some (else None)."""
+    blocks = _resource_blocks(match)
+    if not blocks or any(b.get("namespaces") is None for b in blocks):
+        return None
+    return frozenset(n for b in blocks for n in _names(b.get("namespaces")))
+
+
+def _excluded_namespaces(exclude: YNode | None) -> frozenset[str]:
+    """Namespaces an exclude block removes whole (blocks narrowed by anything but kinds are
+    ignored: they exclude less than a namespace)."""
+    out: set[str] = set()
+    for b in _resource_blocks(exclude):
+        if set(b.keys()) <= {"namespaces", "kinds"}:
+            out |= _names(b.get("namespaces"))
+    return frozenset(out)
 
 
 def _match_kinds(match: YNode | None) -> Iterator[str]:
@@ -272,6 +325,9 @@ def _kyverno_policies(f: SourceFile) -> Iterator[VerificationPolicy]:
         required = r.entry.get("required")
         if not why and required is not None and required.bool is False:
             why, mode_span = "required: false", required.span
+        namespaces = _match_namespaces(r.rule.get("match"))
+        if r.obj.kind == "Policy":
+            namespaces = frozenset({r.obj.namespace}) if r.obj.namespace else namespaces
         yield VerificationPolicy(
             obj=r.obj,
             engine=KYVERNO,
@@ -281,6 +337,8 @@ def _kyverno_policies(f: SourceFile) -> Iterator[VerificationPolicy]:
             enforcing=not why,
             not_enforcing_why=why,
             mode_span=mode_span,
+            namespaces=namespaces,
+            excluded_namespaces=_excluded_namespaces(r.rule.get("exclude")),
         )
 
 
@@ -355,6 +413,9 @@ def _gk_policies(f: SourceFile) -> Iterator[VerificationPolicy]:
         action = gatekeeper_action(obj)
         text = (action.text or "deny").lower() if action is not None else "deny"
         not_enforcing = text in ("dryrun", "warn")
+        match = obj.node.dig("spec", "match")
+        included = match.get("namespaces") if match is not None else None
+        excluded = match.get("excludedNamespaces") if match is not None else None
         yield VerificationPolicy(
             obj=obj,
             engine=GATEKEEPER,
@@ -366,6 +427,8 @@ def _gk_policies(f: SourceFile) -> Iterator[VerificationPolicy]:
             if not_enforcing and action
             else "",
             mode_span=action.span if not_enforcing and action is not None else None,
+            namespaces=frozenset(_names(included)) if included is not None else None,
+            excluded_namespaces=frozenset(_names(excluded)),
         )
 
 
@@ -448,10 +511,12 @@ class PolicyCoverage:
     policies: tuple[VerificationPolicy, ...]
     repo_constraints: tuple[KubeObject, ...]
 
-    def covering(self, ref: ImageRef) -> list[tuple[VerificationPolicy, str]]:
+    def covering(
+        self, ref: ImageRef, namespace: str | None = None
+    ) -> list[tuple[VerificationPolicy, str]]:
         out = []
         for p in self.policies:
-            pattern = p.covering(ref)
+            pattern = p.covering(ref, namespace)
             if pattern is not None:
                 out.append((p, pattern))
         return out
@@ -460,6 +525,13 @@ class PolicyCoverage:
 # Image uses that a workload runs: containers as written, as a Kustomize overlay sets them, and
 # the images a chart's values give its workloads.
 WORKLOAD_ORIGINS = frozenset({"container", "kustomize-images", "kustomize-image", "helm-values"})
+
+
+def namespace_of(use: ImageUse) -> str | None:
+    """The namespace a workload image runs in, when the manifest says."""
+    if use.container is None:
+        return None
+    return use.container.workload.obj.namespace
 
 
 @scan_provider(PolicyCoverage)

@@ -10,6 +10,7 @@ from kubeward.model.policy import (
     PolicyCoverage,
     VerificationPolicy,
     kyverno_forms,
+    namespace_of,
     policy_controller_forms,
     policy_controller_regex,
 )
@@ -80,8 +81,10 @@ def image_not_covered_by_verification_policy(cov: PolicyCoverage) -> Iterator[Fi
     Gatekeeper `RatifyVerification` constraints. Each image that no enforcing policy matches
     is reported at the image, with the nearest policy as a related location: an audit-only
     or warn-mode policy is named as such. When workloads exist but the scan holds no
-    verification policy at all, this is said once. Policies are matched by image pattern
-    only; namespace selectors are not evaluated.
+    verification policy at all, this is said once. Namespaces named by a policy (a namespaced
+    Kyverno `Policy`, `namespaces` in its match and exclude blocks, Gatekeeper
+    `match.namespaces` and `excludedNamespaces`) count when the workload states its namespace;
+    label selectors and policy-controller's namespace opt-in label are not evaluated.
 
     ## Why it matters
     This is the question an attacker answers first: *which image would an unsigned copy get
@@ -110,7 +113,7 @@ def image_not_covered_by_verification_policy(cov: PolicyCoverage) -> Iterator[Fi
         return
     enforcing = tuple(p for p in cov.policies if p.enforcing)
     for use in cov.images:
-        matches = cov.covering(use.ref)
+        matches = cov.covering(use.ref, namespace_of(use))
         if any(p.enforcing for p, _ in matches):
             continue
         name = use.ref.text
@@ -127,7 +130,11 @@ def image_not_covered_by_verification_policy(cov: PolicyCoverage) -> Iterator[Fi
         related: list[Related] = []
         near = _nearest(enforcing or cov.policies, use)
         if near is not None:
-            pats = ", ".join(p.text for p in near.patterns) or "no image patterns"
+            pats = ", ".join(p.text for p in near.patterns) or "every image"
+            if near.namespaces is not None:
+                pats += f" in namespaces {', '.join(sorted(near.namespaces))}"
+            if near.excluded_namespaces:
+                pats += f" except namespaces {', '.join(sorted(near.excluded_namespaces))}"
             hint = _glob_hint(near, use)
             related.append(
                 Related(
@@ -162,7 +169,7 @@ def coverage_section(ctx: ScanContext) -> Iterator[Section]:
         if key in rows:
             rows[key]["uses"] = int(str(rows[key]["uses"])) + 1
             continue
-        matches = cov.covering(use.ref)
+        matches = cov.covering(use.ref, namespace_of(use))
         enforced = [(p, pat) for p, pat in matches if p.enforcing]
         if enforced:
             p, pat = enforced[0]
