@@ -156,3 +156,35 @@ def test_every_corpus_workflow_scans_without_internal_errors(tmp_path: Path) -> 
     internal = [e for e in report.errors if "internal error" in e.reason]
     assert internal == []
     assert report.files_scanned > 150
+
+
+def test_github_container_and_service_images_are_judged_by_the_image_rules(tmp_path: Path) -> None:
+    wf = tmp_path / ".github" / "workflows"
+    wf.mkdir(parents=True)
+    (wf / "ci.yml").write_text(
+        "on: push\n"
+        "jobs:\n"
+        "  test:\n"
+        "    runs-on: ubuntu-latest\n"
+        "    container: node:20\n"
+        "    services:\n"
+        "      db:\n"
+        "        image: postgres:16@sha256:" + "c" * 64 + "\n"
+        "      cache:\n"
+        "        image: redis\n"
+        "      matrix:\n"
+        "        image: ${{ matrix.image }}\n"
+        "    steps:\n"
+        "      - run: make\n",
+        encoding="utf-8",
+    )
+    report = scan(
+        [tmp_path],
+        ScanOptions(only_rules=["image-not-pinned-by-digest", "image-mutable-tag"], jobs=1),
+    )
+    got = sorted((r.rule.id, r.span.start.line, r.span.start.col) for r in report.results)
+    assert got == [
+        ("image-mutable-tag", 10, 16),
+        ("image-not-pinned-by-digest", 5, 16),
+        ("image-not-pinned-by-digest", 10, 16),
+    ]

@@ -37,6 +37,8 @@ ZIZMOR = {
     "insecure-commands-enabled": "insecure-commands",
     "secrets-inherit": "secrets-inherit",
     "self-hosted-runner-on-pr": "self-hosted-runner",
+    # the image rules judge job container:/services: images through the workflow image source
+    "image-not-pinned-by-digest": "unpinned-images",
 }
 # kubeward rule -> Checkov check ("a|b": either of our rules stands for the check)
 CHECKOV = {
@@ -49,6 +51,21 @@ CHECKOV = {
 
 # Reviewed disagreements: (peer, rule, file name) -> why.
 REASONS: dict[tuple[str, str, str], str] = {
+    ("zizmor", "image-not-pinned-by-digest", "inlined-ignores.yml"): (
+        "the workflow silences zizmor with `# zizmor: ignore[unpinned-images]`"
+    ),
+    ("zizmor", "image-not-pinned-by-digest", "issue-1942-repro.yml"): (
+        "container: node:18 has a tag but no digest; zizmor's regular persona accepts a tag, "
+        "kubeward wants a digest"
+    ),
+    ("zizmor", "image-not-pinned-by-digest", "matrix-in-image.yml"): (
+        "zizmor expands the matrix behind `${{ matrix.image }}` (ubuntu, ubuntu:latest); "
+        "kubeward does not see through expressions and stays quiet on templated images"
+    ),
+    ("zizmor", "image-not-pinned-by-digest", "urllib3-empty-matrix-container.yml"): (
+        "zizmor expands the matrix behind the container expression; kubeward does not see "
+        "through expressions"
+    ),
     ("zizmor", "missing-token-permissions|excessive-permissions", "workflow-read-all.yml"): (
         "read-all grants read on every scope; zizmor calls it overly broad, kubeward judges "
         "write scopes only (a read token cannot push, publish or sign)"

@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from kubeward.model.image import parse_image
+from kubeward.model.images import ImageUse, image_source
 from kubeward.parse.yamlnode import YNode
 from kubeward.registry import instances_in, provider
 from kubeward.source import FileKind, SourceFile, Span
@@ -356,3 +358,33 @@ def jobs(f: SourceFile) -> Iterator[Job]:
 def steps(f: SourceFile) -> Iterator[Step]:
     for job in instances_in(f, Job):
         yield from job.steps
+
+
+def _image_node(n: YNode | None) -> YNode | None:
+    if n is not None and n.is_map:
+        n = n.get("image")
+    return n if n is not None and n.is_scalar and n.text else None
+
+
+@image_source
+def workflow_images(f: SourceFile) -> Iterator[ImageUse]:
+    """Job `container:` and `services:` images of GitHub workflows (judged by the image rules)."""
+    for job in instances_in(f, Job):
+        node = _image_node(job.node.get("container"))
+        if node is not None:
+            yield ImageUse(
+                ref=parse_image(node.text or ""),
+                span=node.span,
+                origin="github-container",
+                where=f"container of job {job.id}",
+            )
+        services = job.node.get("services")
+        for name, svc in services.items() if services is not None else ():
+            node = _image_node(svc)
+            if node is not None:
+                yield ImageUse(
+                    ref=parse_image(node.text or ""),
+                    span=node.span,
+                    origin="github-service",
+                    where=f"service {name.value} of job {job.id}",
+                )
