@@ -283,7 +283,9 @@ def missing_token_permissions(wf: Workflow) -> Iterator[Finding]:
     Without a `permissions:` block the `GITHUB_TOKEN` gets the repository's or organisation's
     default, which is read-write on every scope for repositories created before February 2023
     and for many organisations. A job without its own block and a workflow without a top-level
-    one leaves that decision to a setting nobody reviews with the code.
+    one leaves that decision to a setting nobody reviews with the code. Reusable workflows
+    (`on: workflow_call` only) are exempt: they get the caller's token, which is where to
+    narrow it.
 
     ## Why it matters
     Any step compromised in such a job (an action, a dependency, an injected script) can push
@@ -300,6 +302,8 @@ def missing_token_permissions(wf: Workflow) -> Iterator[Finding]:
     """
     if wf.is_action or wf.permissions is not None:
         return
+    if set(wf.triggers) == {"workflow_call"}:
+        return  # a reusable workflow gets its caller's token (it can only narrow it)
     bare = [j for j in wf.jobs if j.permissions is None]
     if not bare:
         return
