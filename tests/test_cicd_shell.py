@@ -55,6 +55,8 @@ def test_push_commands(script: str, how: str, image: str) -> None:
         "echo docker push is how we ship",
         "docker pull ghcr.io/a/b:1",
         "./gradlew jibDockerBuild",
+        "docker push localhost:5000/app:test",
+        "crane push app.tar 127.0.0.1:5001/app:e2e",
     ],
 )
 def test_not_pushes(script: str) -> None:

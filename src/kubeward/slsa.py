@@ -312,8 +312,12 @@ def find_pushes(c: Cmd) -> Iterator[Push]:
             x == "jib" or (x.endswith(":build") and "jib" in x) for x in w
         ):
             how, image = "jib", _opt(w, "-Dimage", "--image") or ""
-        if how:
+        if how and not _LOCAL_REGISTRY.match(image.strip("'\"")):
             yield Push(c, _cmd_span(c, off, len(cmd)), how, image)
+
+
+# Test registries on the runner itself: nothing pushed there reaches a cluster.
+_LOCAL_REGISTRY = re.compile(r"^(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]|kind-registry)(?::\d+)?/")
 
 
 def _is_digest_ref(image: str) -> bool:
