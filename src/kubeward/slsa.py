@@ -317,7 +317,9 @@ def find_pushes(c: Cmd) -> Iterator[Push]:
 
 
 # Test registries on the runner itself: nothing pushed there reaches a cluster.
-_LOCAL_REGISTRY = re.compile(r"^(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]|kind-registry)(?::\d+)?/")
+_LOCAL_REGISTRY = re.compile(
+    r"^(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]|kind-registry)(?::\d+)?/"
+)
 
 
 def _is_digest_ref(image: str) -> bool:
