@@ -510,6 +510,8 @@ class PolicyCoverage:
     images: tuple[ImageUse, ...]
     policies: tuple[VerificationPolicy, ...]
     repo_constraints: tuple[KubeObject, ...]
+    # Namespaces the scan declares that do not opt in to policy-controller.
+    not_opted_in: frozenset[str] = frozenset()
 
     def covering(
         self, ref: ImageRef, namespace: str | None = None
@@ -517,9 +519,13 @@ class PolicyCoverage:
         out = []
         for p in self.policies:
             pattern = p.covering(ref, namespace)
-            if pattern is not None:
+            if pattern is not None and not self.skipped_by_opt_in(p, namespace):
                 out.append((p, pattern))
         return out
+
+    def skipped_by_opt_in(self, p: VerificationPolicy, namespace: str | None) -> bool:
+        """policy-controller only admits-checks namespaces labelled to opt in."""
+        return p.engine == POLICY_CONTROLLER and namespace in self.not_opted_in
 
 
 # Image uses that a workload runs: containers as written, as a Kustomize overlay sets them, and
@@ -545,7 +551,21 @@ def policy_coverage(scan: ScanContext) -> Iterator[PolicyCoverage]:
         for o in scan.instances(KubeObject)
         if is_gatekeeper_constraint(o) and o.kind in ("K8sAllowedRepos", "K8sAllowedReposv2")
     )
-    yield PolicyCoverage(images, policies, repos)
+    not_opted_in = frozenset(
+        o.name
+        for o in scan.instances(KubeObject)
+        if o.kind == "Namespace" and o.group == "" and o.name and not _opts_in(o)
+    )
+    yield PolicyCoverage(images, policies, repos, not_opted_in)
+
+
+PC_INCLUDE_LABEL = "policy.sigstore.dev/include"
+
+
+def _opts_in(ns: KubeObject) -> bool:
+    labels = ns.node.dig("metadata", "labels")
+    value = labels.get(PC_INCLUDE_LABEL) if labels is not None else None
+    return value is not None and (value.text or "").lower() == "true"
 
 
 # --- ImagePolicyWebhook -------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from kubeward.model.images import ImageUse
 from kubeward.model.policy import (
+    PC_INCLUDE_LABEL,
     POLICY_CONTROLLER,
     PolicyCoverage,
     VerificationPolicy,
@@ -83,8 +84,10 @@ def image_not_covered_by_verification_policy(cov: PolicyCoverage) -> Iterator[Fi
     or warn-mode policy is named as such. When workloads exist but the scan holds no
     verification policy at all, this is said once. Namespaces named by a policy (a namespaced
     Kyverno `Policy`, `namespaces` in its match and exclude blocks, Gatekeeper
-    `match.namespaces` and `excludedNamespaces`) count when the workload states its namespace;
-    label selectors and policy-controller's namespace opt-in label are not evaluated.
+    `match.namespaces` and `excludedNamespaces`) count when the workload states its namespace,
+    and so does policy-controller's opt-in: a `Namespace` of the scan without the label
+    `policy.sigstore.dev/include: "true"` is not checked by it. Label selectors are not
+    evaluated.
 
     ## Why it matters
     This is the question an attacker answers first: *which image would an unsigned copy get
@@ -128,6 +131,22 @@ def image_not_covered_by_verification_policy(cov: PolicyCoverage) -> Iterator[Fi
             )
             continue
         related: list[Related] = []
+        namespace = namespace_of(use)
+        opted_out = [
+            p
+            for p in enforcing
+            if cov.skipped_by_opt_in(p, namespace) and p.covering(use.ref, namespace)
+        ]
+        if opted_out:
+            p = opted_out[0]
+            yield Finding(
+                use.span,
+                f"{name} in {use.where} matches {p.display}, but namespace {namespace} does not "
+                f'opt in to policy-controller (label {PC_INCLUDE_LABEL}: "true"): an unsigned '
+                "copy is admitted",
+                related=(Related(p.span, f"{p.display} applies only in opted-in namespaces"),),
+            )
+            continue
         near = _nearest(enforcing or cov.policies, use)
         if near is not None:
             pats = ", ".join(p.text for p in near.patterns) or "every image"
