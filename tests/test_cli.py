@@ -47,7 +47,9 @@ def test_scan_examples_exit_codes(tmp_path: Path) -> None:
     assert "image-not-pinned-by-digest" in p.stdout and "Summary:" in p.stdout
     assert "Traceback" not in p.stderr
     assert kw("scan", str(EXAMPLES), "--fail-on", "never").returncode == 0
-    assert kw("scan", str(EXAMPLES), "--fail-on", "critical").returncode == 0
+    only_medium = ["--rule", "image-mutable-tag"]
+    assert kw("scan", str(EXAMPLES), *only_medium, "--fail-on", "high").returncode == 0
+    assert kw("scan", str(EXAMPLES), *only_medium, "--fail-on", "medium").returncode == 1
 
 
 def test_several_formats_in_one_run(tmp_path: Path) -> None:
@@ -93,9 +95,9 @@ def test_config_disables_and_reseverities(tmp_path: Path) -> None:
     )
     p = kw("scan", str(tmp_path / "m"), "-f", "json")
     doc = json.loads(p.stdout)
-    assert {f["rule"] for f in doc["findings"]} == {"image-mutable-tag"}
-    assert {f["severity"] for f in doc["findings"]} == {"low"}
-    assert p.returncode == 0  # low is below the default fail-on (high)
+    rules = {f["rule"] for f in doc["findings"]}
+    assert "image-mutable-tag" in rules and "image-not-pinned-by-digest" not in rules
+    assert {f["severity"] for f in doc["findings"] if f["rule"] == "image-mutable-tag"} == {"low"}
 
 
 def test_fail_on_errors(tmp_path: Path) -> None:
@@ -115,15 +117,16 @@ def test_baseline_survives_lines_moving(tmp_path: Path) -> None:
     )
     manifest.write_text(body)
     base = tmp_path / "baseline.json"
-    assert kw("scan", str(work), "--write-baseline", str(base)).returncode == 1
+    one = ["--rule", "image-not-pinned-by-digest"]
+    assert kw("scan", str(work), *one, "--write-baseline", str(base)).returncode == 1
     # Lines move: a comment block above, the finding now on another line.
     manifest.write_text("# moved\n# down\n" + body)
-    p = kw("scan", str(work), "--baseline", str(base), "-f", "json")
+    p = kw("scan", str(work), *one, "--baseline", str(base), "-f", "json")
     doc = json.loads(p.stdout)
     assert p.returncode == 0 and doc["findings"] == [] and doc["summary"]["suppressed"] == 1
     # A new finding is still reported.
     manifest.write_text(body + "    - name: b\n      image: redis:7\n")
-    doc = json.loads(kw("scan", str(work), "--baseline", str(base), "-f", "json").stdout)
+    doc = json.loads(kw("scan", str(work), *one, "--baseline", str(base), "-f", "json").stdout)
     assert [(f["rule"], f["location"]["start"]["line"]) for f in doc["findings"]] == [
         ("image-not-pinned-by-digest", 9)
     ]
@@ -141,7 +144,22 @@ def test_parallel_output_is_stable(jobs: str, tmp_path: Path) -> None:
             f"    - name: c\n      image: app{i}:latest\n"
         )
     (tmp_path / "zz-bad.yaml").write_text("a: [\n")
-    p = kw("scan", str(tmp_path), "-j", jobs, "-f", "json", "--fail-on", "never")
+    for i in range(4):  # BuildKit's Go parser in worker processes (a forked Go runtime hangs)
+        (tmp_path / f"svc{i}.Dockerfile").write_text("FROM scratch\nCOPY a /a\n")
+    p = kw(
+        "scan",
+        str(tmp_path),
+        "-j",
+        jobs,
+        "-f",
+        "json",
+        "--fail-on",
+        "never",
+        "--rule",
+        "image-mutable-tag",
+        "--rule",
+        "image-not-pinned-by-digest",
+    )
     doc = json.loads(p.stdout)
     got = [
         (f["rule"], f["location"]["path"], f["location"]["start"]["line"]) for f in doc["findings"]

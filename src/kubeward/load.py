@@ -73,3 +73,11 @@ def load_file(
     except RecursionError:
         return f, ScanError(d.rel, "nesting too deep to parse safely")
     return f, None
+
+
+def reparse(f: SourceFile) -> None:
+    """Parse again a file a worker process already parsed without error (its text is kept)."""
+    if f.kind in _YAML_KINDS:
+        f.documents = load_documents(f.text, f.rel)
+    elif f.kind is FileKind.DOCKERFILE:
+        f.instructions = parse_dockerfile(f.text)
