@@ -102,14 +102,21 @@ class FluxSource:
         v = self.spec.get("verify")
         return v if v is not None and v.is_map else None
 
-    def helm_repository_is_oci(self) -> bool | None:
-        """For a HelmChart: whether its HelmRepository (in the same file) is of type oci."""
+    def helm_repository_is_oci(self, objects: list[KubeObject] | None = None) -> bool | None:
+        """For a HelmChart: whether its HelmRepository is of type oci (None: not found).
+
+        The repository is looked up in the same file, then among `objects` (the scan's)."""
         ref = self.spec.get("sourceRef")
         if ref is None or ref.get_str("kind") != "HelmRepository":
             return False
         name = ref.get_str("name")
-        for other in instances_in(self.obj.file, KubeObject):
-            if other.kind == "HelmRepository" and other.name == name:
+        namespace = ref.get_str("namespace") or self.obj.namespace
+        for pool in (instances_in(self.obj.file, KubeObject), objects or []):
+            for other in pool:
+                if other.kind != "HelmRepository" or other.name != name:
+                    continue
+                if namespace and other.namespace and other.namespace != namespace:
+                    continue
                 spec = other.node.get("spec")
                 url = spec.get_str("url") if spec is not None else None
                 kind = spec.get_str("type") if spec is not None else None

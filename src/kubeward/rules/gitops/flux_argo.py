@@ -15,7 +15,7 @@ from kubeward.model.gitops import (
 from kubeward.model.k8s import KubeObject
 from kubeward.model.policy import is_catch_all_regexp
 from kubeward.parse.yamlnode import YNode
-from kubeward.registry import Finding, Layer, Related, Severity, rule
+from kubeward.registry import Finding, Layer, Related, RuleContext, Severity, rule
 from kubeward.source import Span
 
 _FLUX_GIT = "https://fluxcd.io/flux/components/source/gitrepositories/#verification"
@@ -39,9 +39,10 @@ def _unknown_keys(node: YNode, known: frozenset[str], where: str) -> Iterator[Fi
     id="flux-source-unverified",
     layer=Layer.SOURCE,
     severity=Severity.HIGH,
+    cross_file=True,
     references=(_FLUX_GIT, _FLUX_OCI, _FLUX_CHART),
 )
-def flux_source_unverified(src: FluxSource) -> Iterator[Finding]:
+def flux_source_unverified(src: FluxSource, ctx: RuleContext) -> Iterator[Finding]:
     """A Flux source is applied to the cluster without verifying who signed it.
 
     A `GitRepository` without `spec.verify` applies whatever commit the branch or tag points
@@ -87,7 +88,10 @@ def flux_source_unverified(src: FluxSource) -> Iterator[Finding]:
             key = src.spec.key_node("verify")
             yield from _keyless_identity(verify, where, (key or verify).span)
         return
-    if kind == "HelmChart" and src.helm_repository_is_oci() is not True:
+    if (
+        kind == "HelmChart"
+        and src.helm_repository_is_oci(ctx.scan.instances(KubeObject)) is not True
+    ):
         return  # Flux verifies charts from OCI repositories only
     anchor = src.obj.kind_span
     if src.obj.kind == "HelmRelease":
