@@ -263,6 +263,17 @@ _PLACEHOLDER_RE = re.compile(
 )
 
 
+_BASE64_BODY_RE = re.compile(r"^[A-Za-z0-9+/=]{40,}$")
+
+
+def _looks_like_key_body(body: str) -> bool:
+    """Base64 (at least 40 characters) once PEM headers, YAML/JSON quoting and `\\n`
+    escapes are set aside: `<your key here>` and `...` are not keys."""
+    lines = body.replace("\\n", "\n").split("\n")
+    kept = [ln.strip().strip("\"'|") for ln in lines if ":" not in ln]
+    return bool(_BASE64_BODY_RE.match("".join(kept)))
+
+
 @dataclass(frozen=True, slots=True)
 class Credential:
     """A private key or credential found in a committed file."""
@@ -282,8 +293,8 @@ def _pem_keys(f: SourceFile) -> Iterator[Credential]:
     for m in _PEM_PRIVATE_RE.finditer(f.text):
         end = f.text.find("-----END", m.end())
         body = f.text[m.end() : end if end != -1 else m.end() + 200]
-        if len(re.sub(r"[^A-Za-z0-9+/=]", "", body)) < 16:
-            continue  # a documentation stub, not a key
+        if not _looks_like_key_body(body):
+            continue  # a documentation stub or placeholder, not a key
         label = m.group(1).strip()
         encrypted = "ENCRYPTED" in label
         what = f"{label.lower()} private key".strip() if label else "private key"
