@@ -87,6 +87,7 @@ class Measure:
     note: str = ""
     load: float = 0.0  # 1-minute load average when the contender started
     extra: dict[str, object] = field(default_factory=dict)
+    cpu_s: float = 0.0  # user + system, the whole tree
 
     @property
     def files_per_s(self) -> float:
@@ -142,8 +143,10 @@ def run_measured(
     stdout: int | None = subprocess.DEVNULL,
     timeout_s: float = CHECKOV_TIMEOUT_S,
     memory_limit_mb: float = CHECKOV_MEMORY_LIMIT_MB,
-) -> tuple[float, float, float, int, str]:
-    """Run `cmd`; return (wall s, peak tree RSS MB, max RSS MB, return code, note).
+) -> tuple[float, float, float, int, str, float]:
+    """Run `cmd`; return (wall s, peak tree RSS MB, max RSS MB, return code, note, CPU s).
+
+    CPU is user + system time of the process and every child it waited for (its workers).
 
     The command runs under `/usr/bin/time` when present: its `%M` is the child's own
     `ru_maxrss`, free of the high-water mark this (larger) Python process would leave in a
@@ -155,7 +158,7 @@ def run_measured(
         time_out = tf.name
     wrapped = list(cmd)
     if TIME.exists():
-        wrapped = [str(TIME), "-f", "%M", "-o", time_out, *wrapped]
+        wrapped = [str(TIME), "-f", "%M %U %S", "-o", time_out, *wrapped]
     started = time.perf_counter()
     proc = subprocess.Popen(
         wrapped, env=env, stdout=stdout, stderr=subprocess.PIPE, start_new_session=True
@@ -198,11 +201,14 @@ def run_measured(
     rc = os.waitstatus_to_exitcode(status)
     proc.returncode = rc
     maxrss_kb = usage.ru_maxrss
+    cpu = usage.ru_utime + usage.ru_stime
     try:
         with open(time_out) as fh:
             text = fh.read().strip().splitlines()
-        if text and text[-1].isdigit():
-            maxrss_kb = int(text[-1])
+        last = text[-1].split() if text else []
+        if len(last) == 3 and last[0].isdigit():
+            maxrss_kb = int(last[0])
+            cpu = float(last[1]) + float(last[2])
         if text and text[0].startswith("Command terminated by signal"):
             rc = -int(text[0].rsplit(" ", 1)[-1])
     except OSError:
@@ -214,7 +220,7 @@ def run_measured(
     err = b"".join(stderr_chunks).decode("utf-8", "replace").strip()
     if err and rc not in (0, 1) and not note:
         note = "FAILED: " + err.splitlines()[-1][:200]
-    return wall, peak / 1024, maxrss_kb / 1024, rc, note
+    return wall, peak / 1024, maxrss_kb / 1024, rc, note, cpu
 
 
 # --- the contenders ------------------------------------------------------------------------------
@@ -403,7 +409,7 @@ def bench_tree(name: str, jobs: int, with_checkov: bool) -> list[Measure]:
         with tempfile.TemporaryFile() as fh:
             cmd = [str(PYTHON), str(Path(__file__).resolve()), "--floor", str(tree)]
             cmd += ["--procs", str(procs), *[f"--exclude={e}" for e in excludes]]
-            wall, pss, maxrss, rc, note = run_measured(
+            wall, pss, maxrss, rc, note, cpu = run_measured(
                 cmd, stdout=fh.fileno(), timeout_s=KUBEWARD_TIMEOUT_S
             )
             fh.seek(0)
@@ -425,6 +431,7 @@ def bench_tree(name: str, jobs: int, with_checkov: bool) -> list[Measure]:
                 note,
                 load,
                 dict(floor_counts),
+                cpu,
             )
         )
         if jobs == 1:
@@ -433,23 +440,23 @@ def bench_tree(name: str, jobs: int, with_checkov: bool) -> list[Measure]:
 
     for j, label in ((None, f"kubeward (--jobs default = {jobs})"), (1, "kubeward --jobs 1")):
         load = os.getloadavg()[0]
-        wall, pss, maxrss, rc, note = run_measured(
+        wall, pss, maxrss, rc, note, cpu = run_measured(
             kubeward_cmd(tree, excludes, j), timeout_s=KUBEWARD_TIMEOUT_S
         )
         if rc not in (0,) and not note:
             note = f"FAILED: exit {rc}"
-        out.append(Measure(label, name, files, wall, pss, maxrss, rc, note, load))
+        out.append(Measure(label, name, files, wall, pss, maxrss, rc, note, load, cpu_s=cpu))
 
     if with_checkov:
         load = os.getloadavg()[0]
         with tempfile.TemporaryFile() as fh:
-            wall, pss, maxrss, rc, note = run_measured(
+            wall, pss, maxrss, rc, note, cpu = run_measured(
                 checkov_cmd(tree), env=checkov_env(), stdout=fh.fileno()
             )
             fh.seek(0)
             summary = checkov_summary(fh.read().decode("utf-8", "replace"))
         # Checkov exits 1 when it has failed checks: that is its ordinary result.
-        m = Measure("Checkov", name, files, wall, pss, maxrss, rc, note, load, summary)
+        m = Measure("Checkov", name, files, wall, pss, maxrss, rc, note, load, summary, cpu)
         out.append(m)
     if excludes:
         for m in out:
@@ -491,28 +498,31 @@ def ratios(rows: Sequence[Measure]) -> dict[str, float | None]:
         "vs_checkov_jobs1": div(kw_1, ck, time=False),
         "vs_floor_1": div(kw_1, floor1, time=True),
         "vs_floor_n": div(kw_n, floor_n, time=True),
+        "vs_floor_1_cpu": (
+            kw_1.cpu_s / floor1.cpu_s
+            if kw_1 and floor1 and kw_1.ok and floor1.ok and floor1.cpu_s > 0
+            else None
+        ),
     }
 
 
 def format_table(rows: Sequence[Measure]) -> str:
     """A Markdown table of the contenders on one tree (or the totals)."""
     lines = [
-        "| contender | files | wall (s) | files/s | max RSS (MB) | tree RSS (MB) | load | note |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "| contender | files | wall (s) | files/s | CPU (s) | max RSS (MB) | tree RSS (MB)"
+        " | load | note |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for m in rows:
         note = m.note
         load = f"{m.load:.1f}" if m.tree != "total" else ""
         if m.tool == "Checkov" and not note and "files" in m.extra:
-            fw = m.extra.get("frameworks") or {}
-            parts = ", ".join(
-                f"{k} {v['files']}"
-                for k, v in sorted(fw.items())
-                if isinstance(v, dict)  # type: ignore[union-attr]
-            )
+            fw = m.extra.get("frameworks")
+            items = sorted(fw.items()) if isinstance(fw, dict) else []
+            parts = ", ".join(f"{k} {v['files']}" for k, v in items if isinstance(v, dict))
             note = f"reported on {m.extra['files']} files" + (f" ({parts})" if parts else "")
         lines.append(
-            f"| {m.tool} | {m.files} | {m.wall_s:.2f} | {m.files_per_s:.0f} | "
+            f"| {m.tool} | {m.files} | {m.wall_s:.2f} | {m.files_per_s:.0f} | {m.cpu_s:.2f} | "
             f"{m.maxrss_mb:.0f} | {m.peak_tree_mb:.0f} | {load} | {note} |"
         )
     return "\n".join(lines)
@@ -530,6 +540,7 @@ def totals(measures: Sequence[Measure]) -> list[Measure]:
             acc = out.setdefault(m.tool, Measure(m.tool, "total", 0, 0.0, 0.0, 0.0, 0))
             acc.files += m.files
             acc.wall_s += m.wall_s
+            acc.cpu_s += m.cpu_s
             acc.peak_tree_mb = max(acc.peak_tree_mb, m.peak_tree_mb)
             acc.maxrss_mb = max(acc.maxrss_mb, m.maxrss_mb)
     return list(out.values())
@@ -615,6 +626,8 @@ METHOD = """\
   {interval} ms from `/proc/PID/statm`: it counts pages that forked workers share with
   their parent once per process, so it overstates a forking tool's real footprint, and a
   run shorter than one interval may show only its start.
+- **CPU** is user + system time of the contender and all its workers (`/usr/bin/time`
+  `%U + %S`): unlike wall time it barely moves when other work shares the machine.
 - **load** is the 1-minute load average when the contender started. This machine has
   {nproc} cores shared with other work: a load above about 1 means the contender competed
   for CPU and its time is pessimistic.
@@ -666,6 +679,9 @@ def render_doc(
         f" | {_fmt_ratio(vs_fn)} | {_verdict(vs_fn, TARGET_VS_FLOOR, at_least=False)} |",
         "| kubeward within 2× of the parse floor: --jobs 1 vs one process"
         f" | {_fmt_ratio(vs_f1)} | {_verdict(vs_f1, TARGET_VS_FLOOR, at_least=False)} |",
+        "| the same in CPU time (less sensitive to other load on the machine)"
+        f" | {_fmt_ratio(r_tot['vs_floor_1_cpu'])}"
+        f" | {_verdict(r_tot['vs_floor_1_cpu'], TARGET_VS_FLOOR, at_least=False)} |",
         "",
         METHOD.format(
             checkov=ck,
@@ -699,7 +715,8 @@ def render_doc(
 def _ratio_line(r: dict[str, float | None], nproc: str) -> str:
     return (
         f"Ratios: vs Checkov {_fmt_ratio(r['vs_checkov'])};"
-        f" vs floor (--jobs 1 / 1 process) {_fmt_ratio(r['vs_floor_1'])};"
+        f" vs floor (--jobs 1 / 1 process) {_fmt_ratio(r['vs_floor_1'])}"
+        f" (CPU time {_fmt_ratio(r['vs_floor_1_cpu'])});"
         f" vs floor (default --jobs / {nproc} processes) {_fmt_ratio(r['vs_floor_n'])}.\n"
     )
 

@@ -49,11 +49,15 @@ def _rows(bench: ModuleType, tree: str = "t") -> list:
 def test_format_table_shows_every_contender_with_throughput(bench: ModuleType) -> None:
     table = bench.format_table(_rows(bench))
     lines = table.splitlines()
-    assert lines[0].startswith("| contender | files | wall (s) | files/s | max RSS (MB) |")
-    assert "| kubeward --jobs 1 | 100 | 2.50 | 40 | 100 | 100 | 0.0 |  |" in lines
-    assert "| parse floor (2 processes) | 100 | 0.50 | 200 | 40 | 70 | 0.0 |  |" in lines
+    assert lines[0].startswith(
+        "| contender | files | wall (s) | files/s | CPU (s) | max RSS (MB) |"
+    )
+    assert "| kubeward --jobs 1 | 100 | 2.50 | 40 | 0.00 | 100 | 100 | 0.0 |  |" in lines
+    assert "| parse floor (2 processes) | 100 | 0.50 | 200 | 0.00 | 40 | 70 | 0.0 |  |" in lines
     checkov = next(line for line in lines if line.startswith("| Checkov "))
-    assert "| 30.00 | 3 | 800 | 900 | 0.0 | reported on 40 files (kubernetes 40) |" in checkov
+    assert (
+        "| 30.00 | 3 | 0.00 | 800 | 900 | 0.0 | reported on 40 files (kubernetes 40) |" in checkov
+    )
 
 
 def test_ratios_compare_like_with_like(bench: ModuleType) -> None:
@@ -62,6 +66,7 @@ def test_ratios_compare_like_with_like(bench: ModuleType) -> None:
     assert r["vs_checkov_jobs1"] == pytest.approx(12.0)
     assert r["vs_floor_1"] == pytest.approx(2.5)  # --jobs 1 against one process
     assert r["vs_floor_n"] == pytest.approx(3.0)  # default --jobs against two processes
+    assert r["vs_floor_1_cpu"] is None  # no CPU time measured in these made-up rows
 
 
 def test_failed_contender_gives_no_ratio_and_leaves_totals(bench: ModuleType) -> None:
@@ -142,7 +147,8 @@ def test_floor_parses_the_files_kubeward_discovers(
 
 
 def test_run_measured_reports_exit_code_and_memory(bench: ModuleType) -> None:
-    wall, pss, maxrss, rc, note = bench.run_measured([sys.executable, "-c", "raise SystemExit(3)"])
+    code = "sum(range(10**6)); raise SystemExit(3)"
+    wall, pss, maxrss, rc, note, cpu = bench.run_measured([sys.executable, "-c", code])
     assert rc == 3
     assert note == ""  # no stderr: not a failure of the harness
-    assert wall > 0 and maxrss > 0 and pss >= 0
+    assert wall > 0 and maxrss > 0 and pss >= 0 and cpu > 0
