@@ -20,10 +20,20 @@ class Grant:
 
 
 def explicit_grant(
-    r: PolicyRule, *, verbs: Iterable[str], group: str, resources: Iterable[str]
+    r: PolicyRule,
+    *,
+    verbs: Iterable[str],
+    group: str,
+    resources: Iterable[str],
+    named_verb_suffices: bool = False,
 ) -> Grant | None:
-    """The grant of `verbs` on `group`/`resources`, unless it comes only from `*` verbs on `*`
-    resources (the wildcard rule reports those) or is narrowed by `resourceNames`."""
+    """The grant of `verbs` on `group`/`resources` when the rule names the resource.
+
+    A grant that reaches the resource only through `resources: ["*"]` is left to
+    `rbac-wildcard` (one finding for the wildcard rather than one per thing it covers),
+    unless `named_verb_suffices` and the verb itself is named (`bind` on `*`: the verb only
+    means something on the resources we look for). A rule narrowed by `resourceNames` passes.
+    """
     if r.resource_names:
         return None
     vs = r.verbs_for(verbs)
@@ -33,12 +43,10 @@ def explicit_grant(
     named_r = [x for x in rs if x.value != "*"]
     named_v = [x for x in vs if x.value != "*"]
     if named_r:
-        at = named_r[0]
-    elif named_v:
-        at = named_v[0]
-    else:
-        return None
-    return Grant(r, tuple(vs), tuple(rs), at)
+        return Grant(r, tuple(vs), tuple(named_r), named_r[0])
+    if named_verb_suffices and named_v:
+        return Grant(r, tuple(named_v), tuple(rs), named_v[0])
+    return None
 
 
 def describe(g: Grant) -> str:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from kubeward.model.k8s import Container, Workload
 from kubeward.registry import Finding, Layer, Related, Severity, rule
 
-_CIS = "CIS Kubernetes Benchmark v1.10"
+_CIS = "v1.10"
 
 # Socket files of Docker, containerd, CRI-O and cri-dockerd, and the host directories that hold
 # them (mounting the directory exposes the socket just the same).
@@ -94,7 +94,7 @@ def workload_runtime_socket_mount(w: Workload) -> Iterator[Finding]:
     id="workload-privileged-container",
     layer=Layer.ADMISSION,
     severity=Severity.HIGH,
-    cis=(f"{_CIS} 5.2.2: Minimize the admission of privileged containers",),
+    cis=(f"5.2.2 ({_CIS}): Minimize the admission of privileged containers",),
     references=(
         "https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",
         "https://kubernetes.io/docs/tasks/configure-pod-container/security-context/",

@@ -15,7 +15,7 @@ from kubeward.model.rbac import (
 )
 from kubeward.registry import Finding, Layer, Related, RuleContext, Severity, rule
 
-_CIS = "CIS Kubernetes Benchmark v1.10"
+_CIS = "v1.10"
 _RBAC_DOCS = "https://kubernetes.io/docs/reference/access-authn-authz/rbac/"
 
 
@@ -51,7 +51,7 @@ def _is_broad(s: Subject) -> bool:
     id="rbac-cluster-admin-binding",
     layer=Layer.ADMISSION,
     severity=Severity.CRITICAL,
-    cis=(f"{_CIS} 5.1.1: Ensure that the cluster-admin role is only used where required",),
+    cis=(f"5.1.1 ({_CIS}): Ensure that the cluster-admin role is only used where required",),
     references=(
         "https://kubernetes.io/docs/reference/access-authn-authz/rbac/#user-facing-roles",
         "https://kubernetes.io/docs/concepts/security/rbac-good-practices/",
@@ -96,7 +96,7 @@ def rbac_cluster_admin_binding(b: Binding, ctx: RuleContext) -> Iterator[Finding
     id="rbac-binding-to-broad-subject",
     layer=Layer.ADMISSION,
     severity=Severity.HIGH,
-    cis=(f"{_CIS} 5.1.5: Ensure that default service accounts are not actively used",),
+    cis=(f"5.1.5 ({_CIS}): Ensure that default service accounts are not actively used",),
     references=(
         "https://kubernetes.io/docs/reference/access-authn-authz/rbac/#referring-to-subjects",
         "https://kubernetes.io/docs/reference/access-authn-authz/service-accounts-admin/#default-service-account",

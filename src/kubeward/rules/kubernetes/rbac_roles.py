@@ -14,14 +14,14 @@ from kubeward.rules.kubernetes._rbac import Grant, explicit_grant, role_findings
 
 _RBAC_DOCS = "https://kubernetes.io/docs/reference/access-authn-authz/rbac/"
 _GOOD_PRACTICES = "https://kubernetes.io/docs/concepts/security/rbac-good-practices/"
-_CIS = "CIS Kubernetes Benchmark v1.10"
+_CIS = "v1.10"
 
 
 @rule(
     id="rbac-wildcard",
     layer=Layer.ADMISSION,
     severity=Severity.HIGH,
-    cis=(f"{_CIS} 5.1.3: Minimize wildcard use in Roles and ClusterRoles",),
+    cis=(f"5.1.3 ({_CIS}): Minimize wildcard use in Roles and ClusterRoles",),
     references=(_RBAC_DOCS, _GOOD_PRACTICES),
     cross_file=True,
 )
@@ -73,7 +73,7 @@ def rbac_wildcard(role: Role, ctx: RuleContext) -> Iterator[Finding]:
     id="rbac-secrets-read",
     layer=Layer.ADMISSION,
     severity=Severity.HIGH,
-    cis=(f"{_CIS} 5.1.2: Minimize access to secrets",),
+    cis=(f"5.1.2 ({_CIS}): Minimize access to secrets",),
     references=(_GOOD_PRACTICES,),
     cross_file=True,
 )
@@ -81,8 +81,9 @@ def rbac_secrets_read(role: Role, ctx: RuleContext) -> Iterator[Finding]:
     """Role can read Secrets (`get`, `list` or `watch`).
 
     `list` and `watch` return the secrets' contents just as `get` does. A rule narrowed by
-    `resourceNames` to named secrets is least privilege and passes; a `*` verb on `*`
-    resources is reported by `rbac-wildcard` instead. Severity is medium for a namespaced Role.
+    `resourceNames` to named secrets is least privilege and passes; a grant through
+    `resources: ["*"]` is reported once by `rbac-wildcard` instead (as for the other RBAC
+    rules). Severity is medium for a namespaced Role.
 
     ## Why it matters
     Secrets hold registry credentials, signing keys, cloud tokens and other service accounts'
@@ -119,7 +120,7 @@ _ESCALATION = (
     layer=Layer.ADMISSION,
     severity=Severity.HIGH,
     cis=(
-        f"{_CIS} 5.1.8: Limit use of the Bind, Impersonate and Escalate permissions"
+        f"5.1.8 ({_CIS}): Limit use of the Bind, Impersonate and Escalate permissions"
         " in the Kubernetes cluster",
     ),
     references=(
@@ -134,7 +135,8 @@ def rbac_escalation_verbs(role: Role, ctx: RuleContext) -> Iterator[Finding]:
     `escalate` on roles lets a subject write a role with more rights than it holds; `bind` on
     roles lets it bind any role it can name; `impersonate` on users, groups or service
     accounts lets it act as them. The verbs are checked on the resources the API server
-    checks them on (`bind` on `rolebindings` grants nothing).
+    checks them on (`bind` on `rolebindings` grants nothing); a `*` verb on those resources
+    counts, and so does a named verb on `*` resources.
 
     ## Why it matters
     These are the API server's own exceptions to RBAC's escalation prevention: a subject that
@@ -152,7 +154,9 @@ def rbac_escalation_verbs(role: Role, ctx: RuleContext) -> Iterator[Finding]:
     grants: list[Grant] = []
     for r in role.rules:
         for verb, group, resources in _ESCALATION:
-            g = explicit_grant(r, verbs=[verb], group=group, resources=resources)
+            g = explicit_grant(
+                r, verbs=[verb], group=group, resources=resources, named_verb_suffices=True
+            )
             if g is not None and g not in grants:
                 grants.append(g)
     yield from role_findings(role, ctx, grants, "privilege escalation")
@@ -162,7 +166,7 @@ def rbac_escalation_verbs(role: Role, ctx: RuleContext) -> Iterator[Finding]:
     id="rbac-pod-exec",
     layer=Layer.ADMISSION,
     severity=Severity.HIGH,
-    cis=(f"{_CIS} 5.1.4: Minimize access to create pods",),
+    cis=(f"5.1.4 ({_CIS}): Minimize access to create pods",),
     references=(_GOOD_PRACTICES,),
     cross_file=True,
 )
@@ -215,7 +219,7 @@ _WORKLOAD_WRITE = ("create", "update", "patch")
     id="rbac-workload-write",
     layer=Layer.ADMISSION,
     severity=Severity.MEDIUM,
-    cis=(f"{_CIS} 5.1.4: Minimize access to create pods",),
+    cis=(f"5.1.4 ({_CIS}): Minimize access to create pods",),
     references=(_GOOD_PRACTICES,),
     cross_file=True,
 )
@@ -258,7 +262,7 @@ _ADMISSION = (
     id="rbac-admission-webhook-write",
     layer=Layer.ADMISSION,
     severity=Severity.HIGH,
-    cis=(f"{_CIS} 5.1.12: Minimize access to webhook configuration objects",),
+    cis=(f"5.1.12 ({_CIS}): Minimize access to webhook configuration objects",),
     references=(
         "https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/",
         _GOOD_PRACTICES,

@@ -1,0 +1,104 @@
+"""RBAC resolution across documents, and what the findings say about who gets what."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kubeward.engine import ScanOptions, scan
+from kubeward.results import Report
+from tests.conftest import FIXTURES
+
+RULES = FIXTURES / "rules"
+
+
+def _run(root: Path, rule_id: str) -> Report:
+    return scan([root], ScanOptions(only_rules=[rule_id], jobs=1))
+
+
+def _rel(root: Path, path: str) -> str:
+    return path.removeprefix(root.as_posix().rstrip("/") + "/")
+
+
+def test_binding_resolves_a_role_defined_in_another_file() -> None:
+    root = RULES / "rbac-cluster-admin-binding"
+    report = _run(root, "rbac-cluster-admin-binding")
+    deployer = next(r for r in report.results if "ServiceAccount ci/deployer" in r.message)
+    assert deployer.message == (
+        "ClusterRoleBinding/ci-is-god grants ClusterRole/god-mode cluster-wide "
+        "to ServiceAccount ci/deployer"
+    )
+    labels = {
+        (_rel(root, x.span.path), x.span.start.line, x.label) for x in deployer.finding.related
+    }
+    assert ("roles/god.yaml", 3, "ClusterRole/god-mode is defined here") in labels
+    assert ("bindings.yaml", 17, "roleRef names ClusterRole/god-mode") in labels
+
+
+def test_builtin_cluster_admin_is_known_without_a_definition() -> None:
+    report = _run(RULES / "rbac-cluster-admin-binding", "rbac-cluster-admin-binding")
+    alice = next(r for r in report.results if "alice" in r.message)
+    assert alice.message == (
+        "RoleBinding/shop/alice-admin grants ClusterRole/cluster-admin (every verb on every "
+        "resource (`*` on `*`)) in namespace shop to User alice@example.com"
+    )
+
+
+def test_role_finding_names_who_holds_the_role(tmp_path: Path) -> None:
+    (tmp_path / "role.yaml").write_text(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\n"
+        "metadata: {name: reader, namespace: shop}\n"
+        "rules:\n  - apiGroups: ['']\n    resources: ['secrets']\n    verbs: ['get']\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "binding.yaml").write_text(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\n"
+        "metadata: {name: web-reads, namespace: shop}\n"
+        "subjects:\n  - {kind: ServiceAccount, name: web, namespace: shop}\n"
+        "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: reader}\n",
+        encoding="utf-8",
+    )
+    report = _run(tmp_path, "rbac-secrets-read")
+    [r] = report.results
+    assert (_rel(tmp_path, r.span.path), r.span.start.line) == ("role.yaml", 6)
+    assert r.message == (
+        "Role/shop/reader grants get on secrets (reads secrets); bound to ServiceAccount shop/web"
+    )
+    assert r.severity.value == "medium"  # a namespaced Role
+    [rel] = r.finding.related
+    assert (_rel(tmp_path, rel.span.path), rel.label) == (
+        "binding.yaml",
+        "bound by RoleBinding/shop/web-reads to ServiceAccount shop/web (in namespace shop)",
+    )
+
+
+def test_default_service_account_is_medium_and_anonymous_high() -> None:
+    report = _run(RULES / "rbac-binding-to-broad-subject", "rbac-binding-to-broad-subject")
+    sev = {r.message.rsplit(" to ", 1)[1]: r.severity.value for r in report.results}
+    assert sev == {
+        "Group system:unauthenticated": "high",
+        "User system:anonymous": "high",
+        "ServiceAccount shop/default": "medium",
+        "Group system:serviceaccounts:shop": "high",
+    }
+
+
+def test_allowlist_is_off_without_configuration(tmp_path: Path) -> None:
+    (tmp_path / "pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
+        "spec:\n  containers:\n    - {name: c, image: 'evil.example.net/x:1'}\n",
+        encoding="utf-8",
+    )
+    assert _run(tmp_path, "image-registry-not-allowed").results == []
+
+
+def test_templated_image_is_an_info_note_not_an_alarm(tmp_path: Path) -> None:
+    (tmp_path / "pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
+        "spec:\n  containers:\n    - {name: c, image: '{{ .Values.image }}'}\n",
+        encoding="utf-8",
+    )
+    from tests.test_kubernetes_corpora import PACK_RULES
+
+    rules = [*PACK_RULES, "image-not-pinned-by-digest", "image-mutable-tag"]
+    mine = scan([tmp_path], ScanOptions(jobs=1, only_rules=rules)).results
+    assert [(r.rule.id, r.severity.value) for r in mine] == [("image-unresolved", "info")]
