@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 
 from kubeward.model.dockerfile import Command, Dockerfile, RunScript, Word
 from kubeward.parse.yamlnode import is_templated
-from kubeward.registry import Finding, Layer, Severity, instances_in, rule
+from kubeward.registry import Finding, Layer, RuleContext, Severity, instances_in, rule
 from kubeward.rules.dockerfile._common import (
     flag_value,
     has_flag,
@@ -556,7 +556,7 @@ def _distro_unpinned(cmd: Command) -> Iterator[Word]:
                 yield w
 
 
-def _unpinned(cmd: Command) -> Iterator[tuple[Word, str]]:
+def _unpinned(cmd: Command, *, distro: bool = True) -> Iterator[tuple[Word, str]]:
     pip = python_module(cmd, "pip")
     if pip is not None:
         words = list(_pip_unpinned(pip))
@@ -574,7 +574,7 @@ def _unpinned(cmd: Command) -> Iterator[tuple[Word, str]]:
     elif name == "go":
         for w in _go_unpinned(argv):
             yield w, f"go installs {w.text}, which moves; pin a release (module@vX.Y.Z)"
-    else:
+    elif distro:
         words = list(_distro_unpinned(cmd))
         if words:
             names = " ".join(w.text for w in words)
@@ -592,15 +592,18 @@ def _unpinned(cmd: Command) -> Iterator[tuple[Word, str]]:
     layer=Layer.BUILD,
     severity=Severity.LOW,
     references=(_SLSA_DEP, "https://pip.pypa.io/en/stable/topics/secure-installs/"),
+    params={"distro-packages": True},
 )
-def unpinned_package_install(df: Dockerfile) -> Iterator[Finding]:
+def unpinned_package_install(df: Dockerfile, ctx: RuleContext) -> Iterator[Finding]:
     """Packages or tools are installed without an exact version.
 
     Flags `pip install name` (anything but `name==X.Y.Z`, unless `--require-hashes` or a
     constraints file pins it), `npm`/`yarn`/`pnpm` installs of named packages without an
     exact `@X.Y.Z`, `go install module@latest` (or a branch), and `apt-get install`/`apk add`
     of packages without `=VERSION`. Installing from requirement files, lockfiles and local
-    paths is not flagged.
+    paths is not flagged. Set the parameter `distro-packages: false` to leave `apt-get` and
+    `apk` alone (Debian and Alpine drop superseded versions, so pinned builds break; Docker's
+    official images do not pin them for that reason).
 
     ## Why it matters
     An unpinned install takes whatever the index serves at build time: two builds of the
@@ -622,4 +625,5 @@ def unpinned_package_install(df: Dockerfile) -> Iterator[Finding]:
         # good
         RUN pip install requests==2.32.3
     """
-    yield from _findings(df, _unpinned, None)
+    distro = ctx.param("distro-packages", True) is not False
+    yield from _findings(df, lambda cmd: _unpinned(cmd, distro=distro), None)
