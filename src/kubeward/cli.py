@@ -15,9 +15,11 @@ from pathlib import Path
 
 from kubeward import __version__
 from kubeward.config import ConfigError, find_config, load_config
-from kubeward.engine import ScanOptions, read_baseline, scan, write_baseline
+from kubeward.engine import ScanOptions, read_baseline, scan_with_context, write_baseline
 from kubeward.registry import Severity, iter_rules, load_rules
 from kubeward.report import Format, render
+from kubeward.results import Report
+from kubeward.scan_context import ScanContext
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -86,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-file-size", type=int, default=None, metavar="BYTES")
     s.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     s.add_argument("--no-progress", action="store_true")
+    from kubeward.verify.scan_hook import add_scan_arguments
+
+    add_scan_arguments(s)  # --verify-images and its policy and registry options
     s.set_defaults(func=cmd_scan)
 
     r = sub.add_parser("rules", help="list the rules")
@@ -143,6 +148,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
         baseline = read_baseline(args.baseline) if args.baseline else None
         if args.jobs < 0:
             raise ValueError("--jobs must be 0 (all cores) or more")
+        from kubeward.verify.scan_hook import check_scan_arguments
+
+        check_scan_arguments(args)
     except (ConfigError, ValueError) as e:
         print(f"kubeward: error: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -155,12 +163,23 @@ def cmd_scan(args: argparse.Namespace) -> int:
         max_file_size=args.max_file_size,
     )
     try:
-        report = _run_with_progress(args, options)
+        report, ctx = _run_with_progress(args, options)
     except KeyError as e:
         print(
             f"kubeward: error: unknown rule id {e.args[0]} (see `kubeward rules`)", file=sys.stderr
         )
         return EXIT_USAGE
+    if args.verify_images:
+        from kubeward.model.images import ImageUse
+        from kubeward.verify.scan_hook import VerifyImagesUsageError, verify_scan_images
+
+        try:
+            verify_scan_images(
+                args, report, ctx.instances(ImageUse), options=options, scan_context=ctx
+            )
+        except VerifyImagesUsageError as e:
+            print(f"kubeward: error: {e}", file=sys.stderr)
+            return EXIT_USAGE
     for fmt, target in outputs:
         to_tty = target == "-" and sys.stdout.isatty()
         color = args.color == "always" or (args.color == "auto" and to_tty)
@@ -182,9 +201,11 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if failed else EXIT_OK
 
 
-def _run_with_progress(args: argparse.Namespace, options: ScanOptions):  # type: ignore[no-untyped-def]
+def _run_with_progress(
+    args: argparse.Namespace, options: ScanOptions
+) -> tuple[Report, ScanContext]:
     if args.no_progress or not sys.stderr.isatty():
-        return scan(args.paths, options)
+        return scan_with_context(args.paths, options)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     with Progress(
@@ -199,7 +220,7 @@ def _run_with_progress(args: argparse.Namespace, options: ScanOptions):  # type:
         def tick(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        return scan(args.paths, options, progress=tick)
+        return scan_with_context(args.paths, options, progress=tick)
 
 
 def cmd_rules(args: argparse.Namespace) -> int:

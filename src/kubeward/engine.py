@@ -120,10 +120,21 @@ def _process_chunk(
 
 
 def scan(paths: Sequence[Path], options: ScanOptions, progress: Progress | None = None) -> Report:
+    return scan_with_context(paths, options, progress)[0]
+
+
+def scan_with_context(
+    paths: Sequence[Path], options: ScanOptions, progress: Progress | None = None
+) -> tuple[Report, ScanContext]:
+    """The scan, and the read-only context it built (for follow-up work such as verifying the
+    images it found against their registries)."""
     started = time.monotonic()
     config = options.config
     registry = load_rules()
-    rules = _selected_rules(registry, config, options.only_rules)
+    # Rules over a model no provider builds (the registry checks of --verify-images) are run
+    # by their own hook, not here; leaving them out keeps their suppressions from being
+    # called unused.
+    rules = [r for r in _selected_rules(registry, config, options.only_rules) if _has_provider(r)]
     max_size = options.max_file_size or config.max_file_size or DEFAULT_MAX_FILE_SIZE
     items, errors = discover(paths, exclude=[*options.exclude, *config.ignore_paths])
     params = _rule_params(rules, config)
@@ -162,7 +173,7 @@ def scan(paths: Sequence[Path], options: ScanOptions, progress: Progress | None 
     _apply(report, hits, registry, config, ctx, options.baseline)
     report.errors = sorted(set(errors), key=lambda e: (e.path, e.line or 0, e.reason))
     report.duration_s = time.monotonic() - started
-    return report
+    return report, ctx
 
 
 def _has_provider(r: Rule) -> bool:

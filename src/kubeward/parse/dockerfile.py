@@ -67,4 +67,5 @@ def parse_dockerfile(text: str) -> list[Instruction]:
             heredocs=tuple(Heredoc(h.name, h.content) for h in getattr(c, "heredocs", ())),
         )
         for c in commands
+        if c.cmd  # BuildKit yields a command-less node for a lone continuation ('\\')
     ]

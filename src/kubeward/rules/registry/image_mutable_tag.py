@@ -42,6 +42,14 @@ def image_mutable_tag(image: ImageUse) -> Iterator[Finding]:
     if not ref.is_resolved or ref.digest is not None:
         return
     if ref.tag == "latest":
-        yield Finding(image.span, f"{ref.text} in {image.where} uses the mutable 'latest' tag")
+        yield Finding(
+            image.span,
+            f"{ref.text} in {image.where} uses the mutable 'latest' tag",
+            related=image.related,
+        )
     elif ref.tag is None:
-        yield Finding(image.span, f"{ref.text} in {image.where} has no tag, so it pulls 'latest'")
+        yield Finding(
+            image.span,
+            f"{ref.text} in {image.where} has no tag, so it pulls 'latest'",
+            related=image.related,
+        )

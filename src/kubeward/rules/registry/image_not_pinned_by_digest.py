@@ -47,11 +47,14 @@ def image_not_pinned_by_digest(image: ImageUse) -> Iterator[Finding]:
         return
     if ref.error is not None:
         if "digest" in ref.error:
-            yield Finding(image.span, f"{ref.text} in {image.where}: {ref.error}")
+            yield Finding(
+                image.span, f"{ref.text} in {image.where}: {ref.error}", related=image.related
+            )
         return
     if ref.digest is None:
         yield Finding(
             image.span,
             f"{ref.text} in {image.where} is not pinned by digest; pin it as "
             f"{ref.familiar_name}:{ref.tag or 'TAG'}@sha256:<digest>",
+            related=image.related,
         )
