@@ -204,3 +204,39 @@ def cluster_config(scan: ScanContext) -> Iterator[ClusterConfig]:
         if runtime is not None:
             break
     yield ClusterConfig(tuple(markers), runtime)
+
+
+# --- Falco's configuration: which rules files it loads ------------------------------------------
+
+DEFAULT_RULES_FILE = "falco_rules.yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class FalcoConfig:
+    """The `rules_files` (or older `rules_file`) list of a `falco.yaml`, or of the Falco Helm
+    chart's `falco:` values."""
+
+    file: SourceFile
+    key: YNode  # the rules_files key (where a finding about the list points)
+    entries: tuple[str, ...]
+
+
+@provider(FalcoConfig)
+def falco_configs(f: SourceFile) -> Iterator[FalcoConfig]:
+    if "rules_file" not in f.text:
+        return
+    for doc in f.documents:
+        if not doc.is_map:
+            continue
+        for holder in (doc, doc.get("falco")):
+            if holder is None or not holder.is_map:
+                continue
+            for name in ("rules_files", "rules_file"):
+                value = holder.get(name)
+                key = holder.key_node(name)
+                if value is None or key is None:
+                    continue
+                items = value.seq() if value.is_seq else [value]
+                entries = tuple(i.text for i in items if i.text)
+                if entries:
+                    yield FalcoConfig(f, key, entries)
