@@ -24,7 +24,7 @@ def test_binding_resolves_a_role_defined_in_another_file() -> None:
     report = _run(root, "rbac-cluster-admin-binding")
     deployer = next(r for r in report.results if "ServiceAccount ci/deployer" in r.message)
     assert deployer.message == (
-        "ClusterRoleBinding/ci-is-god grants ClusterRole/god-mode cluster-wide "
+        "ClusterRoleBinding/ci-is-god grants ClusterRole/god-mode (`*` on `*`) cluster-wide "
         "to ServiceAccount ci/deployer"
     )
     labels = {
@@ -102,3 +102,24 @@ def test_templated_image_is_an_info_note_not_an_alarm(tmp_path: Path) -> None:
     rules = [*PACK_RULES, "image-not-pinned-by-digest", "image-mutable-tag"]
     mine = scan([tmp_path], ScanOptions(jobs=1, only_rules=rules)).results
     assert [(r.rule.id, r.severity.value) for r in mine] == [("image-unresolved", "info")]
+
+
+def test_binding_message_says_what_the_role_can_do(tmp_path: Path) -> None:
+    (tmp_path / "rbac.yaml").write_text(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: ops}\n"
+        "rules:\n"
+        "  - {apiGroups: [''], resources: [secrets, pods/exec], verbs: [get, create]}\n"
+        "  - {apiGroups: [apps], resources: [deployments], verbs: [patch]}\n"
+        "---\n"
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\n"
+        "metadata: {name: everyone-ops}\n"
+        "subjects: [{kind: Group, name: system:authenticated}]\n"
+        "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: ops}\n",
+        encoding="utf-8",
+    )
+    [r] = _run(tmp_path, "rbac-binding-to-broad-subject").results
+    assert r.message == (
+        "ClusterRoleBinding/everyone-ops grants ClusterRole/ops (reads secrets, execs into pods, "
+        "writes workloads) cluster-wide to Group system:authenticated"
+    )
+    assert r.span.start.line == 11  # the subject's name

@@ -53,8 +53,9 @@ EXPLAINED: dict[tuple[str, str], str] = {
     ("CKV_K8S_43", "kafka-withrepo-PASSED.yaml"): _SHORT_DIGEST,
     ("CKV_K8S_157", "clusterrole-failed-1.yaml"): (
         "Checkov is wrong: the role has `bind` on `rolebindings`, which grants nothing; the API "
-        "server checks `bind` on the role being bound (`roles`/`clusterroles`), and creating "
-        "bindings needs `create` on `rolebindings` (reported by no escalation check)"
+        "server checks `bind` on the role being bound (`roles`/`clusterroles`); creating a "
+        "binding (`create` on `rolebindings`) is itself limited by RBAC's escalation "
+        "prevention to roles the creator holds or may bind"
     ),
     ("CKV_K8S_157", "role-passed-2.yaml"): _STAR_ON_SA,
     ("CKV_K8S_158", "role-passed-2.yaml"): _STAR_ON_SA,

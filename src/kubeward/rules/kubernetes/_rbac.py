@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from kubeward.model.rbac import Item, PolicyRule, Role, bound_suffix, bound_to
+from kubeward.model.rbac import (
+    RBAC_GROUP,
+    READ_VERBS,
+    WRITE_VERBS,
+    Item,
+    PolicyRule,
+    Role,
+    bound_suffix,
+    bound_to,
+)
 from kubeward.registry import Finding, RuleContext, Severity
 
 
@@ -74,3 +83,108 @@ def role_findings(
             related=related,
             severity=sev,
         )
+
+
+# --- what a role can do, shared by the role rules and the binding rules' messages -----------
+
+
+def _collect(
+    role: Role, checks: Iterable[tuple[Iterable[str], str, Iterable[str], bool]]
+) -> list[Grant]:
+    out: list[Grant] = []
+    for r in role.rules:
+        for verbs, group, resources, named_verb in checks:
+            g = explicit_grant(
+                r, verbs=verbs, group=group, resources=resources, named_verb_suffices=named_verb
+            )
+            if g is not None and g not in out:
+                out.append(g)
+    return out
+
+
+def secrets_read(role: Role) -> list[Grant]:
+    return _collect(role, [(READ_VERBS, "", ("secrets",), False)])
+
+
+def escalation(role: Role) -> list[Grant]:
+    return _collect(
+        role,
+        [
+            (("escalate",), RBAC_GROUP, ("roles", "clusterroles"), True),
+            (("bind",), RBAC_GROUP, ("roles", "clusterroles"), True),
+            (("impersonate",), "", ("users", "groups", "serviceaccounts"), True),
+            (("impersonate",), "authentication.k8s.io", ("uids", "userextras/scopes"), True),
+        ],
+    )
+
+
+def pod_exec(role: Role) -> list[Grant]:
+    return _collect(
+        role,
+        [
+            (("create",), "", ("pods/exec", "pods/attach"), False),
+            (("create", "update", "patch"), "", ("pods/ephemeralcontainers",), False),
+        ],
+    )
+
+
+_WORKLOAD_WRITE = ("create", "update", "patch")
+
+
+def workload_write(role: Role) -> list[Grant]:
+    return _collect(
+        role,
+        [
+            (_WORKLOAD_WRITE, "", ("pods", "replicationcontrollers", "podtemplates"), False),
+            (
+                _WORKLOAD_WRITE,
+                "apps",
+                ("deployments", "daemonsets", "statefulsets", "replicasets"),
+                False,
+            ),
+            (_WORKLOAD_WRITE, "batch", ("jobs", "cronjobs"), False),
+            (_WORKLOAD_WRITE, "extensions", ("deployments", "daemonsets", "replicasets"), False),
+        ],
+    )
+
+
+ADMISSION_RESOURCES = (
+    "mutatingwebhookconfigurations",
+    "validatingwebhookconfigurations",
+    "validatingadmissionpolicies",
+    "validatingadmissionpolicybindings",
+)
+
+
+def webhook_write(role: Role) -> list[Grant]:
+    return _collect(
+        role, [(WRITE_VERBS, "admissionregistration.k8s.io", ADMISSION_RESOURCES, False)]
+    )
+
+
+def has_wildcard(role: Role) -> bool:
+    return any(
+        i.value == "*"
+        for r in role.rules
+        for i in (*r.verbs, *r.resources, *r.api_groups, *r.non_resource_urls)
+    )
+
+
+def capabilities(role: Role) -> list[str]:
+    """What a role can do that widens the blast radius, in words, for binding messages."""
+    if role.has_star_on_star():
+        return ["`*` on `*`"]
+    out = [
+        what
+        for what, check in (
+            ("escalates privileges", escalation),
+            ("controls admission webhooks", webhook_write),
+            ("reads secrets", secrets_read),
+            ("execs into pods", pod_exec),
+            ("writes workloads", workload_write),
+        )
+        if check(role)
+    ]
+    if has_wildcard(role):
+        out.append("uses wildcards")
+    return out

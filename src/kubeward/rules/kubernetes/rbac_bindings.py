@@ -14,6 +14,7 @@ from kubeward.model.rbac import (
     index_of,
 )
 from kubeward.registry import Finding, Layer, Related, RuleContext, Severity, rule
+from kubeward.rules.kubernetes._rbac import capabilities
 
 _CIS = "v1.10"
 _RBAC_DOCS = "https://kubernetes.io/docs/reference/access-authn-authz/rbac/"
@@ -21,7 +22,8 @@ _RBAC_DOCS = "https://kubernetes.io/docs/reference/access-authn-authz/rbac/"
 
 def _what(b: Binding, role: Role | None) -> str:
     if role is not None:
-        return role.display
+        caps = capabilities(role)
+        return f"{role.display} ({', '.join(caps)})" if caps else role.display
     known = BUILTIN_CLUSTER_ROLES.get(b.role_name) if b.role_kind == "ClusterRole" else None
     suffix = f" ({known})" if known else " (not defined in the scan)"
     return f"{b.role_kind}/{b.role_name}{suffix}"

@@ -8,9 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from kubeward.model.rbac import RBAC_GROUP, READ_VERBS, WRITE_VERBS, Role, bound_suffix, bound_to
+from kubeward.model.rbac import Role, bound_suffix, bound_to
 from kubeward.registry import Finding, Layer, RuleContext, Severity, rule
-from kubeward.rules.kubernetes._rbac import Grant, explicit_grant, role_findings
+from kubeward.rules.kubernetes._rbac import (
+    escalation,
+    pod_exec,
+    role_findings,
+    secrets_read,
+    webhook_write,
+    workload_write,
+)
 
 _RBAC_DOCS = "https://kubernetes.io/docs/reference/access-authn-authz/rbac/"
 _GOOD_PRACTICES = "https://kubernetes.io/docs/concepts/security/rbac-good-practices/"
@@ -97,22 +104,10 @@ def rbac_secrets_read(role: Role, ctx: RuleContext) -> Iterator[Finding]:
           resourceNames: ["shop-db-credentials"]
           verbs: ["get"]
     """
-    grants = [
-        g
-        for r in role.rules
-        if (g := explicit_grant(r, verbs=READ_VERBS, group="", resources=["secrets"]))
-    ]
+    grants = secrets_read(role)
     yield from role_findings(
         role, ctx, grants, "reads secrets", namespaced_severity=Severity.MEDIUM
     )
-
-
-_ESCALATION = (
-    ("escalate", RBAC_GROUP, ("roles", "clusterroles")),
-    ("bind", RBAC_GROUP, ("roles", "clusterroles")),
-    ("impersonate", "", ("users", "groups", "serviceaccounts")),
-    ("impersonate", "authentication.k8s.io", ("uids", "userextras/scopes")),
-)
 
 
 @rule(
@@ -151,14 +146,7 @@ def rbac_escalation_verbs(role: Role, ctx: RuleContext) -> Iterator[Finding]:
           resourceNames: ["view"]
           verbs: ["bind"]
     """
-    grants: list[Grant] = []
-    for r in role.rules:
-        for verb, group, resources in _ESCALATION:
-            g = explicit_grant(
-                r, verbs=[verb], group=group, resources=resources, named_verb_suffices=True
-            )
-            if g is not None and g not in grants:
-                grants.append(g)
+    grants = escalation(role)
     yield from role_findings(role, ctx, grants, "privilege escalation")
 
 
@@ -189,30 +177,8 @@ def rbac_pod_exec(role: Role, ctx: RuleContext) -> Iterator[Finding]:
           resources: ["pods", "pods/log"]
           verbs: ["get", "list"]
     """
-    grants = [
-        g
-        for r in role.rules
-        for g in (
-            explicit_grant(r, verbs=["create"], group="", resources=["pods/exec", "pods/attach"]),
-            explicit_grant(
-                r,
-                verbs=["create", "update", "patch"],
-                group="",
-                resources=["pods/ephemeralcontainers"],
-            ),
-        )
-        if g is not None
-    ]
-    yield from role_findings(role, ctx, list(dict.fromkeys(grants)), "runs code in other pods")
-
-
-_WORKLOADS = (
-    ("", ("pods", "replicationcontrollers", "podtemplates")),
-    ("apps", ("deployments", "daemonsets", "statefulsets", "replicasets")),
-    ("batch", ("jobs", "cronjobs")),
-    ("extensions", ("deployments", "daemonsets", "replicasets")),
-)
-_WORKLOAD_WRITE = ("create", "update", "patch")
+    grants = pod_exec(role)
+    yield from role_findings(role, ctx, grants, "runs code in other pods")
 
 
 @rule(
@@ -240,22 +206,8 @@ def rbac_workload_write(role: Role, ctx: RuleContext) -> Iterator[Finding]:
           resources: ["deployments"]
           verbs: ["get", "list", "watch"]
     """
-    grants: list[Grant] = []
-    for r in role.rules:
-        for group, resources in _WORKLOADS:
-            g = explicit_grant(r, verbs=_WORKLOAD_WRITE, group=group, resources=resources)
-            if g is not None and g not in grants:
-                grants.append(g)
+    grants = workload_write(role)
     yield from role_findings(role, ctx, grants, "writes workloads")
-
-
-_ADMISSION_GROUP = "admissionregistration.k8s.io"
-_ADMISSION = (
-    "mutatingwebhookconfigurations",
-    "validatingwebhookconfigurations",
-    "validatingadmissionpolicies",
-    "validatingadmissionpolicybindings",
-)
 
 
 @rule(
@@ -289,9 +241,5 @@ def rbac_admission_webhook_write(role: Role, ctx: RuleContext) -> Iterator[Findi
           resources: ["validatingwebhookconfigurations"]
           verbs: ["get", "list", "watch"]
     """
-    grants = [
-        g
-        for r in role.rules
-        if (g := explicit_grant(r, verbs=WRITE_VERBS, group=_ADMISSION_GROUP, resources=_ADMISSION))
-    ]
+    grants = webhook_write(role)
     yield from role_findings(role, ctx, grants, "controls the admission gate")
