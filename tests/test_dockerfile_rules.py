@@ -6,9 +6,6 @@ from pathlib import Path
 
 from kubeward.config import find_config, load_config
 from kubeward.engine import ScanOptions, scan
-from kubeward.model.images import image_uses
-from kubeward.parse.dockerfile import parse_dockerfile
-from kubeward.source import FileKind, SourceFile
 
 DOCKERFILE = """\
 FROM debian:12.7
@@ -48,15 +45,5 @@ def test_from_finding_points_at_the_from_value_with_the_arg_as_related(tmp_path:
     (r,) = report.results
     assert (r.span.start.line, r.span.start.col, r.span.end.col) == (2, 6, 13)
     assert "base image of stage build" in r.message
-    # The ImageUse carries the ARG default that decided the image (the image rules do not
-    # pass `related` on to their findings yet).
-    f = SourceFile(
-        rel="Dockerfile",
-        abspath=str(tmp_path / "Dockerfile"),
-        kind=FileKind.DOCKERFILE,
-        text=(tmp_path / "Dockerfile").read_text(),
-    )
-    f.instructions = parse_dockerfile(f.text)
-    (use,) = image_uses(f)
-    (rel,) = use.related
+    (rel,) = r.finding.related
     assert (rel.span.start.line, rel.span.start.col, rel.label) == (1, 10, "ARG BASE default")
