@@ -382,10 +382,36 @@ def _documents(f: SourceFile) -> list[YNode]:
         return []
 
 
+# Registry and package-index credential files, by name: (pattern of a secret line, what).
+_CREDENTIAL_LINES = {
+    ".npmrc": (re.compile(r"(?:_authToken|_auth|_password)\s*=\s*(\S+)"), "npm registry token"),
+    ".pypirc": (
+        re.compile(r"^\s*password\s*[=:][ \t]*(.+?)[ \t]*$", re.M),
+        "package index password",
+    ),
+    ".netrc": (re.compile(r"\bpassword\s+(\S+)"), "netrc password"),
+}
+
+
+def _credential_lines(f: SourceFile) -> Iterator[Credential]:
+    name = f.rel.rsplit("/", 1)[-1]
+    found = _CREDENTIAL_LINES.get(name)
+    if found is None:
+        return
+    pattern, what = found
+    for m in pattern.finditer(f.text):
+        value = m.group(1).strip("\"'")
+        if _PLACEHOLDER_RE.match(value) or "$" in value or "{{" in value:
+            continue
+        yield Credential(f.span(m.start(1), m.end(1)), f"{what} committed in {name}", Severity.HIGH)
+
+
 @provider(Credential)
 def credentials(f: SourceFile) -> Iterator[Credential]:
     if f.kind not in (FileKind.OTHER, FileKind.YAML, FileKind.HELM_VALUES):
         return
+    if f.kind == FileKind.OTHER:
+        yield from _credential_lines(f)
     if "PRIVATE KEY-----" in f.text:
         yield from _pem_keys(f)
     for doc in _documents(f):

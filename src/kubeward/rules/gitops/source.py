@@ -128,9 +128,10 @@ def committed_private_key(cred: Credential) -> Iterator[Finding]:
 
     kubeward looks at key-material files (`cosign.key`, `*.pem`, `*.key`, `id_rsa`, ...) and
     at YAML/JSON: PEM private key blocks (cosign's encrypted keys included), kubeconfigs with
-    a user token, password or client key, and Docker config JSON (a `.dockerconfigjson` file
-    or a `kubernetes.io/dockerconfigjson` Secret) with registry credentials. Templated values
-    and obvious placeholders are left alone.
+    a user token, password or client key, Docker config JSON (a `.dockerconfigjson` file or a
+    `kubernetes.io/dockerconfigjson` Secret) with registry credentials, and tokens or
+    passwords in `.npmrc`, `.pypirc` and `.netrc`. Templated values and obvious placeholders
+    are left alone.
 
     ## Why it matters
     A signing key in the repository lets anyone with read access sign images that pass
