@@ -94,6 +94,8 @@ def test_cosign_sign_digest_tag_key_and_tlog() -> None:
         ("trivy image --exit-code 1 --severity HIGH r/a:1", "scan", True),
         ("trivy image r/a:1", "scan", False),
         ("trivy image --exit-code 1 r/a:1 || true", "scan", False),
+        ("grype r/a:1 --fail-on high || :", "scan", False),
+        ("trivy image --exit-code 1 r/a:1\nmake clean || true", "scan", True),
         ("grype r/a:1 --fail-on high", "scan", True),
         ("grype r/a:1", "scan", False),
         ("docker buildx build --push --provenance=mode=max -t r/a:1 .", "provenance", False),

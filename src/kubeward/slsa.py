@@ -109,15 +109,23 @@ _SEP_RE = re.compile(r"\s*(?:&&|\|\||;|(?<!\\)\r?\n)\s*")
 # Words before the command proper: shell keywords, wrappers and VAR=value assignments.
 _PREFIX_WORDS = frozenset({"do", "then", "else", "sudo", "time", "exec", "command", "!", "{", "("})
 _ASSIGN_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_SWALLOW_RE = re.compile(r"\s*\|\|\s*(?:true\b|:(?!\S)|exit\s+0\b)")
 
 
 def _commands(text: str) -> Iterator[tuple[int, str]]:
     """(offset, command) for each simple command of a shell script (continuations joined)."""
+    for start, _, cmd in _command_spans(text):
+        yield start, cmd
+
+
+def _command_spans(text: str) -> Iterator[tuple[int, int, str]]:
+    """(start, end, command): offsets of each simple command in `text`, and its joined text."""
     pos = 0
     for m in _SEP_RE.finditer(text + "\n"):
         chunk = text[pos : m.start()]
         if chunk.strip():
-            yield pos + (len(chunk) - len(chunk.lstrip())), _CONT_RE.sub(" ", chunk.strip())
+            start = pos + (len(chunk) - len(chunk.lstrip()))
+            yield start, m.start(), _CONT_RE.sub(" ", chunk.strip())
         pos = m.end()
 
 
@@ -424,15 +432,14 @@ def find_evidence(c: Cmd, ctx_files: set[str], root_dir: str) -> Iterator[Eviden
         return
     if not c.text:
         return
-    for off, cmd in _commands(c.text):
+    for off, end, cmd in _command_spans(c.text):
         w = _words(cmd)
         if not w:
             continue
         w0 = w[0].rsplit("/", 1)[-1]
         span = _cmd_span(c, off, len(cmd))
-        tolerant = (
-            not c.can_fail_build or re.search(r"\|\|\s*(true|:|exit 0)", c.text[off:]) is not None
-        )
+        # `cmd || true` (or `|| :`, `|| exit 0`) swallows the command's failure.
+        tolerant = not c.can_fail_build or _SWALLOW_RE.match(c.text, end) is not None
         if w0 == "cosign" and len(w) > 1 and w[1] == "sign":
             key = _opt(w, "--key")
             image = _image_of(w, 2)
