@@ -406,13 +406,34 @@ def gatekeeper_action(obj: KubeObject) -> YNode | None:
     return obj.node.dig("spec", "enforcementAction")
 
 
+_ADMISSION_POINTS = {"validation.gatekeeper.sh", "*"}
+
+
+def gatekeeper_denies(obj: KubeObject) -> bool:
+    """Whether a constraint denies admission requests: `enforcementAction` `deny` (the
+    default), or `scoped` with a `deny` entry of `scopedEnforcementActions` at the admission
+    enforcement point (`validation.gatekeeper.sh` or `*`; no points listed counts too)."""
+    action = gatekeeper_action(obj)
+    text = (action.text or "deny").lower() if action is not None else "deny"
+    if text != "scoped":
+        return text not in ("dryrun", "warn")
+    scoped = obj.node.dig("spec", "scopedEnforcementActions")
+    for entry in scoped.seq() if scoped is not None else []:
+        if (entry.get_str("action") or "").lower() != "deny":
+            continue
+        points = entry.get("enforcementPoints")
+        names = {p.get_str("name") for p in points.seq()} if points is not None else set()
+        if not names or names & _ADMISSION_POINTS:
+            return True
+    return False
+
+
 def _gk_policies(f: SourceFile) -> Iterator[VerificationPolicy]:
     for obj in instances_in(f, KubeObject):
         if not is_gatekeeper_constraint(obj) or obj.kind != "RatifyVerification":
             continue
         action = gatekeeper_action(obj)
-        text = (action.text or "deny").lower() if action is not None else "deny"
-        not_enforcing = text in ("dryrun", "warn")
+        not_enforcing = not gatekeeper_denies(obj)
         match = obj.node.dig("spec", "match")
         included = match.get("namespaces") if match is not None else None
         excluded = match.get("excludedNamespaces") if match is not None else None

@@ -10,6 +10,7 @@ from kubeward.model.policy import (
     ImagePolicyConfig,
     PolicyWebhook,
     gatekeeper_action,
+    gatekeeper_denies,
     is_catch_all_regexp,
     is_cluster_image_policy,
     is_gatekeeper_constraint,
@@ -125,8 +126,10 @@ def gatekeeper_image_constraint_not_enforced(obj: KubeObject) -> Iterator[Findin
 
     Image constraints (`K8sAllowedRepos`, `K8sAllowedReposv2`, `K8sImageDigests`,
     `K8sDisallowedTags`, Ratify's `RatifyVerification`) deny a request only with
-    `enforcementAction: deny` (the default). `dryrun` records the violation in the audit
-    results; `warn` returns a warning to the client; both admit the Pod.
+    `enforcementAction: deny` (the default), or `scoped` with a `deny` entry in
+    `scopedEnforcementActions` at the `validation.gatekeeper.sh` enforcement point. `dryrun`
+    records the violation in the audit results; `warn` returns a warning to the client; both
+    admit the Pod.
 
     ## Why it matters
     A constraint in dryrun looks like a gate in the repository and stops nothing in the
@@ -141,11 +144,13 @@ def gatekeeper_image_constraint_not_enforced(obj: KubeObject) -> Iterator[Findin
     if not is_gatekeeper_constraint(obj) or obj.kind not in GATEKEEPER_IMAGE_KINDS:
         return
     action = gatekeeper_action(obj)
-    if action is not None and (action.text or "").lower() in ("dryrun", "warn"):
-        yield Finding(
-            action.span,
-            f"{obj.display} has enforcementAction: {action.text}: violating images are admitted",
-        )
+    if action is None or gatekeeper_denies(obj):
+        return
+    yield Finding(
+        action.span,
+        f"{obj.display} has enforcementAction: {action.text} with no deny at admission: "
+        "violating images are admitted",
+    )
 
 
 def _lookalike(prefix: str) -> str | None:
