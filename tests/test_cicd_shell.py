@@ -35,6 +35,8 @@ def _cmd(text: str, can_fail: bool = True) -> Cmd:
         ("/kaniko/executor --context . --destination r.io/a:1", "kaniko", "r.io/a:1"),
         ("ko build ./cmd/app", "ko build", "$KO_DOCKER_REPO"),
         ("crane push image.tar ghcr.io/a/b:1", "crane push", "ghcr.io/a/b:1"),
+        ("crane copy docker.io/a/b:1 ghcr.io/a/b:1", "crane copy", "ghcr.io/a/b:1"),
+        ("crane append -f layer.tar -b alpine -t ghcr.io/a/c:1", "crane append", "ghcr.io/a/c:1"),
         ("./mvnw -B compile jib:build -Dimage=ghcr.io/a/b:1", "jib", "ghcr.io/a/b:1"),
         ('IMAGE=x time docker push "$IMAGE"', "docker push", "$IMAGE"),
         ('for t in $TAGS; do\n  docker push "$t"\ndone', "docker push", "$t"),
@@ -65,17 +67,15 @@ def test_not_pushes(script: str) -> None:
 
 def test_cosign_sign_digest_tag_key_and_tlog() -> None:
     [by_digest] = list(
-        find_evidence(
-            _cmd("cosign sign --yes -a repo=x r/a@${{ steps.b.outputs.digest }}"), set(), ""
-        )
+        find_evidence(_cmd("cosign sign --yes -a repo=x r/a@${{ steps.b.outputs.digest }}"))
     )
     assert (by_digest.kind, by_digest.by_digest, by_digest.keyless) == ("sign", True, True)
-    [by_tag] = list(find_evidence(_cmd("cosign sign --key cosign.key r/a:1"), set(), ""))
+    [by_tag] = list(find_evidence(_cmd("cosign sign --key cosign.key r/a:1")))
     assert (by_tag.by_digest, by_tag.keyless, by_tag.key) == (False, False, "cosign.key")
-    [no_log] = list(find_evidence(_cmd("cosign sign --tlog-upload=false r/a@$D"), set(), ""))
+    [no_log] = list(find_evidence(_cmd("cosign sign --tlog-upload=false r/a@$D")))
     assert no_log.tlog_off
     continued = 'cosign sign \\\n  -a "sha=${GITHUB_SHA}" \\\n  -y \\\n  "$tag"@${DIGEST}'
-    [cont] = list(find_evidence(_cmd(continued), set(), ""))
+    [cont] = list(find_evidence(_cmd(continued)))
     assert cont.by_digest
 
 
@@ -102,12 +102,12 @@ def test_cosign_sign_digest_tag_key_and_tlog() -> None:
     ],
 )
 def test_evidence(script: str, kind: str, strong: bool) -> None:
-    got = [e for e in find_evidence(_cmd(script), set(), "") if e.kind == kind]
+    got = [e for e in find_evidence(_cmd(script)) if e.kind == kind]
     assert [e.strong for e in got] == [strong]
 
 
 def test_scan_in_a_job_allowed_to_fail_cannot_fail_the_build() -> None:
-    [e] = list(find_evidence(_cmd("trivy image --exit-code 1 r/a:1", can_fail=False), set(), ""))
+    [e] = list(find_evidence(_cmd("trivy image --exit-code 1 r/a:1", can_fail=False)))
     assert not e.strong
 
 
@@ -142,4 +142,4 @@ def test_github_expressions_are_single_words() -> None:
 def test_arbitrary_scripts_never_crash(text: str) -> None:
     c = _cmd(text)
     list(find_pushes(c))
-    list(find_evidence(c, set(), ""))
+    list(find_evidence(c))

@@ -314,8 +314,11 @@ def find_pushes(c: Cmd) -> Iterator[Push]:
         elif w0 == "ko" and len(w) > 1 and w[1] in ("build", "publish", "resolve", "apply"):
             if not any(x in ("--local", "-L", "--push=false") for x in w):
                 how, image = f"ko {w[1]}", "$KO_DOCKER_REPO"
-        elif w0 == "crane" and len(w) > 1 and w[1] in ("push", "append", "copy", "cp"):
-            how, image = f"crane {w[1]}", _image_of(w, 2)
+        elif w0 == "crane" and len(w) > 1 and w[1] in ("push", "copy", "cp"):
+            pos = _positional(w, 2)  # crane push TARBALL IMAGE, crane copy SRC DST
+            how, image = f"crane {w[1]}", pos[-1] if pos else ""
+        elif w0 == "crane" and len(w) > 1 and w[1] == "append":
+            how, image = "crane append", _opt(w, "-t", "--new_tag") or ""
         elif w0 in ("mvn", "mvnw", "gradle", "gradlew") and any(
             x == "jib" or (x.endswith(":build") and "jib" in x) for x in w
         ):
@@ -334,19 +337,8 @@ def _is_digest_ref(image: str) -> bool:
     return "@" in image
 
 
-_COSIGN_KMS = (
-    "env://",
-    "k8s://",
-    "gcpkms://",
-    "awskms://",
-    "azurekms://",
-    "hashivault://",
-    "pkcs11:",
-    "gitlab://",
-)
-
-
-def find_evidence(c: Cmd, ctx_files: set[str], root_dir: str) -> Iterator[Evidence]:
+def find_evidence(c: Cmd) -> Iterator[Evidence]:
+    """The evidence one command or action call leaves about the images of its pipeline."""
     u = c.uses
     job = c.job
     if u is not None:
@@ -758,7 +750,6 @@ def _assess_isolation(b: ImageBuild) -> None:
 
 
 def image_builds_in(ctx: ScanContext) -> list[ImageBuild]:
-    files = {f.rel for f in ctx.files}
     out: list[ImageBuild] = []
     workflows = [
         wf
@@ -773,8 +764,7 @@ def image_builds_in(ctx: ScanContext) -> list[ImageBuild]:
         if f.kind is FileKind.GITLAB_CI and f.documents:
             out.extend(_gitlab_builds(ctx, f))
     for b in out:
-        root_dir = b.pipeline.rsplit("/", 1)[0] if "/" in b.pipeline else ""
-        b.evidence += [e for c in b.cmds for e in find_evidence(c, files, root_dir)]
+        b.evidence += [e for c in b.cmds for e in find_evidence(c)]
         _assess_isolation(b)
     return out
 
