@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kubeward.config import Config
 from kubeward.engine import ScanOptions, scan
@@ -188,3 +190,82 @@ def test_github_container_and_service_images_are_judged_by_the_image_rules(tmp_p
         ("image-not-pinned-by-digest", 5, 16),
         ("image-not-pinned-by-digest", 10, 16),
     ]
+
+
+_KEYS = st.sampled_from(
+    [
+        "on",
+        "jobs",
+        "steps",
+        "uses",
+        "run",
+        "with",
+        "env",
+        "permissions",
+        "runs-on",
+        "secrets",
+        "container",
+        "services",
+        "image",
+        "script",
+        "include",
+        "id-token",
+        "push",
+        "tags",
+        "ref",
+        "project",
+        "remote",
+        "component",
+        "id_tokens",
+        "pull_request_target",
+        "a",
+        "b",
+    ]
+)
+_SCALARS = st.one_of(
+    st.sampled_from(
+        [
+            "write-all",
+            "write",
+            "inherit",
+            "true",
+            "./x",
+            "docker://a:1",
+            "a/b@v1",
+            "${{ github.head_ref }}",
+            "docker push r/a:1",
+            "cosign sign r/a:1",
+            "",
+            "-",
+        ]
+    ),
+    st.integers(),
+    st.booleans(),
+    st.none(),
+)
+_TREES = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(_KEYS, inner, max_size=4)),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    tree=_TREES, name=st.sampled_from([".github/workflows/w.yml", "action.yml", ".gitlab-ci.yml"])
+)
+def test_rules_never_crash_on_odd_shapes(
+    tmp_path_factory: pytest.TempPathFactory, tree: object, name: str
+) -> None:
+    import yaml
+
+    from kubeward.registry import load_rules
+
+    root = tmp_path_factory.mktemp("odd")
+    (root / name).parent.mkdir(parents=True, exist_ok=True)
+    (root / name).write_text(yaml.safe_dump(tree), encoding="utf-8")
+    ours = sorted(
+        r.id for r in load_rules().values() if r.func.__module__.startswith("kubeward.rules.cicd")
+    )
+    report = scan([root], ScanOptions(only_rules=ours, jobs=1))
+    assert [e for e in report.errors if "internal error" in e.reason] == []
