@@ -158,6 +158,10 @@ def _lookalike(prefix: str) -> str | None:
     if not prefix or prefix[-1] in "/:@" or "*" in prefix:
         return None
     last = prefix.rsplit("/", 1)[-1]
+    if "/" not in prefix and ":" in prefix:
+        host, _, port = prefix.partition(":")
+        if port.isdigit() and ("." in host or host == "localhost"):
+            return f"{prefix}0/app"  # another port of the host
     if ":" in last or "@" in last:
         return None  # a tag prefix: `nginx:1.2` admitting `nginx:1.25` is a lesser matter
     if "/" not in prefix:

@@ -118,7 +118,8 @@ def kyverno_verify_images_weakened(r: KyvernoImageRule) -> Iterator[Finding]:
     (the verified tag is not pinned to the verified digest, so the kubelet may pull other
     content), `rekor.ignoreTlog: true` and `ctlog.ignoreSCT: true` (no transparency-log
     evidence, so a stolen key's signatures cannot be detected), an attestor `count` larger
-    than its entries (Kyverno rejects it, so the rule never verifies), and the policy's
+    than its entries (Kyverno rejects it, so the rule never verifies), a
+    `skipImageReferences` of `*` (every image skipped), and the policy's
     `failurePolicy: Ignore` (when Kyverno is unavailable, every Pod is admitted).
 
     ## Why it matters
@@ -151,6 +152,11 @@ def kyverno_verify_images_weakened(r: KyvernoImageRule) -> Iterator[Finding]:
         if key == "mutateDigest" and r.action != "enforce":
             continue
         yield Finding(node.span, f"{key}: false in {r.where}: {why}")
+    skips = e.get("skipImageReferences")
+    for skip in skips.seq() if skips is not None else []:
+        if skip.text is not None and is_catch_all_wildcard(skip.text):
+            msg = f"skipImageReferences {skip.text!r} in {r.where} skips every image"
+            yield Finding(skip.span, msg)
     for node in e.walk():
         if not node.is_map:
             continue
