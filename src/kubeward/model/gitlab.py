@@ -230,7 +230,13 @@ def gitlab_images(f: SourceFile) -> Iterator[ImageUse]:
     if not looks_like_gitlab(f):
         return
     for job in jobs_in(f, f.rel):
-        where = f"GitLab job {job.name}"
+        where = (
+            "the GitLab CI top-level defaults"
+            if job.name == "<top level>"
+            else "GitLab defaults"
+            if job.name == "default"
+            else f"GitLab job {job.name}"
+        )
         img = job.image
         if img is not None:
             yield ImageUse(
