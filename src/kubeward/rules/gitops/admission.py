@@ -159,14 +159,14 @@ def _lookalike(prefix: str) -> str | None:
         return None
     last = prefix.rsplit("/", 1)[-1]
     if "/" not in prefix and ":" in prefix:
-        host, _, port = prefix.partition(":")
-        if port.isdigit() and ("." in host or host == "localhost"):
+        hostname, _, port = prefix.partition(":")
+        if port.isdigit() and ("." in hostname or hostname == "localhost"):
             return f"{prefix}0/app"  # another port of the host
     if ":" in last or "@" in last:
         return None  # a tag prefix: `nginx:1.2` admitting `nginx:1.25` is a lesser matter
     if "/" not in prefix:
-        host = "." in prefix or ":" in prefix or prefix == "localhost"
-        return f"{prefix}.evil.example/app" if host else f"{prefix}-evil/app"
+        is_host = "." in prefix or ":" in prefix or prefix == "localhost"
+        return f"{prefix}.evil.example/app" if is_host else f"{prefix}-evil/app"
     return f"{prefix}-evil/app"
 
 
