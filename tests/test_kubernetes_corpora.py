@@ -31,6 +31,7 @@ PACK_RULES = [
     "rbac-workload-write",
     "workload-privileged-container",
     "workload-runtime-socket-mount",
+    "workload-service-account-privileged",
 ]
 
 
