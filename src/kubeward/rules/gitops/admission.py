@@ -259,7 +259,7 @@ def _flags(c: Container) -> list[tuple[str, str, object]]:
 @rule(
     id="kube-apiserver-image-policy-webhook-missing",
     layer=Layer.ADMISSION,
-    severity=Severity.MEDIUM,
+    severity=Severity.LOW,
     cis=("5.5.1",),
     references=(
         _IPW_DOCS,
@@ -272,8 +272,9 @@ def kube_apiserver_image_policy_webhook_missing(c: Container) -> Iterator[Findin
     CIS Kubernetes Benchmark 5.5.1 asks for image provenance through the ImagePolicyWebhook
     admission controller: `--enable-admission-plugins` must list `ImagePolicyWebhook`, and
     `--admission-control-config-file` must point at its configuration, or the plugin has no
-    backend to ask. Clusters that verify images with a webhook policy engine instead
-    (Kyverno, policy-controller, Ratify) can disable this rule.
+    backend to ask. The control is manual and Level 2 in the benchmark, and clusters that
+    verify images with a webhook policy engine instead (Kyverno, policy-controller, Ratify)
+    meet its aim another way, hence the low severity; disable the rule there.
 
     ## Why it matters
     Without an image admission check in the API server, nothing at the control plane stops
