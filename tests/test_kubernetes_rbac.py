@@ -123,3 +123,29 @@ def test_binding_message_says_what_the_role_can_do(tmp_path: Path) -> None:
         "writes workloads) cluster-wide to Group system:authenticated"
     )
     assert r.span.start.line == 11  # the subject's name
+
+
+def test_workload_is_linked_to_what_its_service_account_can_do() -> None:
+    root = RULES / "workload-service-account-privileged"
+    report = _run(root, "workload-service-account-privileged")
+    got = {
+        (_rel(root, r.span.path), r.span.start.line, r.severity.value): r.message
+        for r in report.results
+    }
+    assert got == {
+        ("workloads.yaml", 10, "critical"): (
+            "Job/deploy runs as ServiceAccount ci/deployer, which ClusterRoleBinding/ci-admin "
+            "grants ClusterRole/cluster-admin (`*` on `*`) cluster-wide: every image of the pod "
+            "holds it"
+        ),
+        ("workloads.yaml", 24, "high"): (
+            "Deployment/web runs as ServiceAccount shop/web, which RoleBinding/shop/web-secrets "
+            "grants ClusterRole/secret-reader (reads secrets) in namespace shop: every image of "
+            "the pod holds it"
+        ),
+    }
+    web = next(r for r in report.results if "shop/web" in r.message)
+    assert {(_rel(root, x.span.path), x.span.start.line) for x in web.finding.related} == {
+        ("rbac/roles.yaml", 29),
+        ("rbac/roles.yaml", 2),
+    }

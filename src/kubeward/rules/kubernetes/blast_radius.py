@@ -29,14 +29,16 @@ def _service_account(w: Workload) -> tuple[str, Span]:
     return "default", w.obj.kind_span
 
 
-def _binds(b: Binding, name: str, namespace: str | None) -> bool:
-    for s in b.subjects:
-        if s.kind != "ServiceAccount" or s.name != name:
-            continue
-        ns = b.subject_namespace(s)
-        if ns is None or namespace is None or ns == namespace:
-            return True
-    return False
+def _binds(b: Binding, name: str, namespace: str | None, *, implicit: bool) -> bool:
+    """Whether `b` binds the service account `namespace/name`. Namespaces must be equal; an
+    unset namespace matches only an unset one, and never for the implicit `default` account
+    (every namespace has one: two unrelated manifests would be linked by name alone)."""
+    if implicit and namespace is None:
+        return False
+    return any(
+        s.kind == "ServiceAccount" and s.name == name and b.subject_namespace(s) == namespace
+        for s in b.subjects
+    )
 
 
 @rule(
@@ -54,7 +56,8 @@ def workload_service_account_privileged(w: Workload, ctx: RuleContext) -> Iterat
     """Workload runs as a service account that RBAC makes powerful, with its token mounted.
 
     Follows the pod's service account (`default` when none is named; the finding then
-    points at the workload's `kind`) to every binding of it in the scan, resolves each role
+    points at the workload's `kind`) to every binding of it in the scan (same namespace; the
+    implicit `default` account only when the namespace is set), resolves each role
     across files, and reports the workload when a role holds `*` on `*` (critical),
     `escalate`/`bind`/`impersonate`, webhook write, secrets read or pod exec. A pod with
     `automountServiceAccountToken: false` passes.
@@ -77,8 +80,9 @@ def workload_service_account_privileged(w: Workload, ctx: RuleContext) -> Iterat
     name, span = _service_account(w)
     namespace = w.obj.namespace
     idx = index_of(ctx.scan)
+    seen: set[str] = set()  # the same binding copied into several files of the scan
     for b in idx.bindings:
-        if not _binds(b, name, namespace):
+        if not _binds(b, name, namespace, implicit=span == w.obj.kind_span):
             continue
         role = idx.resolve(b)
         if role is not None:
@@ -95,11 +99,17 @@ def workload_service_account_privileged(w: Workload, ctx: RuleContext) -> Iterat
         related = [Related(b.obj.kind_span, f"{b.display} binds it ({b.scope})")]
         if role is not None:
             related.append(Related(role.span, f"{role.display} is defined here"))
+        message = (
+            f"{w.obj.display} runs as ServiceAccount {namespace + '/' if namespace else ''}{name}, "
+            f"which {b.display} grants {what} ({', '.join(powerful)}) {b.scope}: every image of "
+            "the pod holds it"
+        )
+        if message in seen:
+            continue
+        seen.add(message)
         yield Finding(
             span,
-            f"{w.obj.display} runs as ServiceAccount {namespace or '<namespace>'}/{name}, which "
-            f"{b.display} grants {what} ({', '.join(powerful)}) {b.scope}: every image of the "
-            "pod holds it",
+            message,
             related=tuple(related),
             severity=Severity.CRITICAL if "`*` on `*`" in powerful else None,
         )
