@@ -33,6 +33,8 @@ GLOBAL_PARAMS: dict[str, Any] = {
     "allowed-registries": None,
     "slsa-target-level": 3,
     "git-depth": 50,
+    "git-allowed-signers": None,  # ssh allowed-signers file for commit signatures
+    "git-gnupghome": None,  # GnuPG home whose keyring verifies commit signatures
 }
 _KNOWN_KEYS = {"rules", "ignore-paths", "exclude", "fail-on", "max-file-size", *GLOBAL_PARAMS}
 

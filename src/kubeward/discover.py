@@ -16,7 +16,8 @@ from pathlib import Path
 
 from kubeward.source import FileKind, ScanError
 
-SKIP_DIRS = frozenset({".git", ".hg", ".svn"})
+# Version-control internals and installed dependencies are never the repository's own files.
+SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules"})
 
 _DOCKERFILE_RE = re.compile(
     r"^(?:(?:Docker|Container)file(?:[.-].+)?|.+\.(?:[Dd]ockerfile|[Cc]ontainerfile))$"
@@ -154,6 +155,8 @@ def _walk_root(
             rel = f"{rel_dir}/{d}" if rel_dir else d
             if d in SKIP_DIRS or _excluded(rel, exclude):
                 continue
+            if os.path.isfile(os.path.join(dirpath, d, "pyvenv.cfg")):
+                continue  # a Python virtualenv: installed packages, not the repository's files
             if os.path.islink(os.path.join(dirpath, d)):
                 # Never descend into a symlinked directory: its target, if inside the root,
                 # is walked under its real path; outside, it is not ours; loops cannot form.
