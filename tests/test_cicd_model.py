@@ -269,3 +269,50 @@ def test_rules_never_crash_on_odd_shapes(
     )
     report = scan([root], ScanOptions(only_rules=ours, jobs=1))
     assert [e for e in report.errors if "internal error" in e.reason] == []
+
+
+def test_gitlab_extends_brings_the_template_script_and_settings(tmp_path: Path) -> None:
+    (tmp_path / "ci").mkdir()
+    (tmp_path / ".gitlab-ci.yml").write_text(
+        "include:\n"
+        "  - local: ci/templates.yml\n"
+        "build-app:\n"
+        "  extends: .kaniko\n"
+        "  variables:\n"
+        "    IMAGE: $CI_REGISTRY_IMAGE/app\n"
+        "build-tool:\n"
+        "  extends: [.kaniko, .signed]\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "ci" / "templates.yml").write_text(
+        ".kaniko:\n"
+        "  tags: [saas-linux-small-amd64]\n"
+        "  script:\n"
+        '    - /kaniko/executor --context . --destination "$IMAGE:$CI_COMMIT_SHA"\n'
+        ".signed:\n"
+        "  id_tokens:\n"
+        "    SIGSTORE_ID_TOKEN: {aud: sigstore}\n"
+        "  after_script:\n"
+        '    - cosign sign --yes "$IMAGE@$DIGEST"\n',
+        encoding="utf-8",
+    )
+    rules = ["image-push-unsigned", "cosign-keyless-without-id-token"]
+    report = scan([tmp_path], ScanOptions(only_rules=rules, jobs=1))
+    got = sorted(
+        (
+            r.rule.id,
+            r.span.path.rsplit("/", 1)[-1],
+            r.span.start.line,
+            r.message.split(" pushed by ")[-1][:20],
+        )
+        for r in report.results
+    )
+    # both jobs push through the template; the pipeline signs (in build-tool, which has the
+    # token), so nothing is unsigned and the keyless signature has its id_tokens
+    assert got == []
+    report = scan([tmp_path], ScanOptions(only_rules=["slsa-build-level-below-target"], jobs=1))
+    [section] = [s for s in report.sections if s.id == "slsa-build-level"]
+    assert sorted((r["job"], r["file"].rsplit("/", 1)[-1]) for r in section.rows) == [
+        ("build-app", "templates.yml"),
+        ("build-tool", "templates.yml"),
+    ]

@@ -24,7 +24,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from kubeward.model.gitlab import GitlabJob, jobs_in, pipeline_files
+from kubeward.model.gitlab import GitlabJob, jobs_in, pipeline_files, resolve_extends
 from kubeward.model.workflow import Job, Uses, Workflow
 from kubeward.parse.yamlnode import YNode
 from kubeward.registry import instances_in, report_section, scan_provider
@@ -260,12 +260,14 @@ def github_cmds(wf: Workflow) -> list[Cmd]:
     return out
 
 
-def gitlab_cmds(jobs: list[GitlabJob]) -> list[Cmd]:
+def gitlab_cmds(jobs: list[GitlabJob], files: dict[str, SourceFile]) -> list[Cmd]:
+    """Script lines of the jobs; an inherited line stays in the file that holds it."""
     out = []
     for j in jobs:
         for line in j.script_lines():
+            f = files.get(line.path, j.file)
             out.append(
-                Cmd(j.file, j.name, line.span, line.text or "", None, {}, not j.allow_failure, line)
+                Cmd(f, j.name, line.span, line.text or "", None, {}, not j.allow_failure, line)
             )
     return out
 
@@ -697,8 +699,9 @@ _KANIKO_IMAGE = "kaniko-project/executor"
 
 
 def _gitlab_builds(ctx: ScanContext, root: SourceFile) -> list[ImageBuild]:
-    jobs = [j for f in pipeline_files(ctx, root) for j in jobs_in(f, root.rel)]
-    cmds = gitlab_cmds(jobs)
+    files = pipeline_files(ctx, root)
+    jobs = resolve_extends([j for f in files for j in jobs_in(f, root.rel)])
+    cmds = gitlab_cmds(jobs, {f.rel: f for f in files})
     by_name = {j.name: j for j in jobs}
     id_token = frozenset(j.name for j in jobs if j.id_tokens is not None)
     out = []

@@ -3,11 +3,14 @@
 A pipeline is a `.gitlab-ci.yml` and the local files it includes (`include: local:` or a bare
 path), resolved inside the scan. Jobs are read from every file of the pipeline; hidden jobs
 (`.name`, templates for `extends:`) are kept, since their scripts run wherever they are
-extended. `extends:` and `!reference` are not merged: each job is judged on what it says.
+extended. `extends:` is merged for the pipeline view (`resolve_extends`): a job gets the
+top-level keys it does not set from its templates, nearest first (GitLab merges hashes
+deeply; one level is what the rules read). `!reference` tags are not followed.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -105,6 +108,41 @@ def _image_name(n: YNode | None) -> YNode | None:
     return n if n is not None and n.is_scalar and n.text else None
 
 
+def _extends(node: YNode) -> list[str]:
+    e = node.get("extends")
+    if e is None:
+        return []
+    return [n.text or "" for n in e.seq()] if e.is_seq else [e.text or ""]
+
+
+def resolve_extends(jobs: list[GitlabJob]) -> list[GitlabJob]:
+    """Jobs with the keys they inherit through `extends:` merged in (cycles cut)."""
+    by_name = {j.name: j for j in jobs}
+
+    def merged(job: GitlabJob, seen: frozenset[str]) -> YNode:
+        parents = [by_name[n] for n in _extends(job.node) if n in by_name and n not in seen]
+        if not parents:
+            return job.node
+        pairs = list(job.node.items())
+        have = {str(k.value) for k, _ in pairs if k.is_scalar}
+        # The last template listed wins in GitLab; so look at them from last to first.
+        for parent in reversed(parents):
+            for k, v in merged(parent, seen | {job.name}).items():
+                if k.is_scalar and str(k.value) not in have and k.value != "extends":
+                    pairs.append((k, v))
+                    have.add(str(k.value))
+        out = copy.copy(job.node)  # the job's own node (position, tag) with the merged pairs
+        out.value = pairs
+        return out
+
+    return [
+        GitlabJob(j.file, j.name, j.key, merged(j, frozenset()), j.pipeline)
+        if _extends(j.node)
+        else j
+        for j in jobs
+    ]
+
+
 def looks_like_gitlab(f: SourceFile) -> bool:
     """A `.gitlab-ci.yml`, or a plain YAML file shaped like one (jobs with `script:`)."""
     if f.kind is FileKind.GITLAB_CI:
@@ -194,11 +232,13 @@ def gitlab_jobs(ctx: ScanContext) -> Iterator[GitlabJob]:
     for f in ctx.files:
         if f.kind is not FileKind.GITLAB_CI or not f.documents:
             continue
+        jobs = []
         for pf in pipeline_files(ctx, f):
             if pf.rel in done:
                 continue
             done.add(pf.rel)
-            yield from jobs_in(pf, f.rel)
+            jobs += jobs_in(pf, f.rel)
+        yield from resolve_extends(jobs)
 
 
 @dataclass(frozen=True, slots=True)
