@@ -11,7 +11,7 @@ from kubeward.registry import Finding, Layer, Severity, rule
     references=(
         "https://kubernetes.io/docs/concepts/containers/images/#image-names",
         "https://github.com/distribution/reference/blob/main/reference.go",
-        "https://slsa.dev/spec/v1.0/threats#d-compromise-package-registry",
+        "https://slsa.dev/spec/v1.0/threats#g-compromise-package-repo",
     ),
 )
 def image_not_pinned_by_digest(image: ImageUse) -> Iterator[Finding]:
@@ -25,8 +25,8 @@ def image_not_pinned_by_digest(image: ImageUse) -> Iterator[Finding]:
 
     ## Why it matters
     Signature verification, vulnerability scans and provenance all speak about a digest. A pod
-    that pulls a tag may get different content on each node and each restart (SLSA threat D:
-    compromised package registry).
+    that pulls a tag may get different content on each node and each restart (SLSA v1.0
+    threat G: compromise package repo).
 
     ## Remediation
     Resolve the tag to its digest (`crane digest IMAGE:TAG`, or `docker buildx imagetools

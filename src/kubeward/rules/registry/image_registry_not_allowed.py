@@ -12,7 +12,7 @@ from kubeward.rules.registry._prefix import matches_prefix
     layer=Layer.REGISTRY,
     severity=Severity.HIGH,
     references=(
-        "https://slsa.dev/spec/v1.0/threats#d-compromise-package-registry",
+        "https://slsa.dev/spec/v1.0/threats#g-compromise-package-repo",
         "https://kubernetes.io/docs/concepts/containers/images/#image-names",
     ),
 )

@@ -12,7 +12,7 @@ from kubeward.typosquat import default_detector
     layer=Layer.REGISTRY,
     severity=Severity.HIGH,
     references=(
-        "https://slsa.dev/spec/v1.0/threats#e-use-compromised-dependency",
+        "https://slsa.dev/spec/v1.0/threats#h-use-compromised-package",
         "https://github.com/docker-library/official-images/tree/master/library",
     ),
 )
@@ -31,8 +31,9 @@ def image_typosquat(image: ImageUse) -> Iterator[Finding]:
 
     ## Why it matters
     Attackers register names one keystroke away from popular images and wait for a typo in a
-    manifest; the image runs with whatever the pod is allowed to do. Typosquatted images on
-    Docker Hub have shipped cryptominers and backdoors.
+    manifest; the image runs with whatever the pod is allowed to do. SLSA v1.0 lists
+    typosquatting under threat H (use compromised package) and leaves it mostly to tools like
+    this one: provenance of the squatted image is valid, for the wrong image.
 
     ## Remediation
     Correct the name to the image you meant, and pin it by digest so a future typo cannot
