@@ -31,7 +31,8 @@ def _rows(bench: ModuleType, tree: str = "t") -> list:
     return [
         M("parse floor (1 process)", tree, 100, 1.0, 50.0, 60.0, 0),
         M("parse floor (2 processes)", tree, 100, 0.5, 70.0, 40.0, 0),
-        M("kubeward (--jobs default = 2)", tree, 100, 1.5, 120.0, 90.0, 0),
+        M("kubeward (default --jobs)", tree, 100, 1.5, 120.0, 90.0, 0),
+        M("kubeward --jobs 2", tree, 100, 1.2, 150.0, 90.0, 0),
         M("kubeward --jobs 1", tree, 100, 2.5, 100.0, 100.0, 0),
         M(
             "Checkov",
@@ -65,14 +66,14 @@ def test_ratios_compare_like_with_like(bench: ModuleType) -> None:
     assert r["vs_checkov"] == pytest.approx(20.0)  # 30 s / 1.5 s on the same 100 files
     assert r["vs_checkov_jobs1"] == pytest.approx(12.0)
     assert r["vs_floor_1"] == pytest.approx(2.5)  # --jobs 1 against one process
-    assert r["vs_floor_n"] == pytest.approx(3.0)  # default --jobs against two processes
+    assert r["vs_floor_n"] == pytest.approx(2.4)  # --jobs 2 against two processes
     assert r["vs_floor_1_cpu"] is None  # no CPU time measured in these made-up rows
 
 
 def test_failed_contender_gives_no_ratio_and_leaves_totals(bench: ModuleType) -> None:
     rows = _rows(bench, "a") + _rows(bench, "b")
     rows[-1].note = "FAILED: killed after 900 s at 13000 MB"
-    assert bench.ratios(rows[5:])["vs_checkov"] is None
+    assert bench.ratios(rows[6:])["vs_checkov"] is None
     tot = {m.tool: m for m in bench.totals(rows)}
     assert tot["Checkov"].files == 100  # tree "b" left out of the totals
     assert tot["kubeward --jobs 1"].wall_s == pytest.approx(2.5)
