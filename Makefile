@@ -44,8 +44,15 @@ docs: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
-agreement: $(STAMP)
+# The peers, in their own virtualenv, run offline side by side with kubeward.
+PEERS  := .peers-venv
+$(PEERS)/.installed:
+	$(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/pip install -q zizmor==1.32.0 checkov==3.3.30
+	touch $@
+
+agreement: $(STAMP) $(PEERS)/.installed
 	$(BIN)/python -m tests.agreement.make_doc
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info
+	rm -rf $(VENV) $(PEERS) .bench-venv build dist src/*.egg-info

@@ -76,3 +76,12 @@ def test_a_file_given_directly(tmp_path: Path) -> None:
     assert [(d.rel, d.kind) for d in items] == [(p.as_posix(), FileKind.YAML)]
     items, errors = discover([tmp_path / "missing.yaml"])
     assert items == [] and errors[0].reason == "no such file or directory"
+
+
+def test_workflows_found_when_scanning_the_github_folder(tmp_path: Path) -> None:
+    wf = tmp_path / ".github" / "workflows" / "ci.yml"
+    wf.parent.mkdir(parents=True)
+    wf.write_text("on: push\n")
+    for root in (tmp_path / ".github", tmp_path / ".github" / "workflows"):
+        items, _ = discover([root])
+        assert [d.kind for d in items] == [FileKind.GHA_WORKFLOW]

@@ -63,15 +63,19 @@ def _excluded(rel: str, patterns: Sequence[str]) -> bool:
     return False
 
 
-def classify(rel: str, chart_dirs: frozenset[str] = frozenset()) -> FileKind | None:
-    """The kind of a file by its path (None: not a file kubeward reads)."""
+def classify(rel: str, chart_dirs: frozenset[str] = frozenset(), root: str = "") -> FileKind | None:
+    """The kind of a file by its path (None: not a file kubeward reads).
+
+    `root` is the scan root's real path: scanning `repo/.github` still finds its workflows.
+    """
     name = rel.rsplit("/", 1)[-1]
     parent = rel.rsplit("/", 1)[0] if "/" in rel else ""
     low = name.lower()
+    full_parent = f"{root}/{parent}".rstrip("/") if root else parent
     if _DOCKERFILE_RE.match(name) and not low.endswith((*_YAML_EXT, ".md", ".txt")):
         return FileKind.DOCKERFILE
     if low.endswith((".yml", ".yaml")):
-        if parent.endswith(".github/workflows") or parent == ".github/workflows":
+        if full_parent.endswith(".github/workflows"):
             return FileKind.GHA_WORKFLOW
         if low in ("action.yml", "action.yaml"):
             return FileKind.GHA_ACTION
@@ -201,6 +205,6 @@ def _walk_root(
             entries.append((rel, full, st.st_size))
     charts = frozenset(chart_dirs)
     for rel, full, size in entries:
-        kind = classify(rel, charts)
+        kind = classify(rel, charts, real_root)
         if kind is not None:
             found[prefix + rel] = Discovered(prefix + rel, full, kind, size)
