@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from kubeward.model.k8s import KubeObject
 from kubeward.parse.yamlnode import YNode
@@ -84,6 +84,8 @@ class Role:
     obj: KubeObject
     rules: tuple[PolicyRule, ...]
     aggregated: bool  # a ClusterRole with an aggregationRule: its rules are filled in by others
+    labels: tuple[tuple[str, str], ...] = ()
+    selectors: tuple[tuple[tuple[str, str], ...], ...] = ()  # aggregationRule matchLabels
 
     @property
     def cluster(self) -> bool:
@@ -197,6 +199,21 @@ def _policy_rules(node: YNode | None) -> tuple[PolicyRule, ...]:
     return tuple(out)
 
 
+def _labels(node: YNode | None) -> tuple[tuple[str, str], ...]:
+    if node is None or not node.is_map:
+        return ()
+    return tuple(
+        (str(k.value), v.text or "") for k, v in node.items() if k.is_scalar and v.is_scalar
+    )
+
+
+def _selectors(agg: YNode | None) -> tuple[tuple[tuple[str, str], ...], ...]:
+    sels = agg.get("clusterRoleSelectors") if agg is not None else None
+    if sels is None:
+        return ()
+    return tuple(_labels(sel.get("matchLabels")) for sel in sels.seq())
+
+
 def _is_rbac(obj: KubeObject) -> bool:
     return obj.group == RBAC_GROUP
 
@@ -205,10 +222,13 @@ def _is_rbac(obj: KubeObject) -> bool:
 def roles(f: SourceFile) -> Iterator[Role]:
     for obj in instances_in(f, KubeObject):
         if obj.kind in ("Role", "ClusterRole") and _is_rbac(obj):
+            agg = obj.node.get("aggregationRule")
             yield Role(
                 obj=obj,
                 rules=_policy_rules(obj.node.get("rules")),
-                aggregated=obj.node.get("aggregationRule") is not None,
+                aggregated=agg is not None,
+                labels=_labels(obj.node.dig("metadata", "labels")),
+                selectors=_selectors(agg),
             )
 
 
@@ -265,6 +285,25 @@ class RbacIndex:
 
     def bindings_of(self, role: Role) -> list[Binding]:
         return self.bound_by.get(id(role), [])
+
+    def effective(self, role: Role) -> Role:
+        """The role with the rules an `aggregationRule` collects from ClusterRoles whose labels
+        match one of its `matchLabels` selectors (the controller-manager's aggregation)."""
+        if not role.aggregated or not role.selectors:
+            return role
+        got = list(role.rules)
+        for (kind, _, _), found in sorted(self.roles.items(), key=lambda kv: kv[0][2]):
+            for other in found:
+                if kind != "ClusterRole" or other is role:
+                    continue
+                labels = set(other.labels)
+                if any(sel and set(sel) <= labels for sel in role.selectors):
+                    got.extend(r for r in other.rules if r not in got)
+        return replace(role, rules=tuple(got))
+
+    def resolve_effective(self, b: Binding) -> Role | None:
+        role = self.resolve(b)
+        return self.effective(role) if role is not None else None
 
 
 def _role_key(r: Role) -> tuple[str, str | None, str]:

@@ -84,7 +84,7 @@ def workload_service_account_privileged(w: Workload, ctx: RuleContext) -> Iterat
     for b in idx.bindings:
         if not _binds(b, name, namespace, implicit=span == w.obj.kind_span):
             continue
-        role = idx.resolve(b)
+        role = idx.resolve_effective(b)
         if role is not None:
             caps = capabilities(role)
             what = role.display

@@ -64,7 +64,8 @@ def rbac_cluster_admin_binding(b: Binding, ctx: RuleContext) -> Iterator[Finding
     """Binding gives `cluster-admin`, or a role holding `*` on `*`, to a non-system subject.
 
     The role is resolved across the scan: a binding in one file that names a ClusterRole
-    defined in another is judged by that role's rules. One finding per subject, naming the
+    defined in another is judged by that role's rules, and an aggregated ClusterRole by the
+    rules of the ClusterRoles its `aggregationRule` selects (`matchLabels`). One finding per subject, naming the
     binding, the role and the scope; the API server's own `system:` users and groups (such as
     `system:masters`) are exempt, the broad groups (`system:authenticated`...) are not.
 
@@ -79,7 +80,7 @@ def rbac_cluster_admin_binding(b: Binding, ctx: RuleContext) -> Iterator[Finding
         kind: RoleBinding
         roleRef: {kind: ClusterRole, name: edit, apiGroup: rbac.authorization.k8s.io}
     """
-    role = index_of(ctx.scan).resolve(b)
+    role = index_of(ctx.scan).resolve_effective(b)
     is_admin = b.role_kind == "ClusterRole" and b.role_name == "cluster-admin"
     if not is_admin and not (role is not None and role.has_star_on_star()):
         return
@@ -126,7 +127,7 @@ def rbac_binding_to_broad_subject(b: Binding, ctx: RuleContext) -> Iterator[Find
             name: shop-reader
             namespace: shop
     """
-    role = index_of(ctx.scan).resolve(b)
+    role = index_of(ctx.scan).resolve_effective(b)
     what = _what(b, role)
     for s in b.subjects:
         if _is_broad(s):
