@@ -170,6 +170,13 @@ class Binding:
     def subject_namespace(self, s: Subject) -> str | None:
         return s.namespace or (self.obj.namespace if s.kind == "ServiceAccount" else None)
 
+    def who(self, s: Subject) -> str:
+        """The subject for messages, a service account with the namespace it resolves to."""
+        if s.kind == "ServiceAccount":
+            ns = self.subject_namespace(s)
+            return f"ServiceAccount {ns}/{s.name}" if ns else f"ServiceAccount {s.name}"
+        return s.display
+
 
 def _items(node: YNode | None) -> tuple[Item, ...]:
     if node is None:
@@ -334,7 +341,7 @@ def bound_to(role: Role, scan: ScanContext) -> tuple[Related, ...]:
     """Related locations: every binding of `role` in the scan, saying to whom it grants it."""
     out = []
     for b in index_of(scan).bindings_of(role):
-        who = ", ".join(s.display for s in b.subjects) or "no subjects"
+        who = ", ".join(b.who(s) for s in b.subjects) or "no subjects"
         out.append(Related(b.obj.kind_span, f"bound by {b.display} to {who} ({b.scope})"))
     return tuple(out)
 
@@ -344,7 +351,7 @@ def bound_suffix(role: Role, scan: ScanContext) -> str:
     bs = index_of(scan).bindings_of(role)
     if not bs:
         return ""
-    subjects = sorted({s.display for b in bs for s in b.subjects})
+    subjects = sorted({b.who(s) for b in bs for s in b.subjects})
     shown = ", ".join(subjects[:3]) + (
         f" and {len(subjects) - 3} more" if len(subjects) > 3 else ""
     )

@@ -65,9 +65,10 @@ def rbac_cluster_admin_binding(b: Binding, ctx: RuleContext) -> Iterator[Finding
 
     The role is resolved across the scan: a binding in one file that names a ClusterRole
     defined in another is judged by that role's rules, and an aggregated ClusterRole by the
-    rules of the ClusterRoles its `aggregationRule` selects (`matchLabels`). One finding per subject, naming the
-    binding, the role and the scope; the API server's own `system:` users and groups (such as
-    `system:masters`) are exempt, the broad groups (`system:authenticated`...) are not.
+    rules of the ClusterRoles its `aggregationRule` selects (`matchLabels`). One finding per
+    subject, naming the binding, the role and the scope; the API server's own `system:` users
+    and groups (such as `system:masters`) are exempt, the broad groups
+    (`system:authenticated`...) are not.
 
     ## Why it matters
     Every pod running as the subject, and every image those pods run, owns the whole cluster:
@@ -90,7 +91,7 @@ def rbac_cluster_admin_binding(b: Binding, ctx: RuleContext) -> Iterator[Finding
             continue
         yield Finding(
             s.span,
-            f"{b.display} grants {what} {b.scope} to {s.display}",
+            f"{b.display} grants {what} {b.scope} to {b.who(s)}",
             related=_related(b, role),
         )
 
@@ -138,7 +139,7 @@ def rbac_binding_to_broad_subject(b: Binding, ctx: RuleContext) -> Iterator[Find
             continue
         yield Finding(
             s.span,
-            f"{b.display} grants {what} {b.scope} to {s.display}",
+            f"{b.display} grants {what} {b.scope} to {b.who(s)}",
             related=_related(b, role),
             severity=sev,
         )
