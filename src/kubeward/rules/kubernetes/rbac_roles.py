@@ -37,7 +37,8 @@ def rbac_wildcard(role: Role, ctx: RuleContext) -> Iterator[Finding]:
 
     A wildcard grants everything that exists now and everything added later: new resource
     types, subresources and verbs such as `escalate`, `bind` and `impersonate` come with it.
-    One finding per policy rule, on its first `*`.
+    One finding per policy rule, on its first `*`; critical when the rule holds `*` verbs on
+    `*` resources in `*` groups.
 
     ## Why it matters
     A workload whose service account holds a wildcard role turns one compromised image into
@@ -68,11 +69,14 @@ def rbac_wildcard(role: Role, ctx: RuleContext) -> Iterator[Finding]:
         if not stars:
             continue
         first = min(stars, key=lambda s: s[1].node.start.offset)
-        fields = ", ".join(dict.fromkeys(f for f, _ in stars))
+        fields = list(dict.fromkeys(f for f, _ in stars))
+        everything = {"verbs", "resources", "apiGroups"} <= set(fields) and not r.resource_names
+        what = " (`*` on `*` in every group: cluster-admin in all but name)" if everything else ""
         yield Finding(
             first[1].node.span,
-            f"{role.display} uses a wildcard in {fields}{tail}",
+            f"{role.display} uses a wildcard in {', '.join(fields)}{what}{tail}",
             related=related,
+            severity=Severity.CRITICAL if everything else None,
         )
 
 
