@@ -15,6 +15,7 @@ scan (for rules that resolve references across documents, with `cross_file=True`
 from __future__ import annotations
 
 import enum
+import functools
 import inspect
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -154,15 +155,7 @@ class Rule:
 
     def section(self, name: str) -> str:
         """A `## name` section of the rule's doc ('' when absent)."""
-        out: list[str] = []
-        inside = False
-        for line in self.doc.splitlines():
-            if line.startswith("## "):
-                inside = line[3:].strip().lower() == name.lower()
-                continue
-            if inside:
-                out.append(line)
-        return "\n".join(out).strip()
+        return _doc_section(self.doc, name.lower())
 
     @property
     def summary(self) -> str:
@@ -173,6 +166,19 @@ class Rule:
         if self.wants_context:
             return self.func(obj, ctx)
         return self.func(obj)
+
+
+@functools.lru_cache(maxsize=4096)
+def _doc_section(doc: str, name: str) -> str:
+    out: list[str] = []
+    inside = False
+    for line in doc.splitlines():
+        if line.startswith("## "):
+            inside = line[3:].strip().lower() == name
+            continue
+        if inside:
+            out.append(line)
+    return "\n".join(out).strip()
 
 
 RULES: dict[str, Rule] = {}

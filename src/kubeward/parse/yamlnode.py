@@ -87,13 +87,15 @@ class YNode:
     def __repr__(self) -> builtins.str:
         return f"YNode({self.kind}, {self._sl}:{self._sc})"
 
+    # tuple.__new__ directly: NamedTuple's own constructor is a Python-level function, and
+    # spans are built for every object some rules look at.
     @property
     def start(self) -> Pos:
-        return Pos(self._sl, self._sc, self._si)
+        return _new(Pos, (self._sl, self._sc, self._si))
 
     @property
     def end(self) -> Pos:
-        return Pos(self._el, self._ec, self._ei)
+        return _new(Pos, (self._el, self._ec, self._ei))
 
     @property
     def tag(self) -> builtins.str:
@@ -105,7 +107,14 @@ class YNode:
     # --- shape -------------------------------------------------------------------------
     @property
     def span(self) -> Span:
-        return Span(self.path, self.start, self.end)
+        return _new(
+            Span,
+            (
+                self.path,
+                _new(Pos, (self._sl, self._sc, self._si)),
+                _new(Pos, (self._el, self._ec, self._ei)),
+            ),
+        )
 
     @property
     def is_map(self) -> builtins.bool:
@@ -185,9 +194,19 @@ class YNode:
         """The value of `key` in a mapping (None when absent or not a mapping)."""
         if self.kind != "map":
             return None
-        for k, v in self.items():
-            if k.kind == "scalar" and k.value == key:
-                return v
+        # Hot path: own keys first without a generator; merges only when there are some.
+        merged = False
+        for k, v in self.value:  # type: ignore[attr-defined]
+            if k.value == key and k.kind == "scalar":
+                if key != "<<" or k.style is not None or k._tag is not None:
+                    return v  # type: ignore[no-any-return]
+                merged = True
+            elif k.value == "<<":
+                merged = True
+        if merged:
+            for k, v in self.items():
+                if k.kind == "scalar" and k.value == key:
+                    return v
         return None
 
     def key_node(self, key: builtins.str) -> YNode | None:
@@ -242,6 +261,7 @@ class YNode:
         return self.value
 
 
+_new = tuple.__new__
 _NULL = "tag:yaml.org,2002:null"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"

@@ -81,4 +81,12 @@ def report_dict(report: Report) -> dict[str, Any]:
 
 
 def render(report: Report) -> str:
-    return json.dumps(report_dict(report), indent=2, sort_keys=False) + "\n"
+    return dump_json(report_dict(report), len(report.results) + len(report.suppressed))
+
+
+def dump_json(data: object, items: int) -> str:
+    """Indented for people while small; compact beyond, where Python's C encoder is several
+    times faster than its indenting one (tens of thousands of findings on large trees)."""
+    if items <= 2000:
+        return json.dumps(data, indent=2) + "\n"
+    return json.dumps(data, separators=(",", ":")) + "\n"

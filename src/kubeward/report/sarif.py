@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from kubeward.registry import Rule, Severity
+from kubeward.report.json_out import dump_json
 from kubeward.results import Report, Result
 from kubeward.source import Span
 
@@ -146,4 +146,4 @@ def report_sarif(report: Report) -> dict[str, Any]:
 
 
 def render(report: Report) -> str:
-    return json.dumps(report_sarif(report), indent=2) + "\n"
+    return dump_json(report_sarif(report), len(report.results) + len(report.suppressed))

@@ -81,8 +81,11 @@ def workload_service_account_privileged(w: Workload, ctx: RuleContext) -> Iterat
     namespace = w.obj.namespace
     idx = index_of(ctx.scan)
     seen: set[str] = set()  # the same binding copied into several files of the scan
+    implicit = span == w.obj.kind_span
+    if implicit and namespace is None:
+        return  # an implicit `default` account with no namespace is linked to nothing
     for b in idx.bindings:
-        if not _binds(b, name, namespace, implicit=span == w.obj.kind_span):
+        if not _binds(b, name, namespace, implicit=implicit):
             continue
         role = idx.resolve_effective(b)
         if role is not None:
