@@ -172,3 +172,25 @@ def test_parallel_output_is_stable(jobs: str, tmp_path: Path) -> None:
     assert got == [(r, p_, ln) for (r, p_, ln) in sorted(got, key=lambda x: (x[1], x[0]))]
     assert sorted(got) == expected
     assert [e["path"] for e in doc["errors"]] == [f"{tmp_path.as_posix()}/zz-bad.yaml"]
+
+
+def test_parallel_scan_from_a_script_without_main_guard(tmp_path: Path) -> None:
+    # Spawned workers re-run an unguarded script and die; the scan finishes in one process.
+    for i in range(70):
+        (tmp_path / f"p{i:02}.yaml").write_text(
+            f"apiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}}}\nspec:\n  containers:\n"
+            f"    - name: c\n      image: app{i}:1\n"
+        )
+    script = tmp_path / "run.py"
+    script.write_text(
+        "from pathlib import Path\n"
+        "from kubeward.engine import ScanOptions, scan\n"
+        f"r = scan([Path({str(tmp_path)!r})], ScanOptions(jobs=2, "
+        "only_rules=['image-not-pinned-by-digest']))\n"
+        "print(len(r.results), len(r.errors))\n"
+    )
+    p = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.split()[-2:] == ["70", "0"]

@@ -22,7 +22,7 @@ MY_RULES = sorted(
 
 def _scan(name: str) -> tuple[Path, Report]:
     root = require_shared("corpora", name)
-    report = scan([root], ScanOptions(jobs=2, only_rules=MY_RULES))
+    report = scan([root], ScanOptions(jobs=1, only_rules=MY_RULES))
     internal = [e for e in report.errors if "internal error" in e.reason]
     assert internal == []
     return root, report

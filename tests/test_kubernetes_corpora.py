@@ -38,7 +38,7 @@ PACK_RULES = [
 @pytest.fixture(scope="module")
 def corpora() -> tuple[Path, Report]:
     root = require_shared("corpora")
-    return root, scan([root], ScanOptions(jobs=2, only_rules=PACK_RULES))
+    return root, scan([root], ScanOptions(jobs=1, only_rules=PACK_RULES))
 
 
 def _hits(root: Path, report: Report, rule_id: str) -> set[tuple[str, int]]:

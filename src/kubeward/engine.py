@@ -14,7 +14,8 @@ import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -41,6 +42,7 @@ from kubeward.source import FileKind, ScanError, SourceFile, Span
 ANNOTATION = "kubeward.dev/ignore"
 _INLINE_RE = re.compile(r"kubeward:\s*ignore\[([^\]]*)\]")
 PARALLEL_MIN_FILES = 64
+STALL_SECONDS = 300  # no chunk finished for this long: finish the scan in one process
 
 Progress = Callable[[int, int], None]  # (done, total)
 
@@ -217,17 +219,39 @@ def _parse_all(
     done = 0
     results = []
     # "spawn", not "fork": BuildKit's parser is Go, and a Go runtime does not survive fork()
-    # (a forked worker deadlocks in its first Dockerfile parse).
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-        futures = [
-            pool.submit(_process_chunk, c, rule_ids, params, max_size, False) for c in chunks if c
-        ]
-        for fut in futures:
-            part = fut.result()
-            results.extend(part)
-            done += len(part)
-            if progress:
-                progress(done, total)
+    # (a forked worker deadlocks in its first Dockerfile parse). Spawned workers re-import the
+    # caller's main module, so a script calling scan() with jobs > 1 needs the usual
+    # `if __name__ == "__main__":` guard; without it, or if the workers stall, the remaining
+    # chunks are processed here, in one process, rather than lost or waited on forever.
+    pending_chunks = [c for c in chunks if c]
+    finished: set[int] = set()
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"))
+    try:
+        futures = {
+            pool.submit(_process_chunk, c, rule_ids, params, max_size, False): i
+            for i, c in enumerate(pending_chunks)
+        }
+        waiting = set(futures)
+        while waiting:
+            done_now, waiting = wait(waiting, timeout=STALL_SECONDS, return_when=FIRST_COMPLETED)
+            if not done_now:
+                raise TimeoutError("worker processes stalled")
+            for fut in done_now:
+                part = fut.result()
+                finished.add(futures[fut])
+                results.extend(part)
+                done += len(part)
+                if progress:
+                    progress(done, total)
+    except (BrokenProcessPool, TimeoutError, OSError):
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        for i, c in enumerate(pending_chunks):
+            if i not in finished:
+                results.extend(_process_chunk(c, rule_ids, params, max_size))
+    else:
+        pool.shutdown(wait=True)
     results.sort(key=lambda r: r[0].rel)
     yield from results
 
