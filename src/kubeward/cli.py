@@ -9,6 +9,7 @@ Exit codes:
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -131,6 +132,9 @@ def _outputs(args: argparse.Namespace) -> list[tuple[Format, str]]:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
+    # A one-shot process holding millions of parsed nodes: the cyclic collector would re-walk
+    # them on every full collection while reports are rendered (see engine._no_cyclic_gc).
+    gc.disable()
     try:
         outputs = _outputs(args)
         cfg_path = args.config or find_config(args.paths[0]) or find_config(Path.cwd())

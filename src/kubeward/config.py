@@ -50,6 +50,9 @@ class RuleConfig:
     params: Mapping[str, Any] = field(default_factory=dict)
 
 
+_DEFAULT_RULE = RuleConfig()
+
+
 @dataclass(frozen=True)
 class Config:
     path: str | None = None
@@ -60,7 +63,7 @@ class Config:
     globals: Mapping[str, Any] = field(default_factory=dict)
 
     def rule(self, rule_id: str) -> RuleConfig:
-        return self.rules.get(rule_id, RuleConfig())
+        return self.rules.get(rule_id, _DEFAULT_RULE)
 
     def params_for(self, rule_id: str, defaults: Mapping[str, Any]) -> dict[str, Any]:
         merged: dict[str, Any] = {**GLOBAL_PARAMS, **defaults, **self.globals}
