@@ -197,3 +197,51 @@ def test_read_history_reports_git_verdicts(tmp_path: Path, ssh_key: tuple[Path, 
     history = read_history(checkout, depth=10, allowed_signers=allowed)
     assert [(c.status, c.is_head) for c in history.commits] == [("G", True), ("N", False)]
     assert history.commits[0].signer == "alice@example.com"
+
+
+def test_a_line_moved_by_later_commits_is_found_by_its_text(
+    tmp_path: Path, ssh_key: tuple[Path, Path]
+) -> None:
+    key, allowed = ssh_key
+    repo = _repo(tmp_path / "repo")
+    unsigned = _commit(repo, "app.yaml", "---\n" + CM.format("app"))
+    # A signed commit puts three lines in front: the unsigned commit's line 2 is now line 5.
+    _commit(repo, "app.yaml", "# owner: team-a\n# tier: 1\n\n---\n" + CM.format("app"),
+            *_ssh(key))  # fmt: skip
+    report = _scan(repo, f"rules:\n  {RULE}:\n    params: {{allowed-signers: {allowed}}}\n")
+    assert _hits(report, repo) == {("app.yaml", 5): unsigned}  # `apiVersion`, not `---`
+    assert "it added this line" in report.results[0].finding.message
+
+
+def test_one_finding_per_commit_with_other_files_related(tmp_path: Path) -> None:
+    repo = _repo(tmp_path / "repo")
+    for name in ("a.yaml", "b.yaml"):
+        (repo / name).write_text(CM.format(name[0]))
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "two files")
+    sha = _git(repo, "rev-parse", "HEAD").strip()
+    report = _scan(repo)
+    assert _hits(report, repo) == {("a.yaml", 1): sha}
+    (result,) = report.results
+    assert [
+        (r.span.path.rsplit("/", 1)[-1], r.span.start.line) for r in result.finding.related
+    ] == [("b.yaml", 1)]
+
+
+def test_commits_with_no_addition_in_a_scanned_file_are_summarised_once(tmp_path: Path) -> None:
+    repo = _repo(tmp_path / "repo")
+    (repo / "deploy").mkdir()
+    first = _commit(repo, "deploy/app.yaml", CM.format("app") + "data:\n  a: '1'\n")
+    deleted = _commit(repo, "deploy/app.yaml", CM.format("app"))  # only removes lines
+    notes = _commit(repo, "NOTES.txt", "not scanned\n")
+    (repo / "kustomization.yaml").write_text("resources: [deploy/app.yaml]\n")
+    _git(repo, "add", "kustomization.yaml")  # staged, not committed: HEAD stays `notes`
+    report = _scan(repo)
+    hits = {(r.span.path.removeprefix(repo.as_posix() + "/"), r.span.start.line): r
+            for r in report.results}  # fmt: skip
+    assert set(hits) == {("deploy/app.yaml", 1), ("kustomization.yaml", 1)}
+    assert hits["deploy/app.yaml", 1].finding.properties["commit"] == first
+    summary = hits["kustomization.yaml", 1]  # the scan root's top file, never `.git`
+    assert summary.finding.properties["commits"] == [notes, deleted]
+    assert summary.severity is Severity.HIGH  # HEAD is among them
+    assert "changed no line that is still in a scanned file" in summary.finding.message

@@ -213,8 +213,13 @@ def _carry_signature(checkout: GitCheckout, shas: list[str]) -> set[str]:
 _HUNK_RE = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 
 
-def first_added_lines(checkout: GitCheckout, sha: str) -> Iterator[tuple[str, int]]:
-    """(path relative to the work tree, first added line) for each file a commit changed."""
+_MAX_ADDED_PER_FILE = 400
+
+
+def added_lines(checkout: GitCheckout, sha: str) -> dict[str, list[tuple[int, str]]]:
+    """For each file a commit added lines to (path relative to the work tree, in diff order),
+    the added lines as (line number in the commit's version of the file, text); at most
+    `_MAX_ADDED_PER_FILE` per file."""
     try:
         out = _git(
             ["show", "--format=", "--unified=0", "--no-color", "--no-renames", sha],
@@ -222,22 +227,32 @@ def first_added_lines(checkout: GitCheckout, sha: str) -> Iterator[tuple[str, in
             git_dir=checkout.git_dir,
         )
     except (OSError, subprocess.SubprocessError):
-        return
+        return {}
     if out.returncode != 0:
-        return
+        return {}
     path: str | None = None
-    done: set[str] = set()
+    added: dict[str, list[tuple[int, str]]] = {}
+    line_no = 0
+    in_header = False  # between `diff --git` and the first hunk: `+++ b/path` is a header
     for line in out.stdout.splitlines():
-        if line.startswith("+++ "):
+        if line.startswith("diff --git "):
+            in_header, path = True, None
+            continue
+        if in_header and line.startswith("+++ "):
             target = line[4:]
             path = target[2:] if target.startswith("b/") else None
             continue
         m = _HUNK_RE.match(line)
-        if m and path is not None and path not in done:
-            count = int(m.group(2)) if m.group(2) is not None else 1
-            if count > 0:
-                done.add(path)
-                yield path, int(m.group(1))
+        if m:
+            in_header, line_no = False, int(m.group(1))
+            continue
+        if in_header or path is None or not line.startswith("+"):
+            continue
+        got = added.setdefault(path, [])
+        if len(got) < _MAX_ADDED_PER_FILE:
+            got.append((line_no, line[1:].rstrip("\r")))
+        line_no += 1
+    return added
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from kubeward.gitsource import (
@@ -11,12 +12,12 @@ from kubeward.gitsource import (
     Credential,
     GitCheckout,
     ScanRoot,
+    added_lines,
     find_checkout,
-    first_added_lines,
     read_history,
 )
-from kubeward.registry import Finding, Layer, RuleContext, Severity, rule
-from kubeward.source import Pos, SourceFile, Span
+from kubeward.registry import Finding, Layer, Related, RuleContext, Severity, rule
+from kubeward.source import SourceFile, Span
 
 
 def _path_param(ctx: RuleContext, root: Path, *names: str) -> Path | None:
@@ -29,19 +30,62 @@ def _path_param(ctx: RuleContext, root: Path, *names: str) -> Path | None:
     return None
 
 
-def _anchor(checkout: GitCheckout, commit: Commit, files: dict[str, SourceFile]) -> Span:
-    """The first line the commit added to a scanned file (skipping comment lines), else the
-    repository itself."""
-    for path, line in first_added_lines(checkout, commit.sha):
+def _is_content(text: str) -> bool:
+    """A line that says something: not blank, not a comment, not a YAML document marker."""
+    s = text.strip()
+    return bool(s) and not s.startswith("#") and s not in ("---", "...")
+
+
+def _locate(f: SourceFile, added: list[tuple[int, str]]) -> int | None:
+    """The line of `f` (as scanned) holding the first line the commit added that is still
+    there: at its own line number, else the same text nearest to it (later commits move
+    lines), else None (every line it added has been changed or removed since)."""
+    candidates = [(n, t) for n, t in added if _is_content(t)][:20] or added[:1]
+    for n, t in candidates:
+        if f.line_text(n).rstrip() == t.rstrip():
+            return n
+    lines = f.text.split("\n")
+    for n, t in candidates:
+        if not t.strip():
+            continue
+        hits = [i + 1 for i, cur in enumerate(lines) if cur.rstrip("\r").rstrip() == t.rstrip()]
+        if hits:
+            return min(hits, key=lambda h: abs(h - n))
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Touch:
+    span: Span
+    added: int  # lines the commit added to the file
+
+
+def _touches(checkout: GitCheckout, commit: Commit, files: dict[str, SourceFile]) -> list[_Touch]:
+    """Where the commit's additions to scanned files are now, one place per file."""
+    out = []
+    for path, added in added_lines(checkout, commit.sha).items():
         f = files.get(os.path.realpath(checkout.toplevel / path))
         if f is None:
             continue
-        n = line
-        while n < line + 50 and f.line_text(n).lstrip().startswith("#"):
-            n += 1
-        return f.line_span(n)
-    where = checkout.prefix + ".git"
-    return Span(where, Pos(1, 1, 0), Pos(1, 1, 0))
+        line = _locate(f, added)
+        if line is not None:
+            out.append(_Touch(f.line_span(line), len(added)))
+    return out
+
+
+def _top_file(files: list[SourceFile]) -> SourceFile:
+    """The file a summary about the whole scan root is shown at: the shallowest, with the
+    kustomization, chart or workflow a reader opens first ahead of the rest."""
+    first = ("kustomization.yaml", "kustomization.yml", "Chart.yaml")
+    return min(
+        files, key=lambda f: (f.rel.count("/"), f.rel.rsplit("/", 1)[-1] not in first, f.rel)
+    )
+
+
+def _describe(c: Commit) -> str:
+    head = "HEAD commit" if c.is_head else "commit"
+    signer = f", signed by {c.signer}" if c.signer else ""
+    return f"{head} {c.short} by {c.author} ({c.subject[:60]!r}) has {c.verdict}{signer}"
 
 
 @rule(
@@ -65,9 +109,13 @@ def git_commit_unsigned(root: ScanRoot, ctx: RuleContext) -> Iterator[Finding]:
     `git-depth` (default 50). GPG signatures are checked against the keyring in `gnupghome`
     (default: git's own, `$GNUPGHOME` or `~/.gnupg`), SSH signatures against the
     `allowed-signers` file (default: git's `gpg.ssh.allowedSignersFile`). A commit with no
-    signature, a bad one, or one that cannot be checked (an unknown key) is reported at the
-    first line it added to a scanned file; an unsigned `HEAD` is reported as high. Set
-    `git-dir` to check a bare mirror instead of the enclosing repository.
+    signature, a bad one, or one that cannot be checked (an unknown key) is reported once, at
+    the first line it added that is still in a scanned file (comments, blank lines and `---`
+    skipped; a line moved by later commits is found by its text), with the other scanned files
+    it added to as related locations. Commits whose additions are in no scanned file (they
+    touched only other files, only deleted lines, or their lines have been rewritten since) are
+    summarised in one finding at the top file of the scan root. An unsigned `HEAD` is reported
+    as high. Set `git-dir` to check a bare mirror instead of the enclosing repository.
 
     ## Why it matters
     The repository is what GitOps applies. Without signed commits, anyone who obtains a push
@@ -91,25 +139,53 @@ def git_commit_unsigned(root: ScanRoot, ctx: RuleContext) -> Iterator[Finding]:
     checkout = find_checkout(root.path, git_dir=git_dir)
     if checkout is None:
         return
+    depth = int(ctx.param("git-depth", 50) or 0)
     history = read_history(
         checkout,
-        depth=int(ctx.param("git-depth", 50) or 0),
+        depth=depth,
         allowed_signers=_path_param(ctx, root.path, "allowed-signers", "git-allowed-signers"),
         gnupghome=_path_param(ctx, root.path, "gnupghome", "git-gnupghome"),
     )
-    files = {os.path.realpath(f.abspath): f for f in ctx.scan.files}
+    in_root = [f for f in ctx.scan.files if f.rel.startswith(checkout.prefix)]
+    files = {os.path.realpath(f.abspath): f for f in in_root}
+    elsewhere: list[Commit] = []
     for c in history.commits:
         if c.verified:
             continue
-        what = c.verdict
-        head = "HEAD commit" if c.is_head else "commit"
         severity = Severity.HIGH if c.is_head or c.status in ("B", "R") else None
-        signer = f", signed by {c.signer}" if c.signer else ""
+        properties = {"commit": c.sha, "signature-status": c.status, "head": c.is_head}
+        touches = _touches(checkout, c, files)
+        if not touches:
+            elsewhere.append(c)
+            continue
+        first, *others = touches
+        more = f" and {len(others)} other scanned file(s)" if others else ""
         yield Finding(
-            _anchor(checkout, c, files),
-            f"{head} {c.short} by {c.author} ({c.subject[:60]!r}) has {what}{signer}",
+            first.span,
+            f"{_describe(c)}; it added this line ({first.added} line(s) here{more})",
+            related=tuple(
+                Related(t.span, f"also added by {c.short} ({t.added} line(s))") for t in others[:3]
+            ),
             severity=severity,
-            properties={"commit": c.sha, "signature-status": c.status, "head": c.is_head},
+            properties=properties,
+        )
+    if elsewhere and in_root:
+        # Unsigned commits whose additions are not (or no longer) in any scanned file: one
+        # summary at the scan root's top file rather than a made-up location per commit.
+        shown = ", ".join(f"{c.short} ({c.subject[:40]!r})" for c in elsewhere[:5])
+        extra = f" and {len(elsewhere) - 5} more" if len(elsewhere) > 5 else ""
+        head = next((c for c in elsewhere if c.is_head), None)
+        yield Finding(
+            _top_file(in_root).line_span(1),
+            f"{len(elsewhere)} unsigned or unverified commit(s) among the last {depth} changed"
+            f" no line that is still in a scanned file: {shown}{extra}"
+            + (f"; {_describe(head)}" if head else ""),
+            severity=Severity.HIGH if head else None,
+            properties={
+                "commits": [c.sha for c in elsewhere],
+                "signature-status": [c.status for c in elsewhere],
+                "head": head is not None,
+            },
         )
 
 
