@@ -194,3 +194,21 @@ def test_parallel_scan_from_a_script_without_main_guard(tmp_path: Path) -> None:
     )
     assert p.returncode == 0, p.stderr[-2000:]
     assert p.stdout.split()[-2:] == ["70", "0"]
+
+
+def test_config_found_in_a_parent_up_to_the_repository_top(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / ".kubeward.yaml").write_text("rules:\n  image-not-pinned-by-digest: off\n")
+    sub = repo / "deploy" / "prod"
+    sub.mkdir(parents=True)
+    (sub / "pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n"
+        "  containers:\n    - name: a\n      image: nginx:1.27\n"
+    )
+    doc = json.loads(kw("scan", str(sub), "-f", "json", "--fail-on", "never").stdout)
+    assert "image-not-pinned-by-digest" not in {f["rule"] for f in doc["findings"]}
+    # Above the repository's top, a config is not picked up.
+    (repo / ".kubeward.yaml").rename(tmp_path / ".kubeward.yaml")
+    doc = json.loads(kw("scan", str(sub), "-f", "json", "--fail-on", "never").stdout)
+    assert "image-not-pinned-by-digest" in {f["rule"] for f in doc["findings"]}

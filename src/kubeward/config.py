@@ -72,12 +72,16 @@ class Config:
 
 
 def find_config(start: Path) -> Path | None:
-    """The first `.kubeward.yaml` in `start` (a directory, or a file's directory)."""
-    d = start if start.is_dir() else start.parent
-    for name in CONFIG_NAMES:
-        p = d / name
-        if p.is_file():
-            return p
+    """The nearest `.kubeward.yaml`: in `start` (a directory, or a file's directory) or one of
+    its parents, stopping at the top of the git repository that holds it."""
+    d = (start if start.is_dir() else start.parent).resolve()
+    for folder in (d, *d.parents):
+        for name in CONFIG_NAMES:
+            p = folder / name
+            if p.is_file():
+                return p
+        if (folder / ".git").exists():
+            return None
     return None
 
 
