@@ -180,5 +180,27 @@ def test_local_reusable_workflow_is_signed_by_digest_with_its_callers_token() ->
 def test_goreleaser_docker_signs_count_as_signatures_by_tag() -> None:
     rules = ["image-push-unsigned", "cosign-sign-by-tag", "cosign-keyless-without-id-token"]
     report = scan([SLSA / "github-goreleaser-l0"], ScanOptions(only_rules=rules, jobs=1))
-    got = [(r.rule.id, r.span.path.rsplit("/", 1)[-1], r.span.start.line) for r in report.results]
-    assert got == [("cosign-sign-by-tag", ".goreleaser.yml", 8)]
+    got = [
+        (r.rule.id, r.span.path.rsplit("/", 1)[-1], r.span.start.line, r.span.start.col)
+        for r in report.results
+    ]
+    # The finding points at the `${artifact}` argument, which lacks `@${digest}`.
+    assert got == [("cosign-sign-by-tag", ".goreleaser.yml", 9, 29)]
+
+
+def test_evidence_is_matched_per_image_and_the_finding_names_both() -> None:
+    """Two images pushed, one signed (by the push step's digest output): the unsigned one is
+    reported, its message names the image (resolved from env:) and the signature it lacks."""
+    fixture = FIXTURES / "rules" / "image-push-unsigned"
+    opts = ScanOptions(only_rules=["image-push-unsigned"], jobs=1)
+    report = scan([fixture], opts)
+    mine = [r for r in report.results if r.span.path.endswith("two-images.yml")]
+    got = {r.span.start.line: r for r in mine}
+    assert sorted(got) == [22, 37]
+    worker = got[22].message
+    assert worker.startswith(
+        "image ghcr.io/acme/worker (${{ env.WORKER }}:1.0) pushed by job images"
+    )
+    assert "cosign sign in the pipeline covers only" in worker
+    assert [x.span.start.line for x in got[22].finding.related] == [27, 38]
+    assert "image ghcr.io/acme/cli:1.0 pushed by job by-name (docker push)" in got[37].message

@@ -3,7 +3,8 @@
 An `ImageBuild` is one CI job that pushes an image (GitHub Actions or GitLab CI). The evidence
 for it is looked for in the whole pipeline (the workflow file, or the `.gitlab-ci.yml` with its
 local includes), because signing and attesting often happen in a later job fed by the build's
-digest output. The level follows the SLSA v1.0 requirements (slsa.dev/spec/v1.0/requirements):
+digest output, then matched to the image it names where the pipeline shows it (the push step's
+or job's digest output, or the repository; see docs/slsa.md). The level follows the SLSA v1.0 requirements (slsa.dev/spec/v1.0/requirements):
 
 - Build L1: "Provenance generation: Exists".
 - Build L2: adds "Provenance generation: Authentic" (signed, verifiable provenance) and
@@ -21,7 +22,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from kubeward.model.gitlab import GitlabJob, jobs_in, pipeline_files, resolve_extends
@@ -60,6 +61,8 @@ class Cmd:
     inputs: dict[str, str] = field(default_factory=dict)
     can_fail_build: bool = True  # not continue-on-error / allow_failure
     node: YNode | None = None
+    step_id: str = ""
+    env: dict[str, str] = field(default_factory=dict)  # literal env/variables in scope
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +79,8 @@ class Evidence:
     tlog_off: bool = False
     strong: bool = True  # provenance: signed; sbom: attached; scan: can fail the build
     note: str = ""
+    image: str = ""  # the image reference it names, as written ("" when it names none)
+    ref: ImageKey | None = None  # `image` resolved against the env in scope (set by the model)
 
 
 @dataclass(eq=False)
@@ -96,9 +101,59 @@ class ImageBuild:
     id_token_jobs: frozenset[str]
     evidence: list[Evidence] = field(default_factory=list)
     isolated_provenance: str | None = None  # why provenance is out of the build's reach
+    keys: tuple[ImageKey, ...] = ()  # every reference the push names (tags), resolved
+    step_id: str = ""
+    # Evidence of the pipeline that names another image than this one.
+    elsewhere: list[Evidence] = field(default_factory=list)
 
     def of(self, kind: str) -> list[Evidence]:
         return [e for e in self.evidence if e.kind == kind]
+
+    def others(self, kind: str) -> list[Evidence]:
+        """Evidence of this kind in the pipeline that is for other images."""
+        return [e for e in self.elsewhere if e.kind == kind]
+
+
+# --- which image a reference names ---------------------------------------------------------
+
+_ENV_EXPR = re.compile(r"\$\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+_SHELL_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_VAR = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_DOTTED_VAR = re.compile(r"\$([A-Za-z_][\w.]*)")
+_LINK = re.compile(r"\b(steps|needs)\.([A-Za-z0-9_-]+)\.outputs\.")
+
+
+@dataclass(frozen=True, slots=True)
+class ImageKey:
+    """An image reference reduced to what identifies the image: its repository (lower case,
+    tag and digest dropped, variables resolved where the pipeline sets them literally) and the
+    step or job outputs it takes its digest from (`steps.build`, `needs.build`)."""
+
+    repo: str
+    links: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def literal(self) -> bool:
+        return bool(self.repo) and "$" not in self.repo and "{" not in self.repo
+
+
+def image_key(ref: str, env: dict[str, str] | None = None) -> ImageKey:
+    links = tuple(dict.fromkeys(_LINK.findall(ref)))
+    text = ref.strip().strip("'\"")
+    env = env or {}
+    for _ in range(3):  # values may name other variables
+        text = _ENV_EXPR.sub(lambda m: env.get(m.group(1), "$" + m.group(1)), text)
+        text = _SHELL_VAR.sub(lambda m: env.get(m.group(1), "$" + m.group(1)), text)
+        text = _VAR.sub(lambda m: env.get(m.group(1), "$" + m.group(1)), text)
+    text = re.sub(r"\$\{\{\s*([\w.-]+)\s*\}\}", r"$\1", text)
+    text = text.split("@", 1)[0]
+    head, _, last = text.rpartition("/")
+    if ":" in last:
+        last = last.split(":", 1)[0]
+    repo = (head + "/" + last if head else last).lower()
+    if "${{" in repo or not repo or " " in repo:
+        repo = ""
+    return ImageKey(repo, links)
 
 
 # --- shell text ----------------------------------------------------------------------------
@@ -231,13 +286,31 @@ def _cmd_span(c: Cmd, offset: int, length: int) -> Span:
 # --- extracting commands from pipelines ----------------------------------------------------
 
 
+def literal_env(*nodes: YNode | None) -> dict[str, str]:
+    """Literal `env:` / `variables:` values, later nodes overriding earlier ones (GitLab's
+    `VAR: {value: x}` form included)."""
+    out: dict[str, str] = {}
+    for n in nodes:
+        if n is None or not n.is_map:
+            continue
+        for k, v in n.items():
+            if v.is_map:
+                v = v.get("value") or v
+            if k.is_scalar and v.is_scalar and v.text is not None:
+                out[str(k.value)] = v.text
+    return out
+
+
 def github_cmds(wf: Workflow) -> list[Cmd]:
     out = []
     for job in wf.jobs:
+        job_env = literal_env(wf.env, job.env)
         if job.uses is not None and job.uses.span is not None:
             w = job.node.get("with")
             inputs = {str(k.value): v.text or "" for k, v in w.items() if v.is_scalar} if w else {}
-            out.append(Cmd(wf.file, job.id, job.uses.span, uses=job.uses, inputs=inputs))
+            out.append(
+                Cmd(wf.file, job.id, job.uses.span, uses=job.uses, inputs=inputs, env=job_env)
+            )
         for s in job.steps:
             inputs = {}
             if s.with_ is not None:
@@ -255,19 +328,34 @@ def github_cmds(wf: Workflow) -> list[Cmd]:
                     inputs,
                     not s.continue_on_error,
                     s.run,
+                    s.id or "",
+                    {**job_env, **literal_env(s.env)} if s.env is not None else job_env,
                 )
             )
     return out
 
 
-def gitlab_cmds(jobs: list[GitlabJob], files: dict[str, SourceFile]) -> list[Cmd]:
+def gitlab_cmds(
+    jobs: list[GitlabJob], files: dict[str, SourceFile], root_vars: YNode | None = None
+) -> list[Cmd]:
     """Script lines of the jobs; an inherited line stays in the file that holds it."""
     out = []
     for j in jobs:
+        env = literal_env(root_vars, j.node.get("variables"))
         for line in j.script_lines():
             f = files.get(line.path, j.file)
             out.append(
-                Cmd(f, j.name, line.span, line.text or "", None, {}, not j.allow_failure, line)
+                Cmd(
+                    f,
+                    j.name,
+                    line.span,
+                    line.text or "",
+                    None,
+                    {},
+                    not j.allow_failure,
+                    line,
+                    env=env,
+                )
             )
     return out
 
@@ -281,6 +369,7 @@ class Push:
     span: Span
     how: str
     image: str
+    also: tuple[str, ...] = ()  # further references the same push names (more tags)
 
 
 def find_pushes(c: Cmd) -> Iterator[Push]:
@@ -289,7 +378,13 @@ def find_pushes(c: Cmd) -> Iterator[Push]:
         push = c.inputs.get("push", "").strip().lower()
         if push == "true" or "${{" in push:
             tags = [t.strip() for t in re.split(r"[,\n]", c.inputs.get("tags", "")) if t.strip()]
-            yield Push(c, c.span, "docker/build-push-action with push", tags[0] if tags else "")
+            yield Push(
+                c,
+                c.span,
+                "docker/build-push-action with push",
+                tags[0] if tags else "",
+                tuple(tags[1:]),
+            )
         return
     if u is not None and u.is_action("redhat-actions/push-to-registry"):
         yield Push(c, c.span, "redhat-actions/push-to-registry", c.inputs.get("image", ""))
@@ -339,6 +434,28 @@ def _is_digest_ref(image: str) -> bool:
     return "@" in image
 
 
+_NOT_IMAGES = ("dir:", "file:", "oci-dir:", "oci-archive:", "docker-archive:", ".", "/", "-")
+_SCHEMES = ("registry:", "docker:", "podman:", "docker://", "oci://")
+
+
+def _image_like(ref: str) -> str:
+    """`ref` when it can name an image in a registry (not a directory, archive or file)."""
+    ref = ref.strip().strip("'\"")
+    if not ref or ref.startswith(_NOT_IMAGES) or "\n" in ref:
+        return ""
+    for p in _SCHEMES:
+        ref = ref.removeprefix(p)
+    if ref.lower().endswith((".json", ".tar", ".tar.gz", ".txt", ".xml", ".sarif")):
+        return ""
+    return ref
+
+
+def _subject(c: Cmd, name: str, digest: str) -> str:
+    n = _image_like(c.inputs.get(name, ""))
+    d = c.inputs.get(digest, "").strip()
+    return f"{n}@{d}" if n and d else n
+
+
 def find_evidence(c: Cmd) -> Iterator[Evidence]:
     """The evidence one command or action call leaves about the images of its pipeline."""
     u = c.uses
@@ -361,10 +478,11 @@ def find_evidence(c: Cmd) -> Iterator[Evidence]:
             if sbom in ("true", "1") or "generator" in sbom:
                 yield Evidence("sbom", "buildx sbom attestation", c.span, job)
             return
+        subject = _subject(c, "subject-name", "subject-digest")
         if a in ("actions/attest-build-provenance",) or (
             a == "actions/attest" and "slsa" in c.inputs.get("predicate-type", "")
         ):
-            yield Evidence("provenance", a, c.span, job)
+            yield Evidence("provenance", a, c.span, job, image=subject)
             return
         if a in SLSA_GENERATORS:
             yield Evidence(
@@ -373,10 +491,11 @@ def find_evidence(c: Cmd) -> Iterator[Evidence]:
                 c.span,
                 job,
                 note="unforgeable",
+                image=_subject(c, "image", "digest"),
             )
             return
         if a == "actions/attest-sbom":
-            yield Evidence("sbom", a, c.span, job)
+            yield Evidence("sbom", a, c.span, job, image=subject)
             return
         if a == "anchore/sbom-action":
             yield Evidence(
@@ -386,6 +505,7 @@ def find_evidence(c: Cmd) -> Iterator[Evidence]:
                 job,
                 strong=False,
                 note="stored as a workflow artifact, not attached to the image",
+                image=_image_like(c.inputs.get("image", "")),
             )
             return
         if a == "aquasecurity/trivy-action":
@@ -398,6 +518,7 @@ def find_evidence(c: Cmd) -> Iterator[Evidence]:
                     job,
                     strong=False,
                     note="generated, not attached to the image",
+                    image=_image_like(c.inputs.get("image-ref", "")),
                 )
                 return
             code = c.inputs.get("exit-code", "0").strip()
@@ -407,9 +528,8 @@ def find_evidence(c: Cmd) -> Iterator[Evidence]:
                 c.span,
                 job,
                 strong=code not in ("", "0") and c.can_fail_build,
-                note=""
-                if code not in ("", "0")
-                else "exit-code is 0: the scan cannot fail the build",
+                note="" if code not in ("", "0") else "exit-code is 0",
+                image=_image_like(c.inputs.get("image-ref", "")),
             )
             return
         if a in ("anchore/scan-action",):
@@ -421,6 +541,7 @@ def find_evidence(c: Cmd) -> Iterator[Evidence]:
                 job,
                 strong=fail and c.can_fail_build,
                 note="" if fail else "fail-build is false",
+                image=_image_like(c.inputs.get("image", "")),
             )
             return
         return
@@ -450,6 +571,7 @@ def find_evidence(c: Cmd) -> Iterator[Evidence]:
                 key=key,
                 tlog_off=tlog_off,
                 note=image,
+                image=_image_like(image),
             )
         elif w0 == "notation" and len(w) > 1 and w[1] == "sign":
             target = _image_of(w, 2)
@@ -461,6 +583,7 @@ def find_evidence(c: Cmd) -> Iterator[Evidence]:
                 by_digest=_is_digest_ref(target),
                 key="notation",
                 note=target,
+                image=_image_like(target),
             )
         elif w0 == "cosign" and len(w) > 1 and w[1] == "attest":
             typ = (_opt(w, "--type") or "custom").lower()
@@ -473,11 +596,20 @@ def find_evidence(c: Cmd) -> Iterator[Evidence]:
                     job,
                     keyless=key is None,
                     key=key,
+                    image=_image_like(_image_of(w, 2)),
                 )
             elif typ in ("cyclonedx", "spdx", "spdxjson"):
-                yield Evidence("sbom", f"cosign attest --type {typ}", span, job)
+                yield Evidence(
+                    "sbom",
+                    f"cosign attest --type {typ}",
+                    span,
+                    job,
+                    image=_image_like(_image_of(w, 2)),
+                )
         elif w0 == "cosign" and w[1:3] == ["attach", "sbom"]:
-            yield Evidence("sbom", "cosign attach sbom", span, job)
+            yield Evidence(
+                "sbom", "cosign attach sbom", span, job, image=_image_like(_image_of(w, 3))
+            )
         elif w0 == "syft":
             yield Evidence(
                 "sbom",
@@ -486,6 +618,7 @@ def find_evidence(c: Cmd) -> Iterator[Evidence]:
                 job,
                 strong=False,
                 note="generated; attach it with cosign attest --type spdxjson|cyclonedx",
+                image=_image_like(_image_of(w, 1)),
             )
         elif w0 == "trivy" and len(w) > 1:
             fmt = _opt(w, "--format", "-f") or ""
@@ -497,6 +630,7 @@ def find_evidence(c: Cmd) -> Iterator[Evidence]:
                     job,
                     strong=False,
                     note="generated; attach it with cosign attest",
+                    image=_image_like(_image_of(w, 2)),
                 )
             elif w[1] in ("image", "i"):
                 code = _opt(w, "--exit-code") or "0"
@@ -507,9 +641,8 @@ def find_evidence(c: Cmd) -> Iterator[Evidence]:
                     span,
                     job,
                     strong=ok,
-                    note=""
-                    if ok
-                    else "without --exit-code 1 (or with || true) it cannot fail the build",
+                    note="" if ok else "no --exit-code 1, or it is swallowed by || true",
+                    image=_image_like(_image_of(w, 2)),
                 )
         elif w0 == "grype":
             ok = _opt(w, "--fail-on", "-f") is not None and not tolerant
@@ -519,7 +652,8 @@ def find_evidence(c: Cmd) -> Iterator[Evidence]:
                 span,
                 job,
                 strong=ok,
-                note="" if ok else "without --fail-on it cannot fail the build",
+                note="" if ok else "no --fail-on, or it is swallowed by || true",
+                image=_image_like(_image_of(w, 1)),
             )
         elif (
             w0 == "docker"
@@ -617,11 +751,16 @@ def goreleaser(ctx: ScanContext, root: str, c: Cmd) -> tuple[Push | None, list[E
         if cmd != "cosign" or "sign" not in words:
             continue
         key_arg = _opt(words, "--key")
+        # Point at the argument naming the artifact (else the args list, else the entry).
+        where = next(
+            (x.span for x in (a.seq() if a is not None else []) if "${artifact}" in (x.text or "")),
+            a.span if a is not None else (entry.key_node("cmd") or entry).span,
+        )
         evidence.append(
             Evidence(
                 "sign",
                 "goreleaser docker_signs (cosign sign)",
-                entry.span,
+                where,
                 c.job,
                 by_digest=any("${digest}" in w or "@" in w for w in words),
                 keyless=key_arg is None,
@@ -679,6 +818,8 @@ def _github_builds(
                     hosted,
                     "GitHub-hosted runner" if hosted else "self-hosted runner",
                     id_token,
+                    keys=_push_keys(p),
+                    step_id=c.step_id,
                 )
             )
     for b in out:
@@ -701,7 +842,8 @@ _KANIKO_IMAGE = "kaniko-project/executor"
 def _gitlab_builds(ctx: ScanContext, root: SourceFile) -> list[ImageBuild]:
     files = pipeline_files(ctx, root)
     jobs = resolve_extends([j for f in files for j in jobs_in(f, root.rel)])
-    cmds = gitlab_cmds(jobs, {f.rel: f for f in files})
+    top = root.documents[0] if root.documents and root.documents[0].is_map else None
+    cmds = gitlab_cmds(jobs, {f.rel: f for f in files}, top.get("variables") if top else None)
     by_name = {j.name: j for j in jobs}
     id_token = frozenset(j.name for j in jobs if j.id_tokens is not None)
     out = []
@@ -725,6 +867,7 @@ def _gitlab_builds(ctx: ScanContext, root: SourceFile) -> list[ImageBuild]:
                     hosted,
                     note,
                     id_token,
+                    keys=_push_keys(p),
                 )
             )
     return out
@@ -752,6 +895,60 @@ def _assess_isolation(b: ImageBuild) -> None:
             return
 
 
+def _push_keys(p: Push) -> tuple[ImageKey, ...]:
+    return tuple(image_key(r, p.cmd.env) for r in (p.image, *p.also) if r)
+
+
+def _differ(a: str, b: str) -> bool:
+    """Two repositories that cannot be the same image: both literal and different, or the same
+    variables with different literal parts (`$REGISTRY/app`, `$REGISTRY/worker`). The same
+    last path segment counts as the same image."""
+    if a == b or a.rsplit("/", 1)[-1] == b.rsplit("/", 1)[-1]:
+        return False  # the same name in another registry (a local build scanned, then pushed)
+    return set(_DOTTED_VAR.findall(a)) == set(_DOTTED_VAR.findall(b))
+
+
+def _applies(e: Evidence, b: ImageBuild, steps: set[tuple[str, str]], jobs: dict[str, int]) -> bool:
+    """Whether evidence `e` is about the image `b` pushes. Evidence that names no image, or
+    names it only through variables the pipeline does not set, is counted for every image."""
+    if e.span == b.push_span:
+        return True  # the push step's own attestations (buildx provenance, sbom)
+    k = e.ref
+    if k is None:
+        return True
+    for kind, name in k.links:
+        if kind == "steps":
+            if b.step_id and (e.job, name) == (b.job, b.step_id):
+                return True
+            if (e.job, name) in steps:
+                return False  # the digest of another push step
+        elif name in jobs:
+            if name != b.job:
+                return False  # the outputs of another pushing job
+            if jobs[name] == 1:
+                return True
+    repos = [x.repo for x in b.keys if x.repo]
+    if not k.repo or not repos:
+        return True
+    return not all(_differ(k.repo, r) for r in repos)
+
+
+def _per_image(builds: list[ImageBuild]) -> None:
+    """Split each build's pipeline evidence into what is for its image and what is for others."""
+    by_pipeline: dict[str, list[ImageBuild]] = {}
+    for b in builds:
+        by_pipeline.setdefault(b.pipeline, []).append(b)
+    for group in by_pipeline.values():
+        steps = {(b.job, b.step_id) for b in group if b.step_id}
+        jobs: dict[str, int] = {}
+        for b in group:
+            jobs[b.job] = jobs.get(b.job, 0) + 1
+        for b in group:
+            mine = [e for e in b.evidence if _applies(e, b, steps, jobs)]
+            b.elsewhere = [e for e in b.evidence if e not in mine]
+            b.evidence = mine
+
+
 def image_builds_in(ctx: ScanContext) -> list[ImageBuild]:
     out: list[ImageBuild] = []
     workflows = [
@@ -767,7 +964,13 @@ def image_builds_in(ctx: ScanContext) -> list[ImageBuild]:
         if f.kind is FileKind.GITLAB_CI and f.documents:
             out.extend(_gitlab_builds(ctx, f))
     for b in out:
-        b.evidence += [e for c in b.cmds for e in find_evidence(c)]
+        b.evidence += [
+            replace(e, ref=image_key(e.image, c.env)) if e.image else e
+            for c in b.cmds
+            for e in find_evidence(c)
+        ]
+    _per_image(out)
+    for b in out:
         _assess_isolation(b)
     return out
 

@@ -21,7 +21,22 @@ COSIGN_SIGN = "https://docs.sigstore.dev/cosign/signing/signing_with_containers/
 
 
 def _what(b: ImageBuild) -> str:
-    return f"image {b.image or '?'} pushed by job {b.job} ({b.push_how})"
+    image = b.image or "?"
+    if "$" in image and b.keys and b.keys[0].literal:
+        image = f"{b.keys[0].repo} ({image})"
+    return f"image {image} pushed by job {b.job} ({b.push_how})"
+
+
+def _elsewhere(b: ImageBuild, kind: str) -> tuple[str, tuple[Related, ...]]:
+    """A message tail and related locations for evidence the pipeline has for other images."""
+    others = b.others(kind)
+    if not others:
+        return "", ()
+    names = sorted({e.image.split("@", 1)[0] for e in others})
+    tail = f" ({others[0].how} in the pipeline covers only {', '.join(names)})"
+    return tail, tuple(
+        Related(e.span, f"{e.how} for {e.image.split('@', 1)[0]}") for e in others[:3]
+    )
 
 
 @rule(
@@ -36,7 +51,9 @@ def image_push_unsigned(b: ImageBuild) -> Iterator[Finding]:
 
     Without a signature nothing downstream (an admission policy, `cosign verify`) can tell the
     image this pipeline built from one pushed by anyone else holding registry credentials.
-    `cosign sign` or `notation sign` anywhere in the same pipeline counts.
+    `cosign sign` or `notation sign` anywhere in the same pipeline counts, when it signs this
+    image: a pipeline that pushes several images and signs some of them (by repository name,
+    or by the digest output of the push step or job) is reported for the unsigned ones.
 
     ## Why it matters
     Registry credentials leak; a signature bound to the pipeline's identity is what lets the
@@ -48,9 +65,12 @@ def image_push_unsigned(b: ImageBuild) -> Iterator[Finding]:
         - run: cosign sign --yes "ghcr.io/acme/app@${{ steps.build.outputs.digest }}"
     """
     if not b.of("sign"):
+        tail, related = _elsewhere(b, "sign")
         yield Finding(
             b.push_span,
-            f"{_what(b)} is never signed (no cosign sign or notation sign in the pipeline)",
+            f"{_what(b)} is never signed"
+            + (tail or " (no cosign sign or notation sign in the pipeline)"),
+            related=related,
         )
 
 
@@ -241,7 +261,8 @@ def image_push_without_provenance(b: ImageBuild) -> Iterator[Finding]:
     """
     prov = b.of("provenance")
     if not prov:
-        yield Finding(b.push_span, f"{_what(b)} gets no provenance at all")
+        tail, related = _elsewhere(b, "provenance")
+        yield Finding(b.push_span, f"{_what(b)} gets no provenance at all{tail}", related=related)
         return
     if any(e.strong for e in prov):
         return
@@ -291,7 +312,8 @@ def image_push_without_sbom(b: ImageBuild) -> Iterator[Finding]:
             related=(Related(sboms[0].span, "SBOM generated here"),),
         )
     else:
-        yield Finding(b.push_span, f"{_what(b)} gets no SBOM")
+        tail, related = _elsewhere(b, "sbom")
+        yield Finding(b.push_span, f"{_what(b)} gets no SBOM{tail}", related=related)
 
 
 @rule(
@@ -328,7 +350,10 @@ def image_push_without_vuln_scan(b: ImageBuild) -> Iterator[Finding]:
             related=(Related(scans[0].span, "scan here"),),
         )
     else:
-        yield Finding(b.push_span, f"{_what(b)} is never scanned for vulnerabilities")
+        tail, related = _elsewhere(b, "scan")
+        yield Finding(
+            b.push_span, f"{_what(b)} is never scanned for vulnerabilities{tail}", related=related
+        )
 
 
 @rule(
