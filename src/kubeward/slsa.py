@@ -4,7 +4,8 @@ An `ImageBuild` is one CI job that pushes an image (GitHub Actions or GitLab CI)
 for it is looked for in the whole pipeline (the workflow file, or the `.gitlab-ci.yml` with its
 local includes), because signing and attesting often happen in a later job fed by the build's
 digest output, then matched to the image it names where the pipeline shows it (the push step's
-or job's digest output, or the repository; see docs/slsa.md). The level follows the SLSA v1.0 requirements (slsa.dev/spec/v1.0/requirements):
+or job's digest output, or the repository; see docs/slsa.md). The level follows the SLSA v1.0
+requirements (slsa.dev/spec/v1.0/requirements):
 
 - Build L1: "Provenance generation: Exists".
 - Build L2: adds "Provenance generation: Authentic" (signed, verifiable provenance) and

@@ -664,3 +664,149 @@ def insecure_commands_enabled(wf: Workflow) -> Iterator[Finding]:
                 yield Finding(
                     k.span, "ACTIONS_ALLOW_UNSECURE_COMMANDS re-enables set-env and add-path"
                 )
+
+
+# --- artifacts of the triggering run in a workflow_run workflow -------------------------------
+
+_ROOT_PATHS = frozenset({"", ".", "./", "${{github.workspace}}", "$GITHUB_WORKSPACE"})
+# Commands that run what the workspace holds (build files a root-extracted artifact overwrites).
+_RUNS_WORKSPACE = re.compile(
+    r"(?:^|[\s;&|(])(?:"
+    r"\./[\w.-][^\s;&|)]*"
+    r"|(?:ba|z)?sh\s+(?!-c\b)[\w./-]+|source\s+\S+|\.\s+[\w./-]+"
+    r"|python3?\s+(?!-[cm]\b)[\w./-]+\.py|node\s+[\w./-]+\.m?js"
+    r"|make\b|npm\s+(?:install|ci|run|test|start)\b|yarn\b|pnpm\s+(?:install|run|test)\b"
+    r"|pip3?\s+install\s+(?:-r\s+\S+|-e\s+\S+|\.(?:\s|$))|go\s+(?:run|generate|test)\b"
+    r"|mvn\b|\./gradlew\b|gradle\b|cargo\s+(?:build|run|test)\b"
+    r")",
+    re.M,
+)
+_TO_ENV = re.compile(r">>\s*\"?\$\{?GITHUB_(?:ENV|PATH)\b")
+
+
+def _download_from_run(step: Step) -> tuple[str, str] | None:
+    """(how, destination path) when the step downloads artifacts of the triggering run."""
+    u = step.uses
+    if u is not None and u.is_action("actions/download-artifact"):
+        run_id = step.input_str("run-id") or ""
+        if "workflow_run" in run_id:
+            return "actions/download-artifact", (step.input_str("path") or "")
+        return None
+    if u is not None and u.is_action("dawidd6/action-download-artifact"):
+        return "dawidd6/action-download-artifact", step.input_str("path") or ""
+    if u is not None and u.is_action("actions/github-script"):
+        script = step.input_str("script") or ""
+        if "downloadArtifact" in script and "workflow_run" in script:
+            return "actions/github-script downloadArtifact of the triggering run", ""
+        return None
+    m = re.search(r"\bgh\s+run\s+download\b[^\n]*", step.run_text)
+    if m is not None:
+        d = re.search(r"(?:-D|--dir)[= ]\s*(\S+)", m.group(0))
+        return "gh run download", d.group(1) if d else ""
+    return None
+
+
+def _executes(text: str, path: str) -> re.Match[str] | None:
+    """Where a script runs something from `path` (the workspace root when `path` is root)."""
+    text = re.sub(r"\$\{\{\s*github\.workspace\s*\}\}/?", "", text)
+    if path in _ROOT_PATHS:
+        return _RUNS_WORKSPACE.search(text) or _TO_ENV.search(text)
+    p = re.escape(path.strip("'\"").removeprefix("./").rstrip("/"))
+    target = rf"['\"]?(?:\./)?{p}/[^\s;&|)'\"]+"
+    # Run by an interpreter anywhere, or as the command itself (reading it with cat/jq is data).
+    use = re.compile(
+        rf"\b(?:(?:ba|z)?sh|source|python3?|node|perl|ruby|chmod\s+\+x)\s+{target}"
+        rf"|(?:^|[;&|(])[ \t]*(?:\.\s+)?{target}",
+        re.M,
+    )
+    m = use.search(text)
+    if m is not None:
+        return m
+    line = next((ln for ln in text.splitlines() if p and re.search(p, ln)), None)
+    if line is not None and _TO_ENV.search(line):
+        return re.search(re.escape(line.strip()), text)
+    return None
+
+
+@rule(
+    id="workflow-run-artifact-poisoning",
+    layer=Layer.BUILD,
+    severity=Severity.HIGH,
+    references=(
+        "https://securitylab.github.com/resources/github-actions-preventing-pwn-requests/",
+        "https://github.com/actions/download-artifact#download-artifacts-from-other-workflow-runs-or-repositories",
+    ),
+)
+def workflow_run_artifact_poisoning(wf: Workflow) -> Iterator[Finding]:
+    """`workflow_run` workflow downloads the triggering run's artifacts, then executes them.
+
+    A `workflow_run` workflow runs with the base repository's token and secrets after another
+    workflow finishes, including a `pull_request` run from a fork. The artifacts of that run
+    were written by the fork's code: downloading them (`actions/download-artifact` with
+    `run-id: ${{ github.event.workflow_run.id }}`, `dawidd6/action-download-artifact`,
+    `gh run download`, `github-script`'s `downloadArtifact`) is safe only while they stay data.
+    Running a script from the artifact, or extracting it into the workspace root and then
+    running a build (`make`, `npm install`, `./script`: the artifact may overwrite those files),
+    or appending it to `$GITHUB_ENV`, runs the fork's code with the privileges.
+
+    ## Why it matters
+    This is the pwn-request pattern through artifacts: a pull request from any GitHub user
+    gets the privileged workflow's secrets and write token.
+
+    ## Remediation
+    Download into a dedicated directory outside the checkout, treat the content as untrusted
+    data (validate it, e.g. a PR number with a regular expression), and never execute it:
+
+        - uses: actions/download-artifact@<sha> # v4
+          with:
+            run-id: ${{ github.event.workflow_run.id }}
+            github-token: ${{ github.token }}
+            path: ${{ runner.temp }}/artifacts
+        - run: |
+            pr=$(cat "$RUNNER_TEMP/artifacts/pr-number")
+            [[ "$pr" =~ ^[0-9]+$ ]] || exit 1
+    """
+    if wf.is_action or not wf.has_trigger("workflow_run"):
+        return
+    trig = wf.triggers["workflow_run"]
+    trig_rel = (Related(trig.span, "triggered by workflow_run"),) if trig is not None else ()
+    for job in wf.jobs:
+        download: tuple[Step, str, str] | None = None
+        for step in job.steps:
+            got = _download_from_run(step)
+            if got is not None:
+                download = (step, got[0], got[1])
+                if step.run is None:
+                    continue
+            if download is None:
+                continue
+            dstep, how, path = download
+            where = "the workspace root" if path in _ROOT_PATHS else path
+            rel = (Related(dstep.node.span, f"{how} into {where}"), *trig_rel)
+            if step.uses is not None and step.uses.kind == "local":
+                local = step.uses.text.removeprefix("./")
+                if path in _ROOT_PATHS or local.startswith(path.removeprefix("./").rstrip("/")):
+                    yield Finding(
+                        step.uses.span or step.node.span,
+                        f"job {job.id} runs the local action {step.uses.text} after {how} "
+                        f"extracted the triggering run's artifacts into {where}",
+                        related=rel,
+                    )
+            if step.run is None or (step is dstep and "gh run download" not in how):
+                continue
+            text = step.run_text
+            if step is dstep:
+                text = text[text.find("gh run download") :].split("\n", 1)[-1]
+            m = _executes(text, path)
+            if m is None:
+                continue
+            needle = m.group(0).lstrip(";&|( \t\n").split("\n", 1)[0].strip()
+            span = wf.file.find_span(
+                needle, first_line=step.run.start.line, last_line=step.run.end.line
+            )
+            yield Finding(
+                span,
+                f"job {job.id} runs `{needle}` after {how} put the triggering run's artifacts "
+                f"in {where}; a fork's pull request can write those artifacts",
+                related=rel,
+            )

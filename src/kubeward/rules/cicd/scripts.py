@@ -194,3 +194,94 @@ def gitlab_script_injection(script: ShellScript) -> Iterator[Finding]:
             script.span_of(m.start(), m.end()),
             f"${m.group(1)} is parsed again as code in {script.where}",
         )
+
+
+@dataclass(frozen=True, slots=True)
+class CiVariable:
+    """One `env:` (GitHub workflow, job, step) or `variables:` (GitLab top level, job) entry."""
+
+    file: SourceFile
+    key: YNode
+    value: YNode
+    where: str
+
+    @property
+    def name(self) -> str:
+        return str(self.key.value)
+
+
+def _entries(f: SourceFile, block: YNode | None, where: str) -> Iterator[CiVariable]:
+    if block is None or not block.is_map:
+        return
+    for k, v in block.items():
+        if v.is_map:  # GitLab `VAR: {value: x, description: ...}`
+            v = v.get("value") or v
+        if k.is_scalar and v.is_scalar:
+            yield CiVariable(f, k, v, where)
+
+
+@provider(CiVariable)
+def ci_variables(f: SourceFile) -> Iterator[CiVariable]:
+    for wf in instances_in(f, Workflow):
+        yield from _entries(f, wf.env, "the workflow env:")
+        for job in wf.jobs:
+            yield from _entries(f, job.env, f"env: of job {job.id}")
+            for s in job.steps:
+                yield from _entries(f, s.env, f"env: of {s.label} of job {job.id}")
+    if looks_like_gitlab(f):
+        for doc in f.documents:
+            if doc.is_map:
+                yield from _entries(f, doc.get("variables"), "the pipeline variables:")
+        for j in jobs_in(f, f.rel):
+            if j.name != "<top level>":
+                yield from _entries(f, j.node.get("variables"), f"variables: of job {j.name}")
+
+
+@rule(
+    id="pip-index-env",
+    layer=Layer.BUILD,
+    severity=Severity.MEDIUM,
+    references=(
+        "https://pip.pypa.io/en/stable/topics/configuration/#environment-variables",
+        "https://pip.pypa.io/en/stable/cli/pip_install/#cmdoption-extra-index-url",
+        "https://pip.pypa.io/en/stable/cli/pip/#cmdoption-trusted-host",
+    ),
+)
+def pip_index_env(var: CiVariable) -> Iterator[Finding]:
+    """pip is configured through the environment to mix indexes or to skip TLS checks.
+
+    pip reads every option from a `PIP_<OPTION>` environment variable, so `env:` or
+    `variables:` reach every `pip install` of the job, including those of build tools and
+    scripts. `PIP_EXTRA_INDEX_URL` mixes a private index with PyPI (pip takes the highest
+    version from either: dependency confusion); `PIP_TRUSTED_HOST` turns off TLS certificate
+    checks (and allows plain HTTP) for the named hosts, so anyone on the network path can serve
+    packages. An empty value is not flagged (nor a lower-case name: pip reads `PIP_` only).
+
+    ## Why it matters
+    Both let someone other than the package's owner decide what is installed in the
+    pipeline, with its secrets and the image it builds.
+
+    ## Remediation
+    Use a single index that serves private names first and proxies PyPI, over verified TLS
+    (trust a private CA with `PIP_CERT`, not `PIP_TRUSTED_HOST`):
+
+        env:
+          PIP_INDEX_URL: https://pypi.internal.example/simple
+    """
+    name = var.name
+    value = (var.value.text or "").strip()
+    if not value:
+        return
+    if name == "PIP_EXTRA_INDEX_URL":
+        yield Finding(
+            var.key.span,
+            f"PIP_EXTRA_INDEX_URL in {var.where} makes every pip install also search "
+            f"{value if '${{' in value else value.split()[0]}: PyPI can shadow private packages",
+        )
+    elif name == "PIP_TRUSTED_HOST":
+        yield Finding(
+            var.key.span,
+            f"PIP_TRUSTED_HOST in {var.where} lets every pip install reach {value} "
+            "over plain HTTP or unverified TLS",
+            severity=Severity.HIGH,
+        )
