@@ -313,7 +313,8 @@ def _inline_comments(f: SourceFile) -> dict[int, tuple[str, ...]]:
     return out
 
 
-def _annotation_scopes(ctx: ScanContext, f: SourceFile) -> list[tuple[Span, tuple[str, ...]]]:
+def _annotation_scopes(f: SourceFile) -> list[tuple[Span, tuple[str, ...]]]:
+    """Spans of Kubernetes objects with a `kubeward.dev/ignore` annotation, and its rule ids."""
     if f.kind is not FileKind.YAML or ANNOTATION not in f.text:
         return []
     scopes = []
@@ -325,6 +326,97 @@ def _annotation_scopes(ctx: ScanContext, f: SourceFile) -> list[tuple[Span, tupl
     return scopes
 
 
+class Judge:
+    """Turns rule findings into results: the effective severity, a fingerprint, and whether
+    an inline comment, an annotation or the baseline suppresses it. It remembers which
+    suppressions were used, so the unused ones can be listed. The engine uses one per scan
+    and leaves it on the `ScanContext`, so that checks run after the scan (the registry
+    checks of `scan --verify-images`) are judged the same way."""
+
+    def __init__(self, ctx: ScanContext, config: Config, baseline: set[str] | None) -> None:
+        self.ctx = ctx
+        self.config = config
+        self.baseline = baseline
+        self.files = {f.rel: f for f in ctx.files}
+        self._inline: dict[str, dict[int, tuple[str, ...]]] = {}
+        self._scopes: dict[str, list[tuple[Span, tuple[str, ...]]]] = {}
+        self._used: set[tuple[str, int, str]] = set()  # (path, line, rule id or "all")
+        self._occurrences: dict[tuple[str, str, str], int] = defaultdict(int)
+
+    def _comments(
+        self, f: SourceFile
+    ) -> tuple[dict[int, tuple[str, ...]], list[tuple[Span, tuple[str, ...]]]]:
+        if f.rel not in self._inline:
+            self._inline[f.rel] = _inline_comments(f)
+            self._scopes[f.rel] = _annotation_scopes(f)
+        return self._inline[f.rel], self._scopes[f.rel]
+
+    def judge(self, r: Rule, finding: Finding) -> Result:
+        rid = r.id
+        path, line = finding.span.path, finding.span.start.line
+        f = self.files.get(path)
+        line_text = f.line_text(line) if f else ""
+        occ_key = (rid, path, line_text.strip())
+        fp = fingerprint(rid, path, line_text, self._occurrences[occ_key])
+        self._occurrences[occ_key] += 1
+        severity = self.config.rule(rid).severity or finding.severity or r.severity
+        suppressed_by = None
+        if f is not None:
+            inline, scopes = self._comments(f)
+            for ln in (line, line - 1):
+                ids = inline.get(ln)
+                if ids is not None and (rid in ids or "all" in ids):
+                    suppressed_by = "inline"
+                    self._used.add((path, ln, rid if rid in ids else "all"))
+                    break
+            if suppressed_by is None:
+                for span, ids in scopes:
+                    if span.start.line <= line <= span.end.line and (rid in ids or "all" in ids):
+                        suppressed_by = "annotation"
+                        self._used.add((path, span.start.line, rid if rid in ids else "all"))
+                        break
+        if suppressed_by is None and self.baseline is not None and fp in self.baseline:
+            suppressed_by = "baseline"
+        return Result(r, finding, severity, fp, suppressed_by)
+
+    def add(self, report: Report, r: Rule, finding: Finding) -> None:
+        """Judge a finding and file it in the report (results or suppressed)."""
+        result = self.judge(r, finding)
+        if result.suppressed_by:
+            report.suppressed.append(result)
+            return
+        report.results.append(result)
+        f = self.files.get(finding.span.path)
+        if f is not None:
+            report.sources.setdefault(f.rel, f.text)
+
+    def unused(self, active: set[str]) -> list[UnusedSuppression]:
+        """Suppressions that suppressed nothing. Only rules that ran (`active`) can be judged
+        unused: a rule switched off proves nothing."""
+        out: list[UnusedSuppression] = []
+        for f in self.ctx.files:
+            if "kubeward:" not in f.text:
+                continue
+            inline, scopes = self._comments(f)
+            for ln, ids in sorted(inline.items()):
+                left = tuple(
+                    i
+                    for i in ids
+                    if (i in active or i == "all") and (f.rel, ln, i) not in self._used
+                )
+                if left:
+                    out.append(UnusedSuppression(f.line_span(ln), left, "inline"))
+            for span, ids in scopes:
+                left = tuple(
+                    i
+                    for i in ids
+                    if (i in active or i == "all") and (f.rel, span.start.line, i) not in self._used
+                )
+                if left:
+                    out.append(UnusedSuppression(span, left, "annotation"))
+        return out
+
+
 def _apply(
     report: Report,
     hits: list[_RuleHit],
@@ -333,14 +425,8 @@ def _apply(
     ctx: ScanContext,
     baseline: set[str] | None,
 ) -> None:
-    by_path = {f.rel: f for f in ctx.files}
-    inline: dict[str, dict[int, tuple[str, ...]]] = {}
-    scopes: dict[str, list[tuple[Span, tuple[str, ...]]]] = {}
-    used_inline: set[tuple[str, int, str]] = set()
-    used_scope: set[tuple[str, int, str]] = set()
-    occurrences: dict[tuple[str, str, str], int] = defaultdict(int)
-    used_baseline: set[str] = set()
-
+    judge = Judge(ctx, config, baseline)
+    ctx.judge = judge
     hits.sort(key=lambda h: (h[1].span.path, h[1].span.start, h[0], h[1].message))
     seen: set[tuple[str, Span, str]] = set()
     for rid, finding in hits:
@@ -348,76 +434,10 @@ def _apply(
         if key in seen:  # the same finding from two views of one object
             continue
         seen.add(key)
-        r = registry[rid]
-        path, line = finding.span.path, finding.span.start.line
-        f = by_path.get(path)
-        line_text = f.line_text(line) if f else ""
-        occ_key = (rid, path, line_text.strip())
-        fp = fingerprint(rid, path, line_text, occurrences[occ_key])
-        occurrences[occ_key] += 1
-        severity = config.rule(rid).severity or finding.severity or r.severity
-        suppressed_by = None
-        if f is not None:
-            if path not in inline:
-                inline[path] = _inline_comments(f)
-                scopes[path] = _annotation_scopes(ctx, f)
-            for ln in (line, line - 1):
-                ids = inline[path].get(ln)
-                if ids is not None and (rid in ids or "all" in ids):
-                    suppressed_by = "inline"
-                    used_inline.add((path, ln, rid if rid in ids else "all"))
-                    break
-            if suppressed_by is None:
-                for span, ids in scopes[path]:
-                    if span.start.line <= line <= span.end.line and (rid in ids or "all" in ids):
-                        suppressed_by = "annotation"
-                        used_scope.add((path, span.start.line, rid if rid in ids else "all"))
-                        break
-        if suppressed_by is None and baseline is not None and fp in baseline:
-            suppressed_by = "baseline"
-            used_baseline.add(fp)
-        result = Result(r, finding, severity, fp, suppressed_by)
-        if suppressed_by:
-            report.suppressed.append(result)
-        else:
-            report.results.append(result)
-            if f is not None and path not in report.sources:
-                report.sources[path] = f.text
+        judge.add(report, registry[rid], finding)
     report.results.sort(key=Result.sort_key)
     report.suppressed.sort(key=Result.sort_key)
-    active = {r.id for r in report.rules}
-    for path, comments in sorted(inline.items()):
-        _unused(report, by_path[path], comments, used_inline, active, "inline")
-    # Files with suppression comments but no findings at all.
-    for f in ctx.files:
-        if f.rel not in inline and "kubeward:" in f.text:
-            _unused(report, f, _inline_comments(f), used_inline, active, "inline")
-    for f in ctx.files:
-        file_scopes = scopes[f.rel] if f.rel in scopes else _annotation_scopes(ctx, f)
-        for span, ids in file_scopes:
-            unused = tuple(
-                i
-                for i in ids
-                if i in active or i == "all"
-                if (f.rel, span.start.line, i) not in used_scope
-            )
-            if unused:
-                report.unused_suppressions.append(UnusedSuppression(span, unused, "annotation"))
-
-
-def _unused(
-    report: Report,
-    f: SourceFile,
-    comments: Mapping[int, tuple[str, ...]],
-    used: set[tuple[str, int, str]],
-    active: set[str],
-    kind: str,
-) -> None:
-    for ln, ids in sorted(comments.items()):
-        # Only rules that ran can be judged unused (a rule switched off proves nothing).
-        unused = tuple(i for i in ids if (i in active or i == "all") and (f.rel, ln, i) not in used)
-        if unused:
-            report.unused_suppressions.append(UnusedSuppression(f.line_span(ln), unused, kind))
+    report.unused_suppressions = judge.unused({r.id for r in report.rules})
 
 
 # --- baseline -----------------------------------------------------------------------------------

@@ -12,21 +12,20 @@ settings apply to these findings as they do to the static ones.
 from __future__ import annotations
 
 import argparse
-import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from kubeward.engine import ANNOTATION, fingerprint, read_baseline
+from kubeward.config import Config
+from kubeward.engine import Judge, read_baseline
 from kubeward.model.image import ImageRef as ModelImageRef
 from kubeward.model.images import ImageUse
-from kubeward.model.k8s import KubeObject
-from kubeward.registry import RULES, Finding, Rule, RuleContext, instances_in
+from kubeward.registry import RULES, Rule, RuleContext
 from kubeward.results import Report, Result
 from kubeward.scan_context import ScanContext
-from kubeward.source import FileKind, ScanError, SourceFile
+from kubeward.source import ScanError
 from kubeward.verify._cli_image import add_policy_arguments, client_from_args, policies_from_args
 from kubeward.verify._errors import VerificationError
 from kubeward.verify._trust import TrustedRoot, load_trusted_root
@@ -39,7 +38,6 @@ if TYPE_CHECKING:
     from kubeward.engine import ScanOptions
 
 _MAX_PARALLEL = 4
-_INLINE = re.compile(r"kubeward:\s*ignore\[([^\]]*)\]")
 _OPTION_DESTS = (
     "key",
     "certificate_identity",
@@ -198,80 +196,6 @@ def _selected(args: argparse.Namespace, options: ScanOptions | None) -> list[Rul
     return chosen
 
 
-def _inline_ids(f: SourceFile, line: int) -> Iterable[tuple[int, tuple[str, ...]]]:
-    for ln in (line, line - 1):
-        text = f.line_text(ln)
-        if "#" not in text:
-            continue
-        match = _INLINE.search(text[text.index("#") :])
-        if match:
-            yield ln, tuple(x.strip() for x in match.group(1).split(",") if x.strip())
-
-
-def _annotated(f: SourceFile, line: int, rule_id: str) -> tuple[int, str] | None:
-    if f.kind is not FileKind.YAML or ANNOTATION not in f.text:
-        return None
-    for obj in instances_in(f, KubeObject):
-        value = obj.annotation(ANNOTATION)
-        if not value or not obj.span.start.line <= line <= obj.span.end.line:
-            continue
-        ids = [x.strip() for x in value.split(",")]
-        if rule_id in ids or "all" in ids:
-            return obj.span.start.line, rule_id if rule_id in ids else "all"
-    return None
-
-
-@dataclass
-class _Applier:
-    report: Report
-    options: ScanOptions | None
-    files: dict[str, SourceFile]
-    baseline: set[str] | None
-
-    def add(self, rule: Rule, finding: Finding, occurrences: dict[tuple[str, str], int]) -> None:
-        path, line = finding.span.path, finding.span.start.line
-        f = self.files.get(path)
-        line_text = f.line_text(line) if f is not None else ""
-        key = (path, line_text.strip())
-        fp = fingerprint(rule.id, path, line_text, occurrences.get(key, 0))
-        occurrences[key] = occurrences.get(key, 0) + 1
-        configured = self.options.config.rule(rule.id).severity if self.options else None
-        severity = configured or finding.severity or rule.severity
-        suppressed_by = None
-        if f is not None:
-            for ln, ids in _inline_ids(f, line):
-                if rule.id in ids or "all" in ids:
-                    suppressed_by = "inline"
-                    self._used(path, ln, rule.id if rule.id in ids else "all")
-                    break
-            if suppressed_by is None:
-                hit = _annotated(f, line, rule.id)
-                if hit is not None:
-                    suppressed_by = "annotation"
-                    self._used(path, hit[0], hit[1])
-        if suppressed_by is None and self.baseline is not None and fp in self.baseline:
-            suppressed_by = "baseline"
-        result = Result(rule, finding, severity, fp, suppressed_by)
-        if suppressed_by:
-            self.report.suppressed.append(result)
-            return
-        self.report.results.append(result)
-        if f is not None:
-            self.report.sources.setdefault(path, f.text)
-
-    def _used(self, path: str, line: int, rule_id: str) -> None:
-        """The engine judged this suppression before these rules ran: it is used after all."""
-        kept = []
-        for unused in self.report.unused_suppressions:
-            if unused.span.path == path and unused.span.start.line == line:
-                ids = tuple(i for i in unused.rule_ids if i != rule_id)
-                if not ids:
-                    continue
-                unused = type(unused)(unused.span, ids, unused.kind)
-            kept.append(unused)
-        self.report.unused_suppressions = kept
-
-
 def verify_scan_images(
     args: argparse.Namespace,
     report: Report,
@@ -332,11 +256,11 @@ def verify_scan_images(
         baseline = read_baseline(args.baseline)
     else:
         baseline = None
-    files = {f.rel: f for f in scan_context.files} if scan_context is not None else {}
-    applier = _Applier(report, options, files, baseline)
-    occurrences: dict[str, dict[tuple[str, str], int]] = {r.id: {} for r in rules}
     seen: set[tuple[str, int, str]] = set()
     context = scan_context if scan_context is not None else ScanContext(files=[])
+    judge = context.judge
+    if judge is None:  # called outside a scan: judge the same way the engine would
+        judge = Judge(context, options.config if options else Config(), baseline)
     for use in uses:
         answer = answers[reference_text(use.ref)]
         line = use.span.start.line
@@ -362,11 +286,13 @@ def verify_scan_images(
         for rule in rules:
             params = options.config.params_for(rule.id, rule.params) if options else {}
             for finding in rule.run(verified, RuleContext(params, context)):
-                applier.add(rule, finding, occurrences[rule.id])
+                judge.add(report, rule, finding)
     known = {r.id for r in report.rules}
     report.rules = sorted([*report.rules, *(r for r in rules if r.id not in known)], key=_rule_id)
     report.results.sort(key=Result.sort_key)
     report.suppressed.sort(key=Result.sort_key)
+    # Suppressions of these rules were judged unused before they ran: judge them again.
+    report.unused_suppressions = judge.unused({r.id for r in report.rules})
     report.errors = sorted(set(report.errors), key=lambda e: (e.path, e.line or 0, e.reason))
 
 
