@@ -71,6 +71,18 @@ def test_bitnami_ranges_are_low_because_the_lock_pins_them(charts: tuple[Path, R
     ]
     assert r.span.start.line == line and r.severity is Severity.LOW
     assert "Chart.lock pins 2.31.4" in r.finding.message
+    # The location names the file; the message names the chart, not the path again.
+    assert r.finding.message.startswith("dependency common of chart redis accepts")
+
+
+def test_a_range_is_not_also_reported_as_an_oci_tag(charts: tuple[Path, Report]) -> None:
+    root, report = charts
+    ranges = {
+        (p, n) for rule, p, n in _hits(report, root) if rule == "helm-dependency-version-range"
+    }
+    oci = [r for r in report.results if r.rule.id == "helm-oci-dependency-without-digest"]
+    assert ranges  # every Bitnami dependency is an OCI range, pinned only by Chart.lock
+    assert oci == []
 
 
 def test_bitnami_values_images_point_at_the_digest_line(charts: tuple[Path, Report]) -> None:

@@ -158,7 +158,7 @@ def _read_side_yaml(abspath: str, rel: str) -> tuple[YNode | None, str | None]:
     return docs[0], None
 
 
-def _requirements(seq: YNode | None, where_file: str) -> tuple[ChartRequirement, ...]:
+def _requirements(seq: YNode | None, owner: str) -> tuple[ChartRequirement, ...]:
     out = []
     for item in seq.seq() if seq is not None else []:
         if not item.is_map:
@@ -174,12 +174,19 @@ def _requirements(seq: YNode | None, where_file: str) -> tuple[ChartRequirement,
                 repository=item.get_str("repository") or "",
                 node=item,
                 origin="chart-dependency",
-                where=f"dependency {name} of {where_file}",
+                where=f"dependency {name} of {owner}",
                 file=item.path,
                 alias=item.get_str("alias"),
             )
         )
     return tuple(out)
+
+
+def _owner(chart_name: str | None, where_file: str, chart_rel: str) -> str:
+    """How a dependency's message names what declares it: the chart, and `requirements.yaml`
+    when the dependency is declared there (a v1 chart)."""
+    chart = f"chart {chart_name}" if chart_name else "the chart"
+    return chart if where_file == chart_rel else f"{chart} (requirements.yaml)"
 
 
 def _lock_of(node: YNode, rel: str) -> ChartLock:
@@ -249,7 +256,8 @@ def helm_charts(f: SourceFile) -> Iterator[HelmChart]:
         name=node.get_str("name"),
         app_version=node.get_str("appVersion"),
         dir_rel=dir_rel,
-        dependencies=_requirements(deps_node, where_file),
+        # The finding's location names the file; the message names the chart.
+        dependencies=_requirements(deps_node, _owner(node.get_str("name"), where_file, f.rel)),
         deps_node=deps_node,
         deps_key_span=deps_key,
         lock=_lock_of(lock_node, lock_rel) if lock_node is not None else None,
@@ -292,7 +300,7 @@ def chart_requirements(f: SourceFile) -> Iterator[ChartRequirement]:
                     repository=item.get_str("repo") or "",
                     node=item,
                     origin="kustomize-helm-chart",
-                    where=f"helmCharts entry {name} of {f.rel}",
+                    where=f"helmCharts entry {name}",
                     file=f.rel,
                 )
 

@@ -238,7 +238,8 @@ def helm_oci_dependency_without_digest(req: ChartRequirement) -> Iterator[Findin
     which the registry (or whoever can push to it) can move. A digest (`sha256:`) names the
     exact chart bytes. Helm 3 has no `digest` field for dependencies and its `Chart.lock`
     records only versions; this rule accepts a `digest: sha256:...` field (proposed for
-    Helm, helm/helm#32133) or an `@sha256:` reference.
+    Helm, helm/helm#32133) or an `@sha256:` reference. A dependency with a version range is
+    left to `helm-dependency-version-range` (a range is not yet a tag).
 
     ## Why it matters
     Tags on OCI registries are mutable: a re-pushed `2.31.4` changes what `helm dependency
@@ -257,8 +258,10 @@ def helm_oci_dependency_without_digest(req: ChartRequirement) -> Iterator[Findin
     """
     if req.origin != "chart-dependency" or not req.is_oci or _has_digest(req):
         return
+    if not is_exact_version((req.version or "").strip()):
+        return  # a range or no version: helm-dependency-version-range reports it first
     yield Finding(
         req.value_span("repository"),
-        f"{req.where} comes from OCI registry {req.repository} at version "
-        f"{req.version or '(none)'} (a movable tag) without a digest",
+        f"{req.where} comes from OCI registry {req.repository} by the tag {req.version}, "
+        "which can be re-pushed, and no digest",
     )
