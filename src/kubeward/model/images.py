@@ -37,6 +37,15 @@ class ImageUse:
     where: str
     container: Container | None = None
     related: tuple[Related, ...] = ()
+    # Every container the reference is the image of, when one Kustomize `images:` entry sets
+    # the same effective image for several (else just `container`).
+    containers: tuple[Container, ...] = ()
+
+    @property
+    def all_containers(self) -> tuple[Container, ...]:
+        if self.containers:
+            return self.containers
+        return (self.container,) if self.container is not None else ()
 
 
 ImageSource = Callable[[SourceFile], Iterable[ImageUse]]
@@ -138,6 +147,7 @@ def _merge(group: list[ImageUse]) -> ImageUse:
     for u in group:
         related += [r for r in u.related if r not in related]
     where = wheres[0] if len(wheres) == 1 else f"{len(wheres)} containers: " + "; ".join(wheres)
+    containers = tuple({id(c): c for u in group for c in u.all_containers}.values())
     return ImageUse(
         ref=first.ref,
         span=first.span,
@@ -145,6 +155,7 @@ def _merge(group: list[ImageUse]) -> ImageUse:
         where=where,
         container=first.container,
         related=tuple(related),
+        containers=containers,
     )
 
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from kubeward.model.image import ImageRef
+from kubeward.model.images import ImageUse
 from kubeward.model.k8s import Container
 from kubeward.registry import Finding, Layer, Related, Severity, rule
 
@@ -29,7 +31,7 @@ def is_release_tag(tag: str) -> bool:
         "https://kubernetes.io/docs/concepts/containers/images/#imagepullpolicy-defaulting",
     ),
 )
-def image_pull_policy_not_always(c: Container) -> Iterator[Finding]:
+def image_pull_policy_not_always(use: ImageUse) -> Iterator[Finding]:
     """Mutable image tag with an `imagePullPolicy` other than `Always`.
 
     With `IfNotPresent` (the default for any tag but `latest`) or `Never`, a node runs
@@ -42,7 +44,10 @@ def image_pull_policy_not_always(c: Container) -> Iterator[Finding]:
     policy on a tag that names one release (`1.4.2`, `v2.10.0-alpine`, a commit id): such a
     tag moves at most for a rebuild of the same release, and `image-not-pinned-by-digest`
     already reports the image; a digest fixes both. This is narrower than Checkov's
-    CKV_K8S_15, which flags every digest-less image without `Always`.
+    CKV_K8S_15, which flags every digest-less image without `Always`. The image judged is the
+    effective one: where a Kustomize overlay's `images:` sets the image of a base's
+    container, the finding is at that entry (with the base's policy line related), and an
+    overlay that pins a digest clears it, as for the image rules.
 
     ## Why it matters
     Nodes drift apart: one runs the image pushed last week, another the one pushed today, and
@@ -56,20 +61,70 @@ def image_pull_policy_not_always(c: Container) -> Iterator[Finding]:
         # or
         imagePullPolicy: Always
     """
-    ref = c.image
-    if ref is None or not ref.is_resolved or ref.digest is not None:
+    if use.origin not in _ORIGINS:
         return
+    ref = use.ref
+    if not ref.is_resolved or ref.digest is not None:
+        return
+    floating = ref.tag is not None and not ref.uses_latest and not is_release_tag(ref.tag)
+    if use.origin == "container" and use.container is not None:
+        yield from _as_written(use.container, ref, floating=floating)
+        return
+    # Set by a Kustomize overlay: judged at the `images:` entry that set the image, with the
+    # containers (and their policy lines) as related places.
+    explicit: list[tuple[Container, str]] = []
+    defaulted: list[Container] = []
+    for c in use.all_containers:
+        value = _explicit_policy(c)
+        if value is not None and value != "Always":
+            explicit.append((c, value))
+        elif value is None and c.pull_policy is None and floating:
+            defaulted.append(c)
+    if not explicit and not defaulted:
+        return
+    if explicit:
+        policies = sorted({v for _, v in explicit})
+        why = f"imagePullPolicy {'/'.join(policies)} in its base"
+    else:
+        why = f"the default imagePullPolicy IfNotPresent on the floating tag '{ref.tag}'"
+    related = [
+        Related(c.pull_policy.span, f"imagePullPolicy {v} of {c.display}")
+        for c, v in explicit
+        if c.pull_policy is not None
+    ]
+    yield Finding(
+        use.span,
+        f"{use.where} pulls {ref.text}, set here, with {why}: each node keeps the copy it "
+        "cached first",
+        related=(*related, *use.related),
+    )
+
+
+_ORIGINS = ("container", "kustomize-image")
+
+
+def _explicit_policy(c: Container) -> str | None:
+    """The written imagePullPolicy, "Always" when it cannot be judged (templated), else None."""
     policy = c.pull_policy
-    if policy is not None:
-        value = policy.text
-        if value is None or policy.is_templated or value == "Always":
+    if policy is None:
+        return None
+    if policy.text is None or policy.is_templated:
+        return "Always"
+    return policy.text
+
+
+def _as_written(c: Container, ref: ImageRef, *, floating: bool) -> Iterator[Finding]:
+    policy = c.pull_policy
+    value = _explicit_policy(c)
+    if policy is not None and value is not None:
+        if value == "Always":
             return
         yield Finding(
             policy.span,
             f"{c.display} pulls the mutable {ref.text} with imagePullPolicy {value}",
             related=(Related(c.image_span, "the image"),),
         )
-    elif ref.tag is not None and not ref.uses_latest and not is_release_tag(ref.tag):
+    elif floating:
         yield Finding(
             c.image_span,
             f"{c.display} pulls {ref.text} with the default imagePullPolicy IfNotPresent: "
