@@ -474,6 +474,13 @@ class RunScript:
     script: Script
     offsets: list[int]  # script text offset -> file offset
     posix: bool = True
+    onbuild: bool = False  # `ONBUILD RUN`: runs when a child image is built FROM this one
+
+    def note(self, message: str) -> str:
+        """A finding's message, saying where the command runs when that is not this build."""
+        if self.onbuild:
+            return message + " (ONBUILD RUN: runs in every image built FROM this one)"
+        return message
 
     def span(self, start: int, end: int) -> Span:
         """The file span of script text `start..end`."""
@@ -729,7 +736,8 @@ def _run_text(f: SourceFile, ins: Instruction, escape: str) -> tuple[str, list[i
         start = lines.line_start(ln)
         col = 0
         if ln == ins.start_line:
-            m = re.match(r"\s*\S+\s*", text)
+            # The keyword (`RUN`, or `ONBUILD RUN`), then the flags.
+            m = re.match(r"\s*\S+\s+RUN\b\s*" if ins.cmd == "ONBUILD" else r"\s*\S+\s*", text, re.I)
             col = m.end() if m else 0
             while True:
                 fm = _FLAG_RE.match(text, col)
@@ -791,17 +799,21 @@ def run_scripts(df: Dockerfile) -> Iterator[RunScript]:
         for ins in st.instructions:
             if ins.cmd == "SHELL" and ins.json and ins.value:
                 posix = _posix(tuple(ins.value))
-            if ins.cmd != "RUN":
+            onbuild = ins.cmd == "ONBUILD" and (ins.sub_cmd or "").upper() == "RUN"
+            if ins.cmd != "RUN" and not onbuild:
                 continue
             if not posix:
-                yield RunScript(f, st, ins, Script(), [], posix=False)
+                yield RunScript(f, st, ins, Script(), [], posix=False, onbuild=onbuild)
                 continue
             if ins.json:
                 text, offsets = _json_run(f, ins)
-                yield RunScript(f, st, ins, split_shell(text), offsets)
+                yield RunScript(f, st, ins, split_shell(text), offsets, onbuild=onbuild)
                 continue
             text, offsets = _run_text(f, ins, df.escape)
             script = split_shell(text)
+            if onbuild:
+                yield RunScript(f, st, ins, script, offsets, onbuild=True)
+                continue
             if ins.heredocs:
                 _attach_heredocs(f, ins, script, text, offsets)
                 for body, body_offsets in _heredoc_scripts(f, ins, script):

@@ -29,14 +29,14 @@ def _findings(df: Dockerfile, check: Check, env_check: EnvCheck | None) -> Itera
     for script in instances_in(df.file, RunScript):
         for cmd in script.commands():
             for word, message in check(cmd):
-                yield Finding(script.word_span(word), message)
+                yield Finding(script.word_span(word), script.note(message))
             if env_check is None:
                 continue
             for w in cmd.env():
                 name, _, value = w.text.partition("=")
                 note = env_check(name, value)
                 if note:
-                    yield Finding(script.word_span(w), note)
+                    yield Finding(script.word_span(w), script.note(note))
     if env_check is None:
         return
     pairs: list[tuple[str, str, Span]] = [(p.name, p.value, p.span) for _, p in df.envs()]
@@ -540,6 +540,130 @@ def _go_unpinned(argv: list[Word]) -> Iterator[Word]:
             yield w
 
 
+_RPM_TOOLS = frozenset({"yum", "dnf", "microdnf", "tdnf"})
+_RPM_VALUE_OPTS = frozenset(
+    {
+        "--enablerepo",
+        "--disablerepo",
+        "--repo",
+        "--repoid",
+        "--setopt",
+        "--installroot",
+        "--releasever",
+        "-x",
+        "--exclude",
+        "-c",
+        "--config",
+        "--repofrompath",
+        "--forcearch",
+        "-d",
+        "--debuglevel",
+        "-e",
+        "--errorlevel",
+        "--downloaddir",
+        "--destdir",
+    }
+)
+# `name-VERSION[-RELEASE]` (a dash then a digit), `name = VERSION` specs, globs, groups, modules.
+_RPM_PINNED = re.compile(r"-\d|[=<>]")
+_GEM_VALUE_OPTS = frozenset(
+    {
+        "-v",
+        "--version",
+        "-i",
+        "--install-dir",
+        "-n",
+        "--bindir",
+        "-s",
+        "--source",
+        "--platform",
+        "-g",
+        "--file",
+        "--build-root",
+        "-P",
+        "--trust-policy",
+    }
+)
+_GEM_VERSION = re.compile(r"^=?\s*\d+(?:\.\d+)*(?:\.[A-Za-z0-9]+)?$")
+_CARGO_VALUE_OPTS = frozenset(
+    {
+        "--version",
+        "--vers",
+        "--git",
+        "--branch",
+        "--tag",
+        "--rev",
+        "--path",
+        "--root",
+        "--index",
+        "--registry",
+        "--target",
+        "--features",
+        "-F",
+        "-j",
+        "--jobs",
+        "--profile",
+        "--bin",
+        "--example",
+        "--target-dir",
+        "--config",
+        "-Z",
+    }
+)
+
+
+def _rpm_unpinned(argv: list[Word]) -> Iterator[Word]:
+    texts = [w.text for w in argv]
+    if "install" not in texts:
+        return
+    rest = argv[texts.index("install") + 1 :]
+    for w in positional(rest, _RPM_VALUE_OPTS):
+        t = w.text
+        if _RPM_PINNED.search(t) or t.startswith("@") or "*" in t or _local(t) or is_templated(t):
+            continue
+        yield w
+
+
+def _gem_unpinned(argv: list[Word]) -> Iterator[Word]:
+    texts = [w.text for w in argv]
+    if len(texts) < 3 or texts[1] != "install":
+        return
+    versions = [v for _, v in flag_value(argv, "-v", "--version")]
+    if versions and all(_GEM_VERSION.match(v.strip("'\"")) for v in versions):
+        return
+    for w in positional(argv[2:], _GEM_VALUE_OPTS):
+        t = w.text
+        if _local(t) or t.endswith(".gem") or is_templated(t):
+            continue
+        if ":" in t and _GEM_VERSION.match(t.split(":", 1)[1]):
+            continue  # name:VERSION
+        yield w
+
+
+def _cargo_unpinned(argv: list[Word]) -> Iterator[Word]:
+    texts = [w.text for w in argv]
+    if len(texts) < 2 or texts[1] != "install":
+        return
+    if any(
+        t in ("--path", "--rev", "--tag") or t.startswith(("--path=", "--rev=", "--tag="))
+        for t in texts
+    ):
+        return
+    versions = [v for _, v in flag_value(argv, "--version", "--vers")]
+    if versions and all(_EXACT_SEMVER.match(v.lstrip("=")) for v in versions):
+        return
+    git = next(iter(flag_value(argv, "--git")), None)
+    crates = positional(argv[2:], _CARGO_VALUE_OPTS)
+    if git is not None:
+        yield git[0]  # the repository's default branch, whichever crates it names
+        return
+    for w in crates:
+        t = w.text
+        if is_templated(t) or ("@" in t and _EXACT_SEMVER.match(t.rsplit("@", 1)[1].lstrip("="))):
+            continue
+        yield w
+
+
 def _distro_unpinned(cmd: Command) -> Iterator[Word]:
     argv = cmd.argv
     texts = [w.text for w in argv]
@@ -548,6 +672,8 @@ def _distro_unpinned(cmd: Command) -> Iterator[Word]:
         for w in positional(rest, _APT_VALUE_OPTS):
             if not ("=" in w.text or _local(w.text) or is_templated(w.text)):
                 yield w
+    elif cmd.name in _RPM_TOOLS:
+        yield from _rpm_unpinned(argv)
     elif cmd.name == "apk" and "add" in texts:
         rest = argv[texts.index("add") + 1 :]
         for w in positional(rest, _APK_VALUE_OPTS):
@@ -574,14 +700,36 @@ def _unpinned(cmd: Command, *, distro: bool = True) -> Iterator[tuple[Word, str]
     elif name == "go":
         for w in _go_unpinned(argv):
             yield w, f"go installs {w.text}, which moves; pin a release (module@vX.Y.Z)"
+    elif name == "gem":
+        words = list(_gem_unpinned(argv))
+        if words:
+            names = " ".join(w.text for w in words)
+            yield words[0], f"gem installs {names} without an exact version (pin with -v X.Y.Z)"
+    elif name == "cargo":
+        words = list(_cargo_unpinned(argv))
+        git = next(iter(flag_value(argv, "--git")), None)
+        if words and git is not None:
+            yield (
+                words[0],
+                f"cargo installs from {git[1]} at whatever its branch points to "
+                "(pin with --rev COMMIT)",
+            )
+        elif words:
+            names = " ".join(w.text for w in words)
+            yield (
+                words[0],
+                f"cargo installs {names} without an exact version "
+                "(pin as name@X.Y.Z, or --rev for --git)",
+            )
     elif distro:
         words = list(_distro_unpinned(cmd))
         if words:
             names = " ".join(w.text for w in words)
+            pin = "name-VERSION" if name in _RPM_TOOLS else "name=VERSION"
             yield (
                 words[0],
                 (
-                    f"{name} installs {names} without versions (pin as name=VERSION); "
+                    f"{name} installs {names} without versions (pin as {pin}); "
                     "the build gets whatever the repository serves that day"
                 ),
             )
@@ -599,11 +747,13 @@ def unpinned_package_install(df: Dockerfile, ctx: RuleContext) -> Iterator[Findi
 
     Flags `pip install name` (anything but `name==X.Y.Z`, unless `--require-hashes` or a
     constraints file pins it), `npm`/`yarn`/`pnpm` installs of named packages without an
-    exact `@X.Y.Z`, `go install module@latest` (or a branch), and `apt-get install`/`apk add`
-    of packages without `=VERSION`. Installing from requirement files, lockfiles and local
-    paths is not flagged. Set the parameter `distro-packages: false` to leave `apt-get` and
-    `apk` alone (Debian and Alpine drop superseded versions, so pinned builds break; Docker's
-    official images do not pin them for that reason).
+    exact `@X.Y.Z`, `go install module@latest` (or a branch), `gem install` without
+    `-v X.Y.Z`, `cargo install` without `name@X.Y.Z`/`--version X.Y.Z` (or `--git` without
+    `--rev`/`--tag`), `apt-get install`/`apk add` of packages without `=VERSION`, and
+    `yum`/`dnf`/`microdnf install` of packages without `-VERSION`. Installing from requirement
+    files, lockfiles and local paths is not flagged. Set the parameter `distro-packages: false`
+    to leave `apt-get`, `apk`, `yum` and `dnf` alone (distributions drop superseded versions,
+    so pinned builds break; Docker's official images do not pin them for that reason).
 
     ## Why it matters
     An unpinned install takes whatever the index serves at build time: two builds of the
@@ -617,7 +767,10 @@ def unpinned_package_install(df: Dockerfile, ctx: RuleContext) -> Iterator[Findi
         RUN pip install requests==2.32.3 \\
          && npm install -g typescript@5.6.3 \\
          && go install golang.org/x/tools/gopls@v0.16.2 \\
+         && gem install bundler -v 2.5.22 \\
+         && cargo install ripgrep@14.1.1 --locked \\
          && apt-get install -y --no-install-recommends curl=7.88.1-10+deb12u8
+        RUN dnf install -y httpd-2.4.62
 
     ## Example
         # bad

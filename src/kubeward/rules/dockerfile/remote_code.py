@@ -132,6 +132,49 @@ class _Pending:
     script: RunScript
     url: Word
     target: str
+    copies: list[str]  # where `install`/`cp`/`mv`/`ln` put the file since (it runs from there)
+
+    @property
+    def paths(self) -> list[str]:
+        return [self.target, *self.copies]
+
+    @property
+    def names(self) -> set[str]:
+        return {n for t in self.paths for n in _names(t)}
+
+
+_COPIERS = frozenset({"install", "cp", "mv", "ln"})
+_COPY_VALUE_FLAGS = frozenset({"-m", "--mode", "-o", "--owner", "-g", "--group", "-S"})
+_BIN_DIRS = frozenset({"/usr/local/bin", "/usr/bin", "/bin", "/usr/local/sbin", "/usr/sbin"})
+
+
+def _copy_dest(cmd: Command, names: set[str]) -> str | None:
+    """Where `install SRC DEST` (and `cp`, `mv`, `ln -s`) puts one of `names`, if it does."""
+    if cmd.name not in _COPIERS or len(cmd.argv) < 3:
+        return None
+    argv = [w.text for w in cmd.argv[1:]]
+    target_dir = next((v for _, v in flag_value(cmd.argv, "-t", "--target-directory")), None)
+    pos: list[str] = []
+    skip = False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a in _COPY_VALUE_FLAGS or a in ("-t", "--target-directory"):
+            skip = True
+        elif not a.startswith("-"):
+            pos.append(a)
+    if target_dir is None:
+        if len(pos) < 2:
+            return None
+        pos, dest = pos[:-1], pos[-1]
+    else:
+        dest = target_dir + "/"
+    src = next((x for x in pos if x in names), None)
+    if src is None:
+        return None
+    if dest.endswith("/") or dest in _BIN_DIRS or target_dir is not None:
+        return dest.rstrip("/") + "/" + src.rsplit("/", 1)[-1]
+    return dest
 
 
 @rule(
@@ -146,9 +189,12 @@ def remote_code_execution(df: Dockerfile) -> Iterator[Finding]:
     Flags `curl ... | sh` (and `wget -qO- ... | bash`, `| python3`, `| sudo -E bash -`),
     an interpreter running a command substitution of a download (`sh -c "$(curl ...)"`,
     `eval "$(wget -qO- ...)"`), a process substitution (`bash <(curl ...)`), and a file that is
-    downloaded and later executed (`./install.sh`, `sh install.sh`, `dpkg -i x.deb`) with no
-    checksum or signature check (`sha256sum -c`, `gpg --verify`, `cosign verify-blob`...) in
-    between, in the same stage. Downloads that are only unpacked or verified are not flagged.
+    downloaded and later executed (`./install.sh`, `sh install.sh`, `dpkg -i x.deb`, or
+    `curl -LO .../kubectl && install kubectl /usr/local/bin/ && kubectl version`: copies made
+    with `install`, `cp`, `mv`, `ln` are followed) with no checksum or signature check
+    (`sha256sum -c`, `gpg --verify`, `cosign verify-blob`...) in between, in the same stage.
+    Downloads that are only unpacked or verified are not flagged. `ONBUILD RUN` is analysed
+    like `RUN`; its findings say that it runs in every image built from this one.
 
     ## Why it matters
     Whatever the server (or anyone on the path, or whoever took over the domain) returns at
@@ -174,11 +220,12 @@ def remote_code_execution(df: Dockerfile) -> Iterator[Finding]:
     """
     for stage in df.stages:
         pending: list[_Pending] = []
+        child: list[_Pending] = []  # ONBUILD RUNs run together, later, in the child's build
         for script in instances_in(df.file, RunScript):
             if script.stage is not stage:
                 continue
             yield from _piped(script)
-            yield from _downloaded_then_run(script, pending)
+            yield from _downloaded_then_run(script, child if script.onbuild else pending)
 
 
 def _piped(script: RunScript) -> Iterator[Finding]:
@@ -194,7 +241,9 @@ def _piped(script: RunScript) -> Iterator[Finding]:
             what = url.text if url else "a download"
             yield Finding(
                 script.word_span(cmd.argv[0]),
-                f"{cmd.name} pipes {what} straight into {runner.name}; nothing checks what runs",
+                script.note(
+                    f"{cmd.name} pipes {what} straight into {runner.name}; nothing checks what runs"
+                ),
                 related=(Related(script.word_span(runner.argv[0]), f"executed by {runner.name}"),),
             )
     for cmd in script.commands():
@@ -209,8 +258,10 @@ def _piped(script: RunScript) -> Iterator[Finding]:
             how = "process substitution" if kind == "<(" else "command substitution"
             yield Finding(
                 script.word_span(dl.argv[0]),
-                f"{cmd.name} runs the output of {dl.name} {url.text if url else ''} through a "
-                f"{how}; nothing checks what runs".replace("  ", " "),
+                script.note(
+                    f"{cmd.name} runs the output of {dl.name} {url.text if url else ''} through "
+                    f"a {how}; nothing checks what runs".replace("  ", " ")
+                ),
                 related=(Related(script.word_span(cmd.argv[0]), f"executed by {cmd.name}"),),
             )
 
@@ -229,22 +280,27 @@ def _downloaded_then_run(script: RunScript, pending: list[_Pending]) -> Iterator
         words |= {h for c in pipeline.commands for h in _heredoc_words(c)}
         for cmd in pipeline.commands:
             if cmd.name in VERIFIERS:
-                pending[:] = [p for p in pending if not _verifies(cmd, _names(p.target), words)]
+                pending[:] = [p for p in pending if not _verifies(cmd, p.names, words)]
                 continue
             for p in list(pending):
-                if _executes_file(cmd, p.target):
+                if any(_executes_file(cmd, t) for t in p.paths):
                     pending.remove(p)
+                    via = f", installed as {p.copies[-1]}," if p.copies else ""
                     yield Finding(
                         p.script.word_span(p.cmd.argv[0]),
-                        f"{p.url.text} is downloaded to {p.target} and executed without a "
-                        "checksum or signature check",
+                        p.script.note(
+                            f"{p.url.text} is downloaded to {p.target}{via} and executed "
+                            "without a checksum or signature check"
+                        ),
                         related=(Related(script.word_span(cmd.argv[0]), "executed here"),),
                     )
+                elif (dest := _copy_dest(cmd, p.names)) is not None:
+                    p.copies.append(dest)
             if cmd.name in DOWNLOADERS and not _stdout_download(cmd):
                 url = _url(cmd)
                 target = _download_target(cmd)
                 if url is not None and target:
-                    pending.append(_Pending(cmd, script, url, target))
+                    pending.append(_Pending(cmd, script, url, target, []))
 
 
 def _heredoc_words(cmd: Command) -> Iterator[str]:

@@ -182,7 +182,7 @@ def secret_in_run(script: RunScript) -> Iterator[Finding]:
                 what = label or f"a literal {name}"
                 yield Finding(
                     script.word_span(w),
-                    f"RUN sets {what}; the command text is kept in the image history",
+                    script.note(f"RUN sets {what}; the command text is kept in the image history"),
                     severity=Severity.CRITICAL if label else None,
                 )
         for w in cmd.argv:
@@ -190,7 +190,9 @@ def secret_in_run(script: RunScript) -> Iterator[Finding]:
             if label is not None and not _ASSIGN_LIKE.match(w.text):
                 yield Finding(
                     script.word_span(w),
-                    f"RUN passes {label} on the command line; it is kept in the image history",
+                    script.note(
+                        f"RUN passes {label} on the command line; it is kept in the image history"
+                    ),
                     severity=Severity.CRITICAL,
                 )
 
