@@ -94,3 +94,17 @@ def test_digest_input_is_a_digest_only_when_no_such_file(tmp_path: Path) -> None
     digest = "sha256:" + "ab" * 32
     assert artifact_from_input(digest).data is None
     assert artifact_from_input(digest).sha256 == bytes.fromhex("ab" * 32)
+
+
+def test_cli_engine_choices_match_the_engines() -> None:
+    from kubeward.verify.bundle import Engine
+    from kubeward.verify.cli import ENGINES
+
+    assert tuple(e.value for e in Engine) == ENGINES
+
+
+def test_cli_artifact_kinds_match() -> None:
+    from kubeward.verify._cli_provenance import ARTIFACT_KINDS
+    from kubeward.verify.provenance import ArtifactKind
+
+    assert tuple(k.value for k in ArtifactKind) == ARTIFACT_KINDS

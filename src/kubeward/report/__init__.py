@@ -17,16 +17,26 @@ class Format(enum.Enum):
 
 
 def render(report: Report, fmt: Format, *, color: bool = False) -> str:
-    from kubeward.report import json_out, junit, markdown, sarif, text
-
+    # Each renderer is imported when asked for: `rich` (text) costs start-up time that a
+    # JSON or SARIF run in CI need not pay.
     if fmt is Format.TEXT:
+        from kubeward.report import text
+
         return text.render(report, color=color)
     if fmt is Format.JSON:
+        from kubeward.report import json_out
+
         return json_out.render(report)
     if fmt is Format.SARIF:
+        from kubeward.report import sarif
+
         return sarif.render(report)
     if fmt is Format.JUNIT:
+        from kubeward.report import junit
+
         return junit.render(report)
     if fmt is Format.MARKDOWN:
+        from kubeward.report import markdown
+
         return markdown.render(report)
     assert_never(fmt)

@@ -6,19 +6,16 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kubeward.verify._errors import InputError, VerificationError
-from kubeward.verify._trust import load_trusted_root
-from kubeward.verify.image import ImageResult, Verdict, verify_images
-from kubeward.verify.policy import (
-    AttestationRequirement,
-    ImagePolicy,
-    SlsaConditions,
-    command_line_policy,
-    load_policy_file,
-    predicate_type_uri,
-)
-from kubeward.verify.registry import RegistryClient, RegistryOptions
+
+if TYPE_CHECKING:
+    from kubeward.verify.image import ImageResult
+    from kubeward.verify.policy import (
+        ImagePolicy,
+    )
+    from kubeward.verify.registry import RegistryClient
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -69,6 +66,13 @@ def add_policy_arguments(p: argparse._ActionsContainer) -> None:
 def policies_from_args(args: argparse.Namespace) -> list[ImagePolicy]:
     """The image policies the options describe; raises `InputError` when they do not."""
     from kubeward.verify.cli import signer_policy_from_args
+    from kubeward.verify.policy import (
+        AttestationRequirement,
+        SlsaConditions,
+        command_line_policy,
+        load_policy_file,
+        predicate_type_uri,
+    )
 
     if args.policy is not None:
         if args.key or args.certificate_identity or args.certificate_identity_regexp:
@@ -122,6 +126,8 @@ def render_json(results: list[ImageResult]) -> str:
 
 
 def client_from_args(args: argparse.Namespace) -> RegistryClient:
+    from kubeward.verify.registry import RegistryClient, RegistryOptions
+
     return RegistryClient(
         RegistryOptions(
             ca_file=args.registry_ca,
@@ -134,7 +140,7 @@ def client_from_args(args: argparse.Namespace) -> RegistryClient:
 _SARIF_SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 )
-_SARIF_LEVEL = {Verdict.PASS: "none", Verdict.FAIL: "error"}
+_SARIF_LEVEL = {"pass": "none", "fail": "error"}  # by Verdict value
 
 
 def render_sarif(results: list[ImageResult]) -> str:
@@ -142,6 +148,7 @@ def render_sarif(results: list[ImageResult]) -> str:
     naming the image; images that could not be checked are tool execution notifications."""
     from kubeward import __version__
     from kubeward.registry import RULES
+    from kubeward.verify.image import Verdict
     from kubeward.verify.rules import NETWORK_RULES  # noqa: F401  (registers the rule)
 
     rule = RULES["image-signature-unverified"]
@@ -181,7 +188,7 @@ def render_sarif(results: list[ImageResult]) -> str:
                 "ruleId": rule.id,
                 "ruleIndex": 0,
                 "kind": "pass" if passed else "fail",
-                "level": _SARIF_LEVEL[result.verdict],
+                "level": _SARIF_LEVEL[result.verdict.value],
                 "message": {"text": text},
                 "locations": [location],
                 "properties": result.to_json(),
@@ -215,6 +222,9 @@ def render_sarif(results: list[ImageResult]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from kubeward.verify._trust import load_trusted_root
+    from kubeward.verify.image import Verdict, verify_images
+
     try:
         policies = policies_from_args(args)
         root = load_trusted_root(args.trusted_root)

@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kubeward.verify._crypto import load_public_key_pem
 from kubeward.verify._errors import InputError, VerificationError
-from kubeward.verify._model import IdentityPolicy, KeyPolicy, SignerPolicy
-from kubeward.verify.bundle import Engine, artifact_from_input, verify_bundle
 
+if TYPE_CHECKING:
+    from kubeward.verify._model import SignerPolicy
+
+
+ENGINES = ("auto", "sigstore", "own")
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -47,8 +50,10 @@ def _register_verify_bundle(
     )
     p.add_argument(
         "--engine",
-        choices=[e.value for e in Engine],
-        default=Engine.AUTO.value,
+        # The values of kubeward.verify.bundle.Engine, spelled out so that building the
+        # parser does not import the verification engine (and cryptography, sigstore).
+        choices=list(ENGINES),
+        default="auto",
         help="auto: sigstore-python where it supports the bundle, else kubeward's own engine",
     )
     p.add_argument("artifact", help="file path, or sha256:<hex>")
@@ -57,6 +62,9 @@ def _register_verify_bundle(
 
 def signer_policy_from_args(args: argparse.Namespace) -> SignerPolicy:
     """`--key` or identity/issuer flags; raises InputError when neither or both are given."""
+    from kubeward.verify._crypto import load_public_key_pem
+    from kubeward.verify._model import IdentityPolicy, KeyPolicy
+
     key_path: Path | None = getattr(args, "key", None)
     has_identity = bool(
         getattr(args, "certificate_identity", None)
@@ -90,6 +98,8 @@ def signer_policy_from_args(args: argparse.Namespace) -> SignerPolicy:
 
 
 def _run_verify_bundle(args: argparse.Namespace) -> int:
+    from kubeward.verify.bundle import Engine, artifact_from_input, verify_bundle
+
     try:
         policy = signer_policy_from_args(args)
         artifact = artifact_from_input(args.artifact)

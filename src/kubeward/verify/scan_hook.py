@@ -19,20 +19,21 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kubeward.config import Config
-from kubeward.engine import Judge, read_baseline
 from kubeward.model.image import ImageRef as ModelImageRef
 from kubeward.model.images import ImageUse
 from kubeward.registry import RULES, Rule, RuleContext
 from kubeward.results import Report, Result
 from kubeward.scan_context import ScanContext
 from kubeward.source import ScanError
-from kubeward.verify._cli_image import add_policy_arguments, client_from_args, policies_from_args
 from kubeward.verify._errors import VerificationError
-from kubeward.verify._trust import TrustedRoot, load_trusted_root
-from kubeward.verify.image import ImageResult, Verdict, verify_image
-from kubeward.verify.policy import ImagePolicy
-from kubeward.verify.registry import RegistryClient, RegistryError, parse_image_ref
 from kubeward.verify.rules import NETWORK_RULES, VerifiedImage
+
+if TYPE_CHECKING:
+    from kubeward.verify._trust import TrustedRoot
+    from kubeward.verify.image import ImageResult
+    from kubeward.verify.policy import ImagePolicy
+    from kubeward.verify.registry import RegistryClient
+
 
 if TYPE_CHECKING:
     from kubeward.engine import ScanOptions
@@ -59,6 +60,8 @@ class VerifyImagesUsageError(ValueError):
 
 def add_scan_arguments(parser: argparse.ArgumentParser) -> None:
     """Add `--verify-images` and the options of `kubeward verify` to the `scan` subparser."""
+    from kubeward.verify._cli_image import add_policy_arguments
+
     group = parser.add_argument_group(
         "image verification",
         "With --verify-images, resolve every image the scanned files reference in its registry "
@@ -87,6 +90,9 @@ def check_scan_arguments(args: argparse.Namespace) -> None:
 
 
 def _policy_and_root(args: argparse.Namespace) -> tuple[list[ImagePolicy], TrustedRoot]:
+    from kubeward.verify._cli_image import policies_from_args
+    from kubeward.verify._trust import load_trusted_root
+
     try:
         return policies_from_args(args), load_trusted_root(args.trusted_root)
     except VerificationError as exc:
@@ -134,6 +140,8 @@ class _Breaker:
             return self._down.get(registry)
 
     def observe(self, registry: str, result: ImageResult) -> None:
+        from kubeward.verify.image import Verdict
+
         if result.verdict is not Verdict.ERROR:
             return
         text = "; ".join(result.reasons)
@@ -152,6 +160,9 @@ def _ask(
     check_drift: bool,
     breaker: _Breaker,
 ) -> _Answer:
+    from kubeward.verify.image import ImageResult, Verdict, verify_image
+    from kubeward.verify.registry import RegistryError, parse_image_ref
+
     image = reference_text(ref)
     down = breaker.reason(ref.registry)
     if down is not None:
@@ -211,6 +222,10 @@ def verify_scan_images(
     the file texts for fingerprints and inline and annotation suppressions. Raises
     `VerifyImagesUsageError` when the policy options are unusable.
     """
+    from kubeward.engine import Judge, read_baseline
+    from kubeward.verify._cli_image import client_from_args
+    from kubeward.verify.image import Verdict
+
     rules = _selected(args, options)
     if not rules:
         return
