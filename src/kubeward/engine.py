@@ -16,10 +16,7 @@ import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -252,6 +249,11 @@ def _parse_all(
     chunks = [order[i::n_chunks] for i in range(n_chunks)]
     done = 0
     results = []
+    # Imported here: a one-process scan (the usual case) need not load multiprocessing.
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+    from multiprocessing import get_context
+
     # "spawn", not "fork": BuildKit's parser is Go, and a Go runtime does not survive fork()
     # (a forked worker deadlocks in its first Dockerfile parse). Spawned workers re-import the
     # caller's main module, so a script calling scan() with jobs > 1 needs the usual
