@@ -106,6 +106,16 @@ CASES = {
             "reachable from the build steps of job build",
         ],
     ),
+    "gitlab-l2-reference": (
+        ".gitlab-ci.yml",
+        "build",
+        "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA",
+        2,
+        [
+            "L2: Provenance generation: Authentic: cosign attest --type slsaprovenance1",
+            "Isolation strength: Hosted: GitLab-hosted runner tags saas-linux-small-amd64",
+        ],
+    ),
     "gitlab-l3": (
         ".gitlab-ci.yml",
         "build",

@@ -70,7 +70,7 @@ class GitlabJob:
                 cur = stack.pop(0)
                 if cur.is_scalar and cur.text:
                     yield cur
-                elif cur.is_seq:
+                elif cur.is_seq and not is_reference(cur):  # unresolved: names, not commands
                     stack[0:0] = cur.seq()
 
     @property
@@ -88,7 +88,9 @@ class GitlabJob:
     @property
     def tags(self) -> list[str]:
         t = self.node.get("tags")
-        return [n.text or "" for n in t.seq()] if t is not None else []
+        if t is None or is_reference(t):
+            return []
+        return [n.text or "" for n in t.seq() if n.is_scalar]
 
     @property
     def id_tokens(self) -> YNode | None:
@@ -115,8 +117,73 @@ def _extends(node: YNode) -> list[str]:
     return [n.text or "" for n in e.seq()] if e.is_seq else [e.text or ""]
 
 
+REFERENCE_TAG = "!reference"
+_MAX_REFERENCE_DEPTH = 10  # GitLab's own nesting limit
+
+
+def is_reference(n: YNode) -> bool:
+    """A `!reference [job, key, ...]` tag (a tagged sequence to the YAML loader)."""
+    return n.is_seq and n._tag == REFERENCE_TAG
+
+
+def resolve_references(jobs: list[GitlabJob]) -> list[GitlabJob]:
+    """Jobs with their `!reference [job, key, ...]` tags replaced by the nodes they name (from
+    any job of the pipeline, hidden ones included). In a list, a reference to a list is spliced
+    in, as GitLab does for `script:`. A reference that names nothing is left as it is."""
+    by_name = {j.name: j for j in jobs}
+
+    def lookup(ref: YNode, depth: int) -> YNode | None:
+        path = [x.text for x in ref.seq()]
+        if not path or not all(p and isinstance(p, str) for p in path):
+            return None
+        job = by_name.get(str(path[0]))
+        n: YNode | None = job.node if job is not None else None
+        for key in path[1:]:
+            n = n.get(str(key)) if n is not None and n.is_map else None
+        return resolve(n, depth + 1) if n is not None else None
+
+    def resolve(n: YNode, depth: int) -> YNode:
+        if depth > _MAX_REFERENCE_DEPTH:
+            return n
+        if is_reference(n):
+            return lookup(n, depth) or n
+        if n.is_seq:
+            items: list[YNode] = []
+            for it in n.seq():
+                got = lookup(it, depth) if is_reference(it) else None
+                if got is not None and got.is_seq:
+                    items.extend(got.seq())
+                else:
+                    items.append(got or resolve(it, depth))
+            orig = n.seq()
+            if len(items) == len(orig) and all(a is b for a, b in zip(items, orig, strict=True)):
+                return n
+            out = copy.copy(n)
+            out.value = items
+            return out
+        if n.is_map:
+            pairs = [(k, resolve(v, depth)) for k, v in n.items()]
+            if all(v is w for (_, v), (_, w) in zip(pairs, n.items(), strict=True)):
+                return n
+            out = copy.copy(n)
+            out.value = pairs
+            return out
+        return n
+
+    def uses(n: YNode) -> bool:
+        return any(is_reference(x) for x in n.walk())
+
+    return [
+        GitlabJob(j.file, j.name, j.key, resolve(j.node, 0), j.pipeline)
+        if REFERENCE_TAG in j.file.text and uses(j.node)
+        else j
+        for j in jobs
+    ]
+
+
 def resolve_extends(jobs: list[GitlabJob]) -> list[GitlabJob]:
-    """Jobs with the keys they inherit through `extends:` merged in (cycles cut)."""
+    """Jobs with the keys they inherit through `extends:` merged in (cycles cut), then their
+    `!reference` tags resolved."""
     by_name = {j.name: j for j in jobs}
 
     def merged(job: GitlabJob, seen: frozenset[str]) -> YNode:
@@ -135,12 +202,14 @@ def resolve_extends(jobs: list[GitlabJob]) -> list[GitlabJob]:
         out.value = pairs
         return out
 
-    return [
-        GitlabJob(j.file, j.name, j.key, merged(j, frozenset()), j.pipeline)
-        if _extends(j.node)
-        else j
-        for j in jobs
-    ]
+    return resolve_references(
+        [
+            GitlabJob(j.file, j.name, j.key, merged(j, frozenset()), j.pipeline)
+            if _extends(j.node)
+            else j
+            for j in jobs
+        ]
+    )
 
 
 def looks_like_gitlab(f: SourceFile) -> bool:
