@@ -143,6 +143,12 @@ def test_workload_is_linked_to_what_its_service_account_can_do() -> None:
             "grants ClusterRole/secret-reader (reads secrets) in namespace shop: every image of "
             "the pod holds it"
         ),
+        # No namespace in the manifest: the shop overlay's Kustomize `namespace:` gives it one.
+        ("kust/base/deployment.yaml", 10, "critical"): (
+            "Deployment/kust-app runs as ServiceAccount shop/kust-deployer, which "
+            "RoleBinding/shop/kust-deployer-admin grants ClusterRole/cluster-admin (`*` on `*`) "
+            "in namespace shop: every image of the pod holds it"
+        ),
     }
     web = next(r for r in report.results if "shop/web" in r.message)
     assert {(_rel(root, x.span.path), x.span.start.line) for x in web.finding.related} == {

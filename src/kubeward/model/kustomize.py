@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 from kubeward.model.image import ImageRef, parse_image
 from kubeward.parse.yamlnode import YNode, is_templated
-from kubeward.registry import provider
+from kubeward.registry import instances_in, provider, scan_provider
 from kubeward.source import FileKind, SourceFile, Span
+
+if TYPE_CHECKING:
+    from kubeward.scan_context import ScanContext
 
 _SHA_RE = re.compile(r"^[0-9a-f]{40}$|^[0-9a-f]{64}$")
 _SHA_IN_PATH_RE = re.compile(r"(?:^|/)[0-9a-f]{40}(?:/|$)")
@@ -102,6 +107,7 @@ class Kustomization:
     node: YNode
     entries: tuple[KustomizeEntry, ...]
     images: tuple[ImageOverride, ...]
+    namespace: str | None = None  # the `namespace:` it sets on what it includes
 
     @property
     def dir(self) -> str:
@@ -183,8 +189,13 @@ def kustomizations(f: SourceFile) -> Iterator[Kustomization]:
         return
     for doc in f.documents[:1]:
         if doc.is_map:
+            ns = _text(doc.get("namespace"))
             yield Kustomization(
-                file=f, node=doc, entries=tuple(_entries(doc)), images=tuple(_images(doc))
+                file=f,
+                node=doc,
+                entries=tuple(_entries(doc)),
+                images=tuple(_images(doc)),
+                namespace=ns if ns is not None and not is_templated(ns) else None,
             )
 
 
@@ -264,3 +275,43 @@ class KustomizeTree:
                         yield path, chain
 
         yield from walk(root, (), 0)
+
+
+# --- the namespace a kustomization gives what it includes ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class KustomizeNamespaces:
+    """For each scanned file that a root kustomization includes, the namespace each root gives
+    its objects (None where no kustomization on the way sets one: the file's own namespace
+    stands). Kustomize applies the innermost kustomization first, so the outermost `namespace:`
+    wins."""
+
+    by_file: dict[str, tuple[str | None, ...]]
+
+    def of(self, rel: str, written: str | None) -> tuple[str | None, ...]:
+        """The namespaces an object written with namespace `written` in `rel` is deployed to."""
+        got = self.by_file.get(rel)
+        if not got:
+            return (written,)
+        return tuple(dict.fromkeys(written if ns is None else ns for ns in got))
+
+
+@scan_provider(KustomizeNamespaces)
+def kustomize_namespaces(scan: ScanContext) -> Iterator[KustomizeNamespaces]:
+    kusts = [k for f in scan.files for k in instances_in(f, Kustomization)]
+    if not any(k.namespace for k in kusts):
+        yield KustomizeNamespaces({})
+        return
+    tree = KustomizeTree.build(kusts, {f.rel for f in scan.files})
+    by_file: dict[str, list[str | None]] = defaultdict(list)
+    for root in tree.roots():
+        for path, chain in tree.resource_chains(root):
+            by_file[path].append(next((k.namespace for k in reversed(chain) if k.namespace), None))
+    yield KustomizeNamespaces({p: tuple(dict.fromkeys(v)) for p, v in by_file.items()})
+
+
+def deployed_namespaces(scan: ScanContext, rel: str, written: str | None) -> tuple[str | None, ...]:
+    """The namespaces a namespaced object of file `rel` is deployed to, Kustomize considered."""
+    got = scan.instances(KustomizeNamespaces)
+    return got[0].of(rel, written) if got else (written,)

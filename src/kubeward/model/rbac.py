@@ -13,6 +13,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
 from kubeward.model.k8s import KubeObject
+from kubeward.model.kustomize import deployed_namespaces
+from kubeward.model.labels import LabelSelector, parse_selector
 from kubeward.parse.yamlnode import YNode
 from kubeward.registry import Related, instances_in, provider, scan_provider
 from kubeward.scan_context import ScanContext
@@ -85,7 +87,7 @@ class Role:
     rules: tuple[PolicyRule, ...]
     aggregated: bool  # a ClusterRole with an aggregationRule: its rules are filled in by others
     labels: tuple[tuple[str, str], ...] = ()
-    selectors: tuple[tuple[tuple[str, str], ...], ...] = ()  # aggregationRule matchLabels
+    selectors: tuple[LabelSelector, ...] = ()  # aggregationRule clusterRoleSelectors
 
     @property
     def cluster(self) -> bool:
@@ -214,11 +216,11 @@ def _labels(node: YNode | None) -> tuple[tuple[str, str], ...]:
     )
 
 
-def _selectors(agg: YNode | None) -> tuple[tuple[tuple[str, str], ...], ...]:
+def _selectors(agg: YNode | None) -> tuple[LabelSelector, ...]:
     sels = agg.get("clusterRoleSelectors") if agg is not None else None
     if sels is None:
         return ()
-    return tuple(_labels(sel.get("matchLabels")) for sel in sels.seq())
+    return tuple(s for s in (parse_selector(n) for n in sels.seq()) if s is not None)
 
 
 def _is_rbac(obj: KubeObject) -> bool:
@@ -277,6 +279,7 @@ class RbacIndex:
     """Roles by reference and bindings by role, across every file of the scan."""
 
     roles: dict[tuple[str, str | None, str], list[Role]] = field(default_factory=dict)
+    # By the role's document node: the role as written and its Kustomize-namespaced copies.
     bound_by: dict[int, list[Binding]] = field(default_factory=lambda: defaultdict(list))
     bindings: list[Binding] = field(default_factory=list)
 
@@ -291,11 +294,13 @@ class RbacIndex:
         return found[0] if found else None
 
     def bindings_of(self, role: Role) -> list[Binding]:
-        return self.bound_by.get(id(role), [])
+        return self.bound_by.get(id(role.obj.node), [])
 
     def effective(self, role: Role) -> Role:
         """The role with the rules an `aggregationRule` collects from ClusterRoles whose labels
-        match one of its `matchLabels` selectors (the controller-manager's aggregation)."""
+        match one of its `clusterRoleSelectors` (`matchLabels` and `matchExpressions`, as the
+        controller-manager's aggregation evaluates them; an empty selector matches every
+        ClusterRole)."""
         if not role.aggregated or not role.selectors:
             return role
         got = list(role.rules)
@@ -303,8 +308,8 @@ class RbacIndex:
             for other in found:
                 if kind != "ClusterRole" or other is role:
                     continue
-                labels = set(other.labels)
-                if any(sel and set(sel) <= labels for sel in role.selectors):
+                labels = dict(other.labels)
+                if any(sel.matches(labels) for sel in role.selectors):
                     got.extend(r for r in other.rules if r not in got)
         return replace(role, rules=tuple(got))
 
@@ -317,18 +322,49 @@ def _role_key(r: Role) -> tuple[str, str | None, str]:
     return (r.obj.kind, None if r.cluster else r.obj.namespace, r.name)
 
 
+def _in_namespace(obj: KubeObject, namespace: str | None) -> KubeObject:
+    return obj if namespace == obj.namespace else replace(obj, namespace=namespace)
+
+
+def deployed_roles(scan: ScanContext) -> Iterator[Role]:
+    """Every Role as deployed: one per namespace a Kustomize `namespace:` puts it in."""
+    for r in scan.instances(Role):
+        if r.cluster:
+            yield r
+            continue
+        for ns in deployed_namespaces(scan, r.obj.file.rel, r.obj.namespace):
+            yield replace(r, obj=_in_namespace(r.obj, ns))
+
+
+def deployed_bindings(scan: ScanContext) -> Iterator[Binding]:
+    """Every binding as deployed: a RoleBinding in each namespace a Kustomize `namespace:` puts
+    it in. Kustomize also sets that namespace on subjects named `default` (its default
+    `setRoleBindingSubjects: defaultOnly`), in ClusterRoleBindings too."""
+    for b in scan.instances(Binding):
+        for ns in deployed_namespaces(scan, b.obj.file.rel, b.obj.namespace):
+            if ns == b.obj.namespace:
+                yield b
+                continue
+            subjects = tuple(
+                replace(s, namespace=ns) if s.name == "default" and ns is not None else s
+                for s in b.subjects
+            )
+            obj = b.obj if b.cluster else _in_namespace(b.obj, ns)
+            yield replace(b, obj=obj, subjects=subjects)
+
+
 @scan_provider(RbacIndex)
 def rbac_index(scan: ScanContext) -> Iterator[RbacIndex]:
     idx = RbacIndex()
-    for r in scan.instances(Role):
+    for r in deployed_roles(scan):
         idx.roles.setdefault(_role_key(r), []).append(r)
         if not r.cluster and r.obj.namespace:  # also findable by a binding with no namespace
             idx.roles.setdefault(("Role", None, r.name), []).append(r)
-    for b in scan.instances(Binding):
+    for b in deployed_bindings(scan):
         idx.bindings.append(b)
         role = idx.resolve(b)
         if role is not None:
-            idx.bound_by[id(role)].append(b)
+            idx.bound_by[id(role.obj.node)].append(b)  # every deployed copy of the role
     yield idx
 
 

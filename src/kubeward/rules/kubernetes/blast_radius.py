@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from kubeward.model.k8s import Workload
-from kubeward.model.rbac import BUILTIN_CLUSTER_ROLES, Binding, index_of
+from kubeward.model.kustomize import deployed_namespaces
+from kubeward.model.rbac import BUILTIN_CLUSTER_ROLES, Binding, RbacIndex, index_of
 from kubeward.registry import Finding, Layer, Related, RuleContext, Severity, rule
 from kubeward.rules.kubernetes._rbac import capabilities
 from kubeward.source import Span
@@ -60,7 +61,9 @@ def workload_service_account_privileged(w: Workload, ctx: RuleContext) -> Iterat
     implicit `default` account only when the namespace is set), resolves each role
     across files, and reports the workload when a role holds `*` on `*` (critical),
     `escalate`/`bind`/`impersonate`, webhook write, secrets read or pod exec. A pod with
-    `automountServiceAccountToken: false` passes.
+    `automountServiceAccountToken: false` passes. The namespace is the one the workload is
+    deployed to: a Kustomize `namespace:` of a kustomization that includes it (the outermost
+    wins, as in `kustomize build`) counts, for the workload and for the bindings alike.
 
     ## Why it matters
     Every image of the pod, and every dependency in those images, can use the mounted token:
@@ -78,12 +81,25 @@ def workload_service_account_privileged(w: Workload, ctx: RuleContext) -> Iterat
     if (m := w.pod_spec.get("automountServiceAccountToken")) is not None and m.bool is False:
         return
     name, span = _service_account(w)
-    namespace = w.obj.namespace
     idx = index_of(ctx.scan)
     seen: set[str] = set()  # the same binding copied into several files of the scan
     implicit = span == w.obj.kind_span
-    if implicit and namespace is None:
-        return  # an implicit `default` account with no namespace is linked to nothing
+    for namespace in deployed_namespaces(ctx.scan, w.obj.file.rel, w.obj.namespace):
+        if implicit and namespace is None:
+            continue  # an implicit `default` account with no namespace is linked to nothing
+        yield from _granted(w, idx, name, span, namespace, implicit=implicit, seen=seen)
+
+
+def _granted(
+    w: Workload,
+    idx: RbacIndex,
+    name: str,
+    span: Span,
+    namespace: str | None,
+    *,
+    implicit: bool,
+    seen: set[str],
+) -> Iterator[Finding]:
     for b in idx.bindings:
         if not _binds(b, name, namespace, implicit=implicit):
             continue
