@@ -425,3 +425,25 @@ def test_every_corpus_dockerfile_scans_without_crash_or_our_error() -> None:
     ours = [e for e in report.errors if not e.reason.startswith("malformed Dockerfile")]
     assert not ours, ours
     assert report.files_scanned == len(files)
+
+
+def test_onbuild_and_rpm_findings_on_real_dockerfiles() -> None:
+    """ONBUILD RUN is analysed like RUN and says it runs in child images (Meteor's base image
+    pipes its installer into sh for every app built on it); yum installs are judged like apt."""
+    root = require_shared("corpora", "kubernetes-examples")
+    archived = root / "_archived"
+    files = [
+        archived / "meteor" / "dockerbase" / "Dockerfile",
+        archived / "volumes" / "nfs" / "nfs-data" / "Dockerfile",
+    ]
+    rules = ["dockerfile-remote-code-execution", "dockerfile-unpinned-package-install"]
+    report = scan(files, ScanOptions(config=Config(), only_rules=rules, jobs=1))
+    got = {
+        (r.rule.id, r.span.path.rsplit("_archived/", 1)[-1], r.span.start.line): r.message
+        for r in report.results
+    }
+    onbuild = got[("dockerfile-remote-code-execution", "meteor/dockerbase/Dockerfile", 20)]
+    assert "https://install.meteor.com/ straight into sh" in onbuild
+    assert onbuild.endswith("(ONBUILD RUN: runs in every image built FROM this one)")
+    yum = got[("dockerfile-unpinned-package-install", "volumes/nfs/nfs-data/Dockerfile", 16)]
+    assert yum.startswith("yum installs nfs-utils without versions (pin as name-VERSION)")

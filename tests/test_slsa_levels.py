@@ -10,7 +10,7 @@ import pytest
 from kubeward.config import Config
 from kubeward.engine import ScanOptions, scan
 from kubeward.results import Report
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, require_shared
 
 SLSA = FIXTURES / "slsa"
 
@@ -214,3 +214,17 @@ def test_evidence_is_matched_per_image_and_the_finding_names_both() -> None:
     assert "cosign sign in the pipeline covers only" in worker
     assert [x.span.start.line for x in got[22].finding.related] == [27, 38]
     assert "image ghcr.io/acme/cli:1.0 pushed by job by-name (docker push)" in got[37].message
+
+
+def test_scan_of_the_local_build_counts_for_the_image_pushed_under_its_registry_name() -> None:
+    """Checkov's docker-slsa workflow scans `IMAGE_NAME:TAG` (loaded locally) and pushes
+    `REGISTRY/IMAGE_NAME:TAG`: the same image by its last path segment, so the scan is
+    credited (and reported only because its exit-code is 0), not "never scanned"."""
+    root = require_shared("corpora", "checkov")
+    wf = root / "tests/github_actions/resources/.github/workflows/docker-slsa.yaml"
+    opts = ScanOptions(only_rules=["image-push-without-vuln-scan"], jobs=1)
+    report = scan([wf.parent.parent.parent], opts)
+    got = [(r.span.path.rsplit("/", 1)[-1], r.span.start.line, r.message) for r in report.results]
+    [(_, line, message)] = [g for g in got if g[0] == "docker-slsa.yaml"]
+    assert line == 158
+    assert message.endswith("aquasecurity/trivy-action cannot fail the build (exit-code is 0)")
