@@ -83,11 +83,18 @@ def curl_pipe_shell(script: ShellScript) -> Iterator[Finding]:
         echo "<sha256>  install.sh" | sha256sum -c -
         sh install.sh
     """
-    for m in _PIPE_SHELL.finditer(script.text):
+    text = script.text
+    for m in _PIPE_SHELL.finditer(text):
+        line_end = text.find("\n", m.start())
+        url = _URL.search(text, m.start(), line_end if line_end >= 0 else len(text))
+        what = url.group(0).rstrip(")\"'") if url else "a downloaded script"
         yield Finding(
             script.span_of(m.start(), m.end()),
-            f"downloaded script piped into an interpreter in {script.where}",
+            f"{what} is downloaded and run by an interpreter unchecked in {script.where}",
         )
+
+
+_URL = re.compile(r"https?://[^\s\"'|;)]+")
 
 
 _EXTRA_INDEX = re.compile(r"(?:--extra-index-url|PIP_EXTRA_INDEX_URL=)")
