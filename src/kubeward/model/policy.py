@@ -22,14 +22,16 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from kubeward.model.image import DOCKER_HUB, ImageRef
 from kubeward.model.images import ImageUse
 from kubeward.model.k8s import KubeObject
+from kubeward.model.kustomize import KustomizeNamespaces
+from kubeward.model.labels import LabelSelector, labels_of, parse_selector
 from kubeward.parse.yamlnode import YNode
 from kubeward.registry import instances_in, provider, scan_provider
 from kubeward.source import SourceFile, Span
@@ -129,6 +131,69 @@ class ImagePattern:
 
 
 @dataclass(frozen=True, slots=True)
+class Target:
+    """Where a workload image is admitted: its namespace and the labels selectors look at.
+
+    `labels` are the workload's own labels and its pod template's (Kyverno checks both the
+    controller and the pods it creates, so a selector matching either gates the image);
+    `namespace_labels` is None when the scan does not declare the namespace.
+    """
+
+    namespace: str | None = None
+    labels: tuple[Mapping[str, str], ...] = ()
+    namespace_labels: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """One Kyverno match/exclude `resources` block's label conditions."""
+
+    selector: LabelSelector | None = None  # on the resource's labels
+    namespace_selector: LabelSelector | None = None
+
+    def matches(self, t: Target) -> bool:
+        """Unknown (templated selector, undeclared namespace, no labels known): it matches."""
+        sel = self.selector
+        if (
+            sel is not None
+            and not sel.templated
+            and t.labels
+            and not any(sel.matches(lab) for lab in t.labels)
+        ):
+            return False
+        ns = self.namespace_selector
+        if ns is not None and not ns.templated and t.namespace_labels is not None:
+            return ns.matches(t.namespace_labels)
+        return True
+
+    @property
+    def constrains(self) -> bool:
+        return self.selector is not None or self.namespace_selector is not None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditOverride:
+    """A `validationFailureActionOverrides` entry that turns the policy to Audit somewhere."""
+
+    namespaces: frozenset[str]
+    namespace_selector: LabelSelector | None
+    span: Span
+
+    def applies(self, t: Target) -> bool:
+        if t.namespace is not None and any(
+            fnmatch.fnmatchcase(t.namespace, n) for n in self.namespaces
+        ):
+            return True
+        sel = self.namespace_selector
+        return (
+            sel is not None
+            and t.namespace_labels is not None
+            and not sel.templated
+            and sel.matches(t.namespace_labels)
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class VerificationPolicy:
     """One unit of image signature verification and the images it applies to.
 
@@ -150,6 +215,12 @@ class VerificationPolicy:
     mode_span: Span | None = None
     namespaces: frozenset[str] | None = None  # None: every namespace; globs allowed
     excluded_namespaces: frozenset[str] = frozenset()
+    # Kyverno label conditions: any of `select_any` (empty: no condition) and all of
+    # `select_all` must match; an `exclude_selections` entry that matches exempts the target.
+    select_any: tuple[Selection, ...] = ()
+    select_all: tuple[Selection, ...] = ()
+    exclude_selections: tuple[Selection, ...] = ()
+    audit_overrides: tuple[AuditOverride, ...] = ()
 
     @property
     def display(self) -> str:
@@ -165,8 +236,25 @@ class VerificationPolicy:
             fnmatch.fnmatchcase(namespace, n) for n in self.namespaces
         )
 
-    def covering(self, ref: ImageRef, namespace: str | None = None) -> str | None:
+    def selects(self, t: Target) -> bool:
+        """Whether the label conditions of the policy's match and exclude admit the target."""
+        if self.select_any and not any(s.matches(t) for s in self.select_any):
+            return False
+        if not all(s.matches(t) for s in self.select_all):
+            return False
+        return not any(s.matches(t) for s in self.exclude_selections)
+
+    def audit_override(self, t: Target) -> AuditOverride | None:
+        return next((o for o in self.audit_overrides if o.applies(t)), None)
+
+    def covering(
+        self, ref: ImageRef, namespace: str | None = None, *, target: Target | None = None
+    ) -> str | None:
         """The pattern that makes this policy apply to `ref` (None when it does not apply)."""
+        if target is not None:
+            namespace = target.namespace
+            if not self.selects(target):
+                return None
         if not self.applies_in(namespace):
             return None
         if self.engine == KYVERNO:
@@ -246,6 +334,64 @@ def _match_namespaces(match: YNode | None) -> frozenset[str] | None:
     if not blocks or any(b.get("namespaces") is None for b in blocks):
         return None
     return frozenset(n for b in blocks for n in _names(b.get("namespaces")))
+
+
+def _selection(block: YNode) -> Selection:
+    return Selection(
+        selector=parse_selector(block.get("selector")),
+        namespace_selector=parse_selector(block.get("namespaceSelector")),
+    )
+
+
+def _match_selections(match: YNode | None) -> tuple[tuple[Selection, ...], tuple[Selection, ...]]:
+    """(any-of, all-of) label conditions of a Kyverno match. The legacy top-level `resources`
+    is one condition that must hold."""
+    if match is None or not match.is_map:
+        return (), ()
+    any_of: list[Selection] = []
+    all_of: list[Selection] = []
+    top = match.get("resources")
+    if top is not None and top.is_map:
+        all_of.append(_selection(top))
+    for key, out in (("any", any_of), ("all", all_of)):
+        node = match.get(key)
+        for b in node.seq() if node is not None else []:
+            res = b.get("resources")
+            out.append(_selection(res) if res is not None and res.is_map else Selection())
+    return (
+        tuple(any_of) if any(s.constrains for s in any_of) else (),
+        tuple(s for s in all_of if s.constrains),
+    )
+
+
+def _exclude_selections(exclude: YNode | None) -> tuple[Selection, ...]:
+    """Exclude blocks narrowed only by labels (and kinds): each exempts what it selects."""
+    out = []
+    for b in _resource_blocks(exclude):
+        if set(b.keys()) <= {"kinds", "selector", "namespaceSelector"}:
+            sel = _selection(b)
+            if sel.constrains:
+                out.append(sel)
+    return tuple(out)
+
+
+def _audit_overrides(spec: YNode) -> tuple[AuditOverride, ...]:
+    """`validationFailureActionOverrides` entries with action Audit. Only downgrades are read:
+    an override to Enforce is not taken as proof that images are verified there."""
+    node = spec.get("validationFailureActionOverrides")
+    out = []
+    for o in node.seq() if node is not None else []:
+        action = o.get("action")
+        if action is None or (action.text or "").lower() != "audit":
+            continue
+        out.append(
+            AuditOverride(
+                namespaces=frozenset(_names(o.get("namespaces"))),
+                namespace_selector=parse_selector(o.get("namespaceSelector")),
+                span=action.span,
+            )
+        )
+    return tuple(out)
 
 
 def _excluded_namespaces(exclude: YNode | None) -> frozenset[str]:
@@ -328,6 +474,8 @@ def _kyverno_policies(f: SourceFile) -> Iterator[VerificationPolicy]:
         namespaces = _match_namespaces(r.rule.get("match"))
         if r.obj.kind == "Policy":
             namespaces = frozenset({r.obj.namespace}) if r.obj.namespace else namespaces
+        any_of, all_of = _match_selections(r.rule.get("match"))
+        spec = r.obj.node.get("spec")
         yield VerificationPolicy(
             obj=r.obj,
             engine=KYVERNO,
@@ -339,6 +487,10 @@ def _kyverno_policies(f: SourceFile) -> Iterator[VerificationPolicy]:
             mode_span=mode_span,
             namespaces=namespaces,
             excluded_namespaces=_excluded_namespaces(r.rule.get("exclude")),
+            select_any=any_of,
+            select_all=all_of,
+            exclude_selections=_exclude_selections(r.rule.get("exclude")),
+            audit_overrides=_audit_overrides(spec) if spec is not None and not why else (),
         )
 
 
@@ -533,15 +685,51 @@ class PolicyCoverage:
     repo_constraints: tuple[KubeObject, ...]
     # Namespaces the scan declares that do not opt in to policy-controller.
     not_opted_in: frozenset[str] = frozenset()
+    # Labels of the Namespace objects of the scan, by name.
+    namespace_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    kustomize: KustomizeNamespaces = field(default_factory=lambda: KustomizeNamespaces({}))
+
+    def targets_of(self, use: ImageUse) -> list[Target]:
+        """Where the image is admitted: one target per namespace it is deployed to (Kustomize
+        `namespace:` included), with the labels selectors look at."""
+        c = use.container
+        if c is None:
+            return [Target()]
+        obj = c.workload.obj
+        labels = (
+            labels_of(obj.node.dig("metadata", "labels")),
+            labels_of(_pod_template_labels(obj)),
+        )
+        return [
+            Target(
+                namespace=ns,
+                labels=labels,
+                namespace_labels=self.namespace_labels.get(ns) if ns is not None else None,
+            )
+            for ns in self.kustomize.of(obj.file.rel, obj.namespace)
+        ]
 
     def covering(
-        self, ref: ImageRef, namespace: str | None = None
+        self, ref: ImageRef, namespace: str | None = None, *, target: Target | None = None
     ) -> list[tuple[VerificationPolicy, str]]:
+        """The policies that apply to `ref` there, with the pattern that matched. A policy
+        that an Audit override turns off there is returned as not enforcing."""
+        t = target if target is not None else Target(namespace=namespace)
         out = []
         for p in self.policies:
-            pattern = p.covering(ref, namespace)
-            if pattern is not None and not self.skipped_by_opt_in(p, namespace):
-                out.append((p, pattern))
+            pattern = p.covering(ref, target=t)
+            if pattern is None or self.skipped_by_opt_in(p, t.namespace):
+                continue
+            override = p.audit_override(t) if p.enforcing else None
+            if override is not None:
+                p = replace(
+                    p,
+                    enforcing=False,
+                    not_enforcing_why="validationFailureActionOverrides sets Audit in namespace "
+                    f"{t.namespace}",
+                    mode_span=override.span,
+                )
+            out.append((p, pattern))
         return out
 
     def skipped_by_opt_in(self, p: VerificationPolicy, namespace: str | None) -> bool:
@@ -561,6 +749,15 @@ def namespace_of(use: ImageUse) -> str | None:
     return use.container.workload.obj.namespace
 
 
+def _pod_template_labels(obj: KubeObject) -> YNode | None:
+    """The labels of the pods a workload creates (a Pod's own labels)."""
+    if obj.kind == "Pod":
+        return obj.node.dig("metadata", "labels")
+    if obj.kind == "CronJob":
+        return obj.node.dig("spec", "jobTemplate", "spec", "template", "metadata", "labels")
+    return obj.node.dig("spec", "template", "metadata", "labels")
+
+
 @scan_provider(PolicyCoverage)
 def policy_coverage(scan: ScanContext) -> Iterator[PolicyCoverage]:
     images = tuple(
@@ -572,12 +769,20 @@ def policy_coverage(scan: ScanContext) -> Iterator[PolicyCoverage]:
         for o in scan.instances(KubeObject)
         if is_gatekeeper_constraint(o) and o.kind in ("K8sAllowedRepos", "K8sAllowedReposv2")
     )
-    not_opted_in = frozenset(
-        o.name
-        for o in scan.instances(KubeObject)
-        if o.kind == "Namespace" and o.group == "" and o.name and not _opts_in(o)
+    namespaces = [
+        o for o in scan.instances(KubeObject) if o.kind == "Namespace" and o.group == "" and o.name
+    ]
+    not_opted_in = frozenset(str(o.name) for o in namespaces if not _opts_in(o))
+    ns_labels = {str(o.name): labels_of(o.node.dig("metadata", "labels")) for o in namespaces}
+    kustomize = scan.instances(KustomizeNamespaces)
+    yield PolicyCoverage(
+        images,
+        policies,
+        repos,
+        not_opted_in,
+        namespace_labels=ns_labels,
+        kustomize=kustomize[0] if kustomize else KustomizeNamespaces({}),
     )
-    yield PolicyCoverage(images, policies, repos, not_opted_in)
 
 
 PC_INCLUDE_LABEL = "policy.sigstore.dev/include"

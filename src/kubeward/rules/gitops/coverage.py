@@ -9,9 +9,9 @@ from kubeward.model.policy import (
     PC_INCLUDE_LABEL,
     POLICY_CONTROLLER,
     PolicyCoverage,
+    Target,
     VerificationPolicy,
     kyverno_forms,
-    namespace_of,
     policy_controller_forms,
     policy_controller_regex,
 )
@@ -86,8 +86,13 @@ def image_not_covered_by_verification_policy(cov: PolicyCoverage) -> Iterator[Fi
     Kyverno `Policy`, `namespaces` in its match and exclude blocks, Gatekeeper
     `match.namespaces` and `excludedNamespaces`) count when the workload states its namespace,
     and so does policy-controller's opt-in: a `Namespace` of the scan without the label
-    `policy.sigstore.dev/include: "true"` is not checked by it. Label selectors are not
-    evaluated.
+    `policy.sigstore.dev/include: "true"` is not checked by it. Kyverno label conditions are
+    evaluated: `selector` against the workload's and its pod template's labels, and
+    `namespaceSelector` against the labels of the `Namespace` when the scan declares it (else
+    it is taken to match), in `match` (`any`/`all`) and `exclude` blocks; a
+    `validationFailureActionOverrides` entry with action `Audit` for the namespace (by name or
+    `namespaceSelector`) makes the policy not enforcing there. The namespace is the one the
+    workload is deployed to, a Kustomize `namespace:` included.
 
     ## Why it matters
     This is the question an attacker answers first: *which image would an unsigned copy get
@@ -114,64 +119,92 @@ def image_not_covered_by_verification_policy(cov: PolicyCoverage) -> Iterator[Fi
             "Ratify) anywhere in the scan: any unsigned image is admitted",
         )
         return
-    enforcing = tuple(p for p in cov.policies if p.enforcing)
     for use in cov.images:
-        matches = cov.covering(use.ref, namespace_of(use))
-        if any(p.enforcing for p, _ in matches):
-            continue
-        name = use.ref.text
-        if matches:
-            p, pattern = matches[0]
-            span = p.mode_span or p.span
-            yield Finding(
-                use.span,
-                f"{name} in {use.where} is covered only by {p.display} ({pattern}), which does "
-                f"not enforce ({p.not_enforcing_why}): an unsigned copy is admitted",
-                related=(Related(span, f"{p.display}: {p.not_enforcing_why}"),),
-            )
-            continue
-        related: list[Related] = []
-        namespace = namespace_of(use)
-        opted_out = [
-            p
-            for p in enforcing
-            if cov.skipped_by_opt_in(p, namespace) and p.covering(use.ref, namespace)
-        ]
-        if opted_out:
-            p = opted_out[0]
-            yield Finding(
-                use.span,
-                f"{name} in {use.where} matches {p.display}, but namespace {namespace} does not "
-                f'opt in to policy-controller (label {PC_INCLUDE_LABEL}: "true"): an unsigned '
-                "copy is admitted",
-                related=(Related(p.span, f"{p.display} applies only in opted-in namespaces"),),
-            )
-            continue
-        near = _nearest(enforcing or cov.policies, use)
-        if near is not None:
-            pats = ", ".join(p.text for p in near.patterns) or "every image"
-            if near.namespaces is not None:
-                pats += f" in namespaces {', '.join(sorted(near.namespaces))}"
-            if near.excluded_namespaces:
-                pats += f" except namespaces {', '.join(sorted(near.excluded_namespaces))}"
-            hint = _glob_hint(near, use)
-            related.append(
-                Related(
-                    near.span, f"nearest verification policy {near.display} covers {pats}{hint}"
-                )
-            )
-        for c in cov.repo_constraints[:3]:
-            related.append(
-                Related(
-                    c.kind_span, f"{c.display} restricts repositories but verifies no signature"
-                )
-            )
-        yield Finding(
+        for target in cov.targets_of(use):
+            found = _uncovered(cov, use, target)
+            if found is not None:
+                yield found
+                break  # one finding per image use: the first namespace it is not gated in
+
+
+def _uncovered(cov: PolicyCoverage, use: ImageUse, target: Target) -> Finding | None:
+    enforcing = tuple(p for p in cov.policies if p.enforcing)
+    matches = cov.covering(use.ref, target=target)
+    if any(p.enforcing for p, _ in matches):
+        return None
+    name = use.ref.text
+    where = use.where + (f" (namespace {target.namespace})" if _moved(use, target) else "")
+    if matches:
+        p, pattern = matches[0]
+        span = p.mode_span or p.span
+        return Finding(
             use.span,
-            f"{name} in {use.where} is not covered by any enforcing image verification policy: "
-            "an unsigned copy is admitted",
-            related=tuple(related),
+            f"{name} in {where} is covered only by {p.display} ({pattern}), which does "
+            f"not enforce ({p.not_enforcing_why}): an unsigned copy is admitted",
+            related=(Related(span, f"{p.display}: {p.not_enforcing_why}"),),
         )
+    namespace = target.namespace
+    opted_out = [
+        p
+        for p in enforcing
+        if cov.skipped_by_opt_in(p, namespace) and p.covering(use.ref, target=target)
+    ]
+    if opted_out:
+        p = opted_out[0]
+        return Finding(
+            use.span,
+            f"{name} in {where} matches {p.display}, but namespace {namespace} does not "
+            f'opt in to policy-controller (label {PC_INCLUDE_LABEL}: "true"): an unsigned '
+            "copy is admitted",
+            related=(Related(p.span, f"{p.display} applies only in opted-in namespaces"),),
+        )
+    related: list[Related] = []
+    near = _nearest(enforcing or cov.policies, use)
+    if near is not None:
+        related.append(
+            Related(
+                near.span,
+                f"nearest verification policy {near.display} covers {_scope(near)}"
+                + _glob_hint(near, use),
+            )
+        )
+    for c in cov.repo_constraints[:3]:
+        related.append(
+            Related(c.kind_span, f"{c.display} restricts repositories but verifies no signature")
+        )
+    return Finding(
+        use.span,
+        f"{name} in {where} is not covered by any enforcing image verification policy: "
+        "an unsigned copy is admitted",
+        related=tuple(related),
+    )
+
+
+def _scope(p: VerificationPolicy) -> str:
+    """What a policy covers, for a related location's label."""
+    pats = ", ".join(x.text for x in p.patterns) or "every image"
+    if p.namespaces is not None:
+        pats += f" in namespaces {', '.join(sorted(p.namespaces))}"
+    if p.excluded_namespaces:
+        pats += f" except namespaces {', '.join(sorted(p.excluded_namespaces))}"
+    conditions = [s for s in (*p.select_any, *p.select_all) if s.constrains]
+    for sel in conditions[:2]:
+        if sel.selector is not None:
+            pats += f" selecting labels {sel.selector.describe()}"
+        if sel.namespace_selector is not None:
+            pats += f" in namespaces labelled {sel.namespace_selector.describe()}"
+    for sel in p.exclude_selections[:2]:
+        if sel.selector is not None:
+            pats += f" except labels {sel.selector.describe()}"
+        if sel.namespace_selector is not None:
+            pats += f" except in namespaces labelled {sel.namespace_selector.describe()}"
+    return pats
+
+
+def _moved(use: ImageUse, target: Target) -> bool:
+    """Whether the namespace differs from what the manifest says (Kustomize set it)."""
+    c = use.container
+    return c is not None and target.namespace != c.workload.obj.namespace
 
 
 @report_section
@@ -188,7 +221,7 @@ def coverage_section(ctx: ScanContext) -> Iterator[Section]:
         if key in rows:
             rows[key]["uses"] = int(str(rows[key]["uses"])) + 1
             continue
-        matches = cov.covering(use.ref, namespace_of(use))
+        matches = cov.covering(use.ref, target=cov.targets_of(use)[0])
         enforced = [(p, pat) for p, pat in matches if p.enforcing]
         if enforced:
             p, pat = enforced[0]
