@@ -280,15 +280,12 @@ def _http_checks(cmd: Command) -> Iterator[tuple[Word, str]]:
     name = cmd.name
     pip = python_module(cmd, "pip")
     if pip is not None:
-        for w, value in flag_value(
-            pip, "--index-url", "-i", "--extra-index-url", "--find-links", "-f"
-        ):
-            if _plain(value):
-                yield w, f"pip fetches packages from {value} over plain HTTP"
-        texts = [x.text for x in pip]
+        # Each plain-HTTP URL once, at the URL itself (`--index-url URL`, `-i URL`,
+        # `--index-url=URL`, a requirement URL, `pip config set global.index-url URL`).
         for x in pip[1:]:
-            if _plain(x.text) and ("install" in texts or "download" in texts or "config" in texts):
-                yield x, f"pip fetches {x.text} over plain HTTP"
+            value = x.text.split("=", 1)[-1] if x.text.startswith("--") else x.text
+            if _plain(value):
+                yield x, f"pip fetches packages from {value} over plain HTTP"
         return
     if name in ("npm", "yarn", "pnpm"):
         argv = cmd.argv
