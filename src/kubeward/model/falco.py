@@ -59,11 +59,19 @@ class FalcoRule:
 
 @dataclass(frozen=True, slots=True)
 class FalcoDisable:
-    """A `rules: [{disable: {rule: ...}}]` selection in Falco's configuration."""
+    """A way Falco's configuration or command line switches rules off.
+
+    `how` is `config` (a `rules: [{disable: {rule: <glob>}}]` selection, in `falco.yaml`, the
+    chart's `falco:` values, or `-o rules[].disable.rule=<glob>`), `substring` (`-D
+    <substring>`: every rule whose name contains it) or `source` (`--disable-source
+    <source>`: every rule of that event source).
+    """
 
     file: SourceFile
     pattern: str
     span: Span
+    how: str = "config"
+    where: str = "Falco rule selection"
 
 
 def _is_rules_list(doc: YNode) -> bool:
@@ -131,17 +139,87 @@ def falco_disables(f: SourceFile) -> Iterator[FalcoDisable]:
     for doc in f.documents:
         if not doc.is_map:
             continue
-        rules = doc.get("rules")
-        if rules is None or not rules.is_seq:
+        for holder in (doc, doc.get("falco")):
+            rules = holder.get("rules") if holder is not None and holder.is_map else None
+            if rules is None or not rules.is_seq:
+                continue
+            for item in rules.seq():
+                target = item.dig("disable", "rule")
+                if target is not None and target.text:
+                    yield FalcoDisable(f, target.text, target.span)
+        if "falco" in f.text:
+            yield from _command_line_disables(f, doc)
+
+
+# Falco's command line: `-D <substring>` (rules whose name contains it), `--disable-source
+# <source>`, and `-o rules[].disable.rule=<glob>` (the `rules:` selection, Falco >= 0.38).
+OPTION_DISABLE = "rules[].disable.rule="
+
+
+def _args_disables(f: SourceFile, args: list[YNode], where: str) -> Iterator[FalcoDisable]:
+    texts = [a.text or "" for a in args]
+    for i, (node, text) in enumerate(zip(args, texts, strict=True)):
+        value_node = args[i + 1] if i + 1 < len(args) else None
+        value = texts[i + 1] if i + 1 < len(texts) else ""
+        if text == "-D" and value_node is not None and value:
+            yield FalcoDisable(f, value, value_node.span, "substring", where)
+        elif text.startswith("-D") and len(text) > 2 and not text.startswith("--"):
+            yield FalcoDisable(f, text[2:], node.span, "substring", where)
+        elif text == "--disable-source" and value_node is not None and value:
+            yield FalcoDisable(f, value, value_node.span, "source", where)
+        elif text.startswith("--disable-source="):
+            yield FalcoDisable(f, text.split("=", 1)[1], node.span, "source", where)
+        elif text in ("-o", "--option") and value.startswith(OPTION_DISABLE):
+            yield FalcoDisable(
+                f, value[len(OPTION_DISABLE) :].strip("\"'"), args[i + 1].span, "option", where
+            )
+        elif text.startswith(("-o" + OPTION_DISABLE, "--option=" + OPTION_DISABLE)):
+            pattern = text.split(OPTION_DISABLE, 1)[1].strip("\"'")
+            yield FalcoDisable(f, pattern, node.span, "option", where)
+
+
+def _is_falco_container(c: YNode) -> bool:
+    image = c.get_str("image") or ""
+    name = image.split("@", 1)[0]
+    if ":" in name.rsplit("/", 1)[-1]:
+        name = name.rsplit(":", 1)[0]  # the tag, not a registry port
+    if _RUNTIME_IMAGES.search(name) and "falco" in name:
+        return True
+    command = c.get("command")
+    first = command.seq()[0].text if command is not None and command.seq() else None
+    return bool(first) and str(first).rsplit("/", 1)[-1] == "falco"
+
+
+def _command_line_disables(f: SourceFile, doc: YNode) -> Iterator[FalcoDisable]:
+    """`-D` and friends in a Falco container's command and args, and in the Falco chart's
+    `extra.args` values (a values file, or the values of a Flux HelmRelease or Argo CD
+    Application)."""
+    for node in doc.walk():
+        if not node.is_map:
             continue
-        for item in rules.seq():
-            target = item.dig("disable", "rule")
-            if target is not None and target.text:
-                yield FalcoDisable(f, target.text, target.span)
+        if node.get("image") is not None and _is_falco_container(node):
+            name = node.get_str("name") or "falco"
+            for key in ("command", "args"):
+                seq = node.get(key)
+                if seq is not None and seq.is_seq:
+                    yield from _args_disables(f, seq.seq(), f"Falco container {name}'s {key}")
+            continue
+        extra = node.dig("extra", "args")
+        falco_values = node.get("falco") is not None or node.get("driver") is not None
+        repo = node.dig("image", "repository")
+        if repo is not None and "falco" in (repo.text or ""):
+            falco_values = True
+        if extra is not None and extra.is_seq and falco_values:
+            yield from _args_disables(f, extra.seq(), "the Falco chart's extra.args")
 
 
 def disables_drift(d: FalcoDisable) -> list[str]:
-    """The drift rules a `disable` selection (a glob over rule names) switches off."""
+    """The drift rules a disable switches off: a glob over rule names, a name substring, or
+    the `syscall` source every drift rule belongs to."""
+    if d.how == "substring":
+        return sorted(n for n in DRIFT_RULES if d.pattern in n)
+    if d.how == "source":
+        return sorted(DRIFT_RULES) if d.pattern == "syscall" else []
     return sorted(n for n in DRIFT_RULES if fnmatch.fnmatchcase(n, d.pattern))
 
 
