@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator, Sequence
 
 from kubeward.model.dockerfile import POSIX_SHELLS, Command, Word
+from kubeward.parse.dockerfile import Instruction
 
 INTERPRETERS = POSIX_SHELLS | frozenset(
     {"python", "python2", "python3", "perl", "ruby", "node", "php", "pwsh"}
@@ -111,3 +112,17 @@ def positional(argv: Sequence[Word], takes_value: frozenset[str] = frozenset()) 
 
 def is_url(text: str) -> bool:
     return bool(re.match(r"^(?:https?|ftp)://", text, re.I))
+
+
+def onbuild_of(ins: Instruction) -> str | None:
+    """The instruction an `ONBUILD` trigger runs (`ONBUILD ADD ...` -> `ADD`), else None."""
+    if ins.cmd != "ONBUILD":
+        return None
+    return (ins.sub_cmd or "").upper() or None
+
+
+def onbuild_note(ins: Instruction, message: str) -> str:
+    """A finding's message, saying so when the instruction runs in child images."""
+    if ins.cmd == "ONBUILD":
+        return message + f" (ONBUILD {onbuild_of(ins)}: runs in every image built FROM this one)"
+    return message

@@ -18,6 +18,8 @@ from kubeward.rules.dockerfile._common import (
     flag_value,
     has_flag,
     is_url,
+    onbuild_note,
+    onbuild_of,
 )
 
 _SLSA_BUILD = "https://slsa.dev/spec/v1.0/threats#d-use-compromised-dependency"
@@ -315,10 +317,18 @@ _COMMIT_RE = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 
 
 def _add_sources(df: Dockerfile) -> Iterator[tuple[Instruction, str]]:
+    """Sources of `ADD` and of `ONBUILD ADD`."""
     for _, ins in df.instructions():
-        if ins.cmd == "ADD" and len(ins.value) >= 2:
+        if (ins.cmd == "ADD" or onbuild_of(ins) == "ADD") and len(ins.value) >= 2:
             for src in ins.value[:-1]:
                 yield ins, src
+
+
+def _checksum(ins: Instruction) -> bool:
+    """`--checksum=` given (BuildKit's parser keeps no flags for `ONBUILD ADD`: read the text)."""
+    if ins.flag("checksum"):
+        return True
+    return ins.cmd == "ONBUILD" and re.search(r"(?<!\S)--checksum=\S", ins.original) is not None
 
 
 def _is_git(src: str) -> bool:
@@ -335,7 +345,8 @@ def add_url_without_checksum(df: Dockerfile) -> Iterator[Finding]:
     """ADD downloads a URL without `--checksum`.
 
     `ADD https://...` fetches whatever the server returns at build time into the image. With
-    `--checksum=sha256:<hex>` BuildKit refuses content that does not match.
+    `--checksum=sha256:<hex>` BuildKit refuses content that does not match. `ONBUILD ADD` is
+    judged too (it runs in every image built from this one).
 
     ## Why it matters
     A compromised or hijacked download host changes the image without any change to the
@@ -356,11 +367,14 @@ def add_url_without_checksum(df: Dockerfile) -> Iterator[Finding]:
     """
     f = df.file
     for ins, src in _add_sources(df):
-        if not is_url(src) or _is_git(src) or ins.flag("checksum"):
+        if not is_url(src) or _is_git(src) or _checksum(ins):
             continue
         yield Finding(
             f.find_span(src, first_line=ins.start_line, last_line=ins.end_line),
-            f"ADD fetches {src} with no --checksum, so any content the server returns is used",
+            onbuild_note(
+                ins,
+                f"ADD fetches {src} with no --checksum, so any content the server returns is used",
+            ),
         )
 
 
@@ -401,7 +415,7 @@ def add_git_unpinned(df: Dockerfile) -> Iterator[Finding]:
     """
     f = df.file
     for ins, src in _add_sources(df):
-        if not _is_git(src) or ins.flag("checksum") or is_templated(src):
+        if not _is_git(src) or _checksum(ins) or is_templated(src):
             continue
         fragment = src.partition("#")[2].split(":", 1)[0]
         query = dict(
@@ -414,5 +428,9 @@ def add_git_unpinned(df: Dockerfile) -> Iterator[Finding]:
         at = f"ref {ref}" if ref else "the default branch"
         yield Finding(
             f.find_span(src, first_line=ins.start_line, last_line=ins.end_line),
-            f"ADD clones {src.split('#')[0].split('?')[0]} at {at}, which can move; pin a commit",
+            onbuild_note(
+                ins,
+                f"ADD clones {src.split('#')[0].split('?')[0]} at {at}, which can move; "
+                "pin a commit",
+            ),
         )

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from kubeward.model.dockerfile import Dockerfile, RunScript
 from kubeward.parse.yamlnode import is_templated
 from kubeward.registry import Finding, Layer, Severity, rule
+from kubeward.rules.dockerfile._common import onbuild_note, onbuild_of
 
 _BUILD_SECRETS = "https://docs.docker.com/build/building/secrets/"
 
@@ -252,7 +253,8 @@ def copies_key_material(df: Dockerfile) -> Iterator[Finding]:
     """
     f = df.file
     for _, ins in df.instructions():
-        if ins.cmd not in ("COPY", "ADD") or len(ins.value) < 2:
+        cmd = onbuild_of(ins) or ins.cmd
+        if cmd not in ("COPY", "ADD") or len(ins.value) < 2:
             continue
         for src in ins.value[:-1]:
             what = _key_material(src)
@@ -260,5 +262,8 @@ def copies_key_material(df: Dockerfile) -> Iterator[Finding]:
                 continue
             yield Finding(
                 f.find_span(src, first_line=ins.start_line, last_line=ins.end_line),
-                f"{ins.cmd} {src} bakes {what} into an image layer; use RUN --mount=type=secret",
+                onbuild_note(
+                    ins,
+                    f"{cmd} {src} bakes {what} into an image layer; use RUN --mount=type=secret",
+                ),
             )
