@@ -211,6 +211,18 @@ def _opt(words: list[str], *names: str) -> str | None:
     return None
 
 
+def _opts(words: list[str], *names: str) -> list[str]:
+    """Every value of a repeatable option (`-t a -t b`, `--destination=a`)."""
+    out = []
+    for i, w in enumerate(words):
+        for n in names:
+            if w == n and i + 1 < len(words):
+                out.append(words[i + 1])
+            elif w.startswith(n + "="):
+                out.append(w[len(n) + 1 :])
+    return out
+
+
 def _positional(words: list[str], start: int) -> list[str]:
     out = []
     skip = False
@@ -398,6 +410,7 @@ def find_pushes(c: Cmd) -> Iterator[Push]:
             continue
         w0 = w[0].rsplit("/", 1)[-1]
         how, image = None, ""
+        also: tuple[str, ...] = ()
         if w0 in ("docker", "podman", "buildah") and "push" in w[1:3]:
             how, image = f"{w0} push", _image_of(w, w.index("push") + 1)
         elif (
@@ -405,10 +418,14 @@ def find_pushes(c: Cmd) -> Iterator[Push]:
             and "build" in w[1:3]
             and ("--push" in w or any("push=true" in x for x in w))
         ):
-            how, image = f"{w0} build --push", _opt(w, "-t", "--tag") or ""
+            tags = _opts(w, "-t", "--tag")
+            how, image = f"{w0} build --push", tags[0] if tags else ""
+            also = tuple(tags[1:])
         elif w0 == "executor" or w[0].endswith("/kaniko/executor"):
             if "--no-push" not in w:
-                how, image = "kaniko", _opt(w, "--destination", "-d") or ""
+                dests = _opts(w, "--destination", "-d")
+                how, image = "kaniko", dests[0] if dests else ""
+                also = tuple(dests[1:])
         elif w0 == "ko" and len(w) > 1 and w[1] in ("build", "publish", "resolve", "apply"):
             if not any(x in ("--local", "-L", "--push=false") for x in w):
                 how, image = f"ko {w[1]}", "$KO_DOCKER_REPO"
@@ -422,7 +439,7 @@ def find_pushes(c: Cmd) -> Iterator[Push]:
         ):
             how, image = "jib", _opt(w, "-Dimage", "--image") or ""
         if how and not _LOCAL_REGISTRY.match(image.strip("'\"")):
-            yield Push(c, _cmd_span(c, off, len(cmd)), how, image)
+            yield Push(c, _cmd_span(c, off, len(cmd)), how, image, also)
 
 
 # Test registries on the runner itself: nothing pushed there reaches a cluster.
@@ -901,11 +918,14 @@ def _push_keys(p: Push) -> tuple[ImageKey, ...]:
 
 
 def _differ(a: str, b: str) -> bool:
-    """Two repositories that cannot be the same image: both literal and different, or the same
-    variables with different literal parts (`$REGISTRY/app`, `$REGISTRY/worker`). The same
-    last path segment counts as the same image."""
-    if a == b or a.rsplit("/", 1)[-1] == b.rsplit("/", 1)[-1]:
+    """Two repositories that cannot be the same image: different literal last path segments
+    (`$REGISTRY/app`, `ghcr.io/acme/worker`), or the same variables with different literal
+    parts. The same last path segment counts as the same image."""
+    la, lb = a.rsplit("/", 1)[-1], b.rsplit("/", 1)[-1]
+    if a == b or la == lb:
         return False  # the same name in another registry (a local build scanned, then pushed)
+    if "$" not in la and "$" not in lb:
+        return True  # different image names, whatever the variables before them hold
     return set(_DOTTED_VAR.findall(a)) == set(_DOTTED_VAR.findall(b))
 
 
