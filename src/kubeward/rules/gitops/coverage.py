@@ -81,7 +81,9 @@ def image_not_covered_by_verification_policy(cov: PolicyCoverage) -> Iterator[Fi
     `ClusterImagePolicy` `images[].glob` (where `*` stops at `/` and `**` does not), and
     Gatekeeper `RatifyVerification` constraints. Each image that no enforcing policy matches
     is reported at the image, with the nearest policy as a related location: an audit-only
-    or warn-mode policy is named as such. When workloads exist but the scan holds no
+    or warn-mode policy is named as such. One finding per image and verdict: further uses of
+    the same image (other workloads, other files) are listed in the message and as related
+    locations rather than reported again. When workloads exist but the scan holds no
     verification policy at all, this is said once. Namespaces named by a policy (a namespaced
     Kyverno `Policy`, `namespaces` in its match and exclude blocks, Gatekeeper
     `match.namespaces` and `excludedNamespaces`) count when the workload states its namespace,
@@ -119,21 +121,54 @@ def image_not_covered_by_verification_policy(cov: PolicyCoverage) -> Iterator[Fi
             "Ratify) anywhere in the scan: any unsigned image is admitted",
         )
         return
+    # One finding per image and verdict: the same unsigned image in a hundred pods is one gap
+    # to close in a policy. It sits at the first use; the other uses are related locations.
+    groups: dict[tuple[str, str], list[tuple[ImageUse, Finding]]] = {}
     for use in cov.images:
         for target in cov.targets_of(use):
-            found = _uncovered(cov, use, target)
+            where = use.where + (f" (namespace {target.namespace})" if _moved(use, target) else "")
+            found = _uncovered(cov, use, target, where)
             if found is not None:
-                yield found
-                break  # one finding per image use: the first namespace it is not gated in
+                key = (use.ref.text, found.message.replace(f" in {where} ", " ", 1))
+                groups.setdefault(key, []).append((use, found))
+                break  # one verdict per image use: the first namespace it is not gated in
+    for members in groups.values():
+        yield _grouped(members)
 
 
-def _uncovered(cov: PolicyCoverage, use: ImageUse, target: Target) -> Finding | None:
+_MAX_OTHER_USES = 5
+
+
+def _grouped(members: list[tuple[ImageUse, Finding]]) -> Finding:
+    members.sort(key=lambda m: (m[0].span.path, m[0].span.start.line))
+    use, first = members[0]
+    others = members[1:]
+    if not others:
+        return first
+    shown = ", ".join(f"{u.span.path}:{u.span.start.line}" for u, _ in others[:3])
+    more = f" and {len(others) - 3} more" if len(others) > 3 else ""
+    related = (
+        *first.related,
+        *(
+            Related(u.span, f"{u.ref.text} also runs here: {u.where}")
+            for u, _ in others[:_MAX_OTHER_USES]
+        ),
+    )
+    return Finding(
+        first.span,
+        f"{first.message} (the same for {len(others)} more use(s) of {use.ref.text}: "
+        f"{shown}{more})",
+        related=related,
+        properties={"uses": len(members)},
+    )
+
+
+def _uncovered(cov: PolicyCoverage, use: ImageUse, target: Target, where: str) -> Finding | None:
     enforcing = tuple(p for p in cov.policies if p.enforcing)
     matches = cov.covering(use.ref, target=target)
     if any(p.enforcing for p, _ in matches):
         return None
     name = use.ref.text
-    where = use.where + (f" (namespace {target.namespace})" if _moved(use, target) else "")
     if matches:
         p, pattern = matches[0]
         span = p.mode_span or p.span
