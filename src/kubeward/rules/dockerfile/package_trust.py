@@ -212,6 +212,12 @@ def _tls_checks(cmd: Command) -> Iterator[tuple[Word, str]]:
                 yield argv[i], f"composer config {t} {texts[i + 1]} fetches packages without TLS"
 
 
+def tls_env_note(name: str, value: str) -> str | None:
+    """Why an environment variable turns TLS verification off, if it does (also used for CI
+    `env:`/`variables:`)."""
+    return _tls_env(name, value)
+
+
 def _tls_env(name: str, value: str) -> str | None:
     v = value.strip().lower()
     if name == "GIT_SSL_NO_VERIFY" and v:
