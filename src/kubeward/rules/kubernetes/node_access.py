@@ -78,16 +78,13 @@ def workload_runtime_socket_mount(w: Workload) -> Iterator[Finding]:
             for m in (c.node.get("volumeMounts") or c.node).seq()
             if name and m.get_str("name") == name
         )
-        what = (
-            "the container runtime socket"
-            if posixpath.basename(path) in _SOCKETS
-            else ("a host directory holding the container runtime socket")
-        )
-        yield Finding(
-            path_node.span,
-            f"{w.obj.display} mounts {what} ({raw}) from the host",
-            related=related,
-        )
+        if posixpath.basename(path) in _SOCKETS:
+            what = f"the container runtime socket ({raw}) from the host"
+        elif path == "/":
+            what = f"the host's root filesystem ({raw}), container runtime socket included"
+        else:
+            what = f"a host directory holding the container runtime socket ({raw})"
+        yield Finding(path_node.span, f"{w.obj.display} mounts {what}", related=related)
 
 
 @rule(
