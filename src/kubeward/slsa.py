@@ -81,6 +81,7 @@ class Evidence:
     strong: bool = True  # provenance: signed; sbom: attached; scan: can fail the build
     note: str = ""
     image: str = ""  # the image reference it names, as written ("" when it names none)
+    image_span: Span | None = None  # where that reference is written, when found
     ref: ImageKey | None = None  # `image` resolved against the env in scope (set by the model)
 
 
@@ -294,6 +295,19 @@ def _cmd_span(c: Cmd, offset: int, length: int) -> Span:
     if i < 0:
         return c.span
     return c.file.span(n.start.offset + i, n.start.offset + i + len(needle))
+
+
+def _word_span(c: Cmd, cmd_span: Span, word: str) -> Span | None:
+    """The span of `word` as written inside the command at `cmd_span` (same line only)."""
+    if not word or cmd_span is c.span:
+        return None
+    line = c.file.text[cmd_span.start.offset : cmd_span.end.offset]
+    bare = word.strip("'\"")
+    i = line.find(bare)
+    if i < 0:
+        return None
+    start = cmd_span.start.offset + i
+    return c.file.span(start, start + len(bare))
 
 
 # --- extracting commands from pipelines ----------------------------------------------------
@@ -590,6 +604,7 @@ def find_evidence(c: Cmd) -> Iterator[Evidence]:
                 tlog_off=tlog_off,
                 note=image,
                 image=_image_like(image),
+                image_span=_word_span(c, span, image),
             )
         elif w0 == "notation" and len(w) > 1 and w[1] == "sign":
             target = _image_of(w, 2)
@@ -602,6 +617,7 @@ def find_evidence(c: Cmd) -> Iterator[Evidence]:
                 key="notation",
                 note=target,
                 image=_image_like(target),
+                image_span=_word_span(c, span, target),
             )
         elif w0 == "cosign" and len(w) > 1 and w[1] == "attest":
             typ = (_opt(w, "--type") or "custom").lower()

@@ -100,7 +100,7 @@ def cosign_sign_by_tag(b: ImageBuild) -> Iterator[Finding]:
     for e in b.of("sign"):
         if not e.by_digest:
             yield Finding(
-                e.span,
+                e.image_span or e.span,
                 f"{e.how} {e.note or ''} signs a tag, not the pushed digest".replace("  ", " "),
             )
 
