@@ -702,7 +702,7 @@ def insecure_commands_enabled(wf: Workflow) -> Iterator[Finding]:
 _ROOT_PATHS = frozenset({"", ".", "./", "${{github.workspace}}", "$GITHUB_WORKSPACE"})
 # Commands that run what the workspace holds (build files a root-extracted artifact overwrites).
 _RUNS_WORKSPACE = re.compile(
-    r"(?:^|[\s;&|(])(?:"
+    r"(?:^|[;&|(])[ \t]*(?:sudo\s+(?:-\S+\s+)*)?(?:"
     r"\./[\w.-][^\s;&|)]*"
     r"|(?:ba|z)?sh\s+(?!-c\b)[\w./-]+|source\s+\S+|\.\s+[\w./-]+"
     r"|python3?\s+(?!-[cm]\b)[\w./-]+\.py|node\s+[\w./-]+\.m?js"
@@ -728,7 +728,7 @@ def _download_from_run(step: Step) -> tuple[str, str] | None:
     if u is not None and u.is_action("actions/github-script"):
         script = step.input_str("script") or ""
         if "downloadArtifact" in script and "workflow_run" in script:
-            return "actions/github-script downloadArtifact of the triggering run", ""
+            return "actions/github-script downloadArtifact", ""
         return None
     m = re.search(r"\bgh\s+run\s+download\b[^\n]*", step.run_text)
     if m is not None:
@@ -826,15 +826,22 @@ def workflow_run_artifact_poisoning(wf: Workflow) -> Iterator[Finding]:
             if step.run is None or (step is dstep and "gh run download" not in how):
                 continue
             text = step.run_text
+            skipped = 0  # lines of the script before the part searched
             if step is dstep:
-                text = text[text.find("gh run download") :].split("\n", 1)[-1]
+                after = text.find("\n", text.find("gh run download"))
+                skipped = text[: after + 1].count("\n") if after >= 0 else len(text)
+                text = text[after + 1 :] if after >= 0 else ""
             m = _executes(text, path)
             if m is None:
                 continue
             needle = m.group(0).lstrip(";&|( \t\n").split("\n", 1)[0].strip()
-            span = wf.file.find_span(
-                needle, first_line=step.run.start.line, last_line=step.run.end.line
+            # The line of the match: block scalars (`|`, `>`) start on the line after the key.
+            block = wf.file.text[step.run.start.offset : step.run.start.offset + 1] in "|>"
+            line = step.run.start.line + int(block) + skipped
+            line += text[: m.start() + len(m.group(0)) - len(m.group(0).lstrip(";&|( \t\n"))].count(
+                "\n"
             )
+            span = wf.file.find_span(needle, first_line=line, last_line=step.run.end.line)
             yield Finding(
                 span,
                 f"job {job.id} runs `{needle}` after {how} put the triggering run's artifacts "
