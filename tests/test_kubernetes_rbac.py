@@ -75,10 +75,12 @@ def test_default_service_account_is_medium_and_anonymous_high() -> None:
     report = _run(RULES / "rbac-binding-to-broad-subject", "rbac-binding-to-broad-subject")
     sev = {r.message.rsplit(" to ", 1)[1]: r.severity.value for r in report.results}
     assert sev == {
-        "Group system:unauthenticated": "high",
-        "User system:anonymous": "high",
-        "ServiceAccount shop/default": "medium",
-        "Group system:serviceaccounts:shop": "high",
+        "Group system:unauthenticated: anyone who can reach the API server, without "
+        "credentials": "high",
+        "User system:anonymous: anyone who can reach the API server, without credentials": "high",
+        "ServiceAccount shop/default: the account every pod of namespace shop runs as unless it "
+        "names another": "medium",
+        "Group system:serviceaccounts:shop: every service account of namespace shop": "high",
     }
 
 
@@ -120,7 +122,8 @@ def test_binding_message_says_what_the_role_can_do(tmp_path: Path) -> None:
     [r] = _run(tmp_path, "rbac-binding-to-broad-subject").results
     assert r.message == (
         "ClusterRoleBinding/everyone-ops grants ClusterRole/ops (reads secrets, execs into pods, "
-        "writes workloads) cluster-wide to Group system:authenticated"
+        "writes workloads) cluster-wide to Group system:authenticated: every user and service "
+        "account that can authenticate"
     )
     assert r.span.start.line == 11  # the subject's name
 

@@ -65,7 +65,8 @@ def rbac_cluster_admin_binding(b: Binding, ctx: RuleContext) -> Iterator[Finding
 
     The role is resolved across the scan: a binding in one file that names a ClusterRole
     defined in another is judged by that role's rules, and an aggregated ClusterRole by the
-    rules of the ClusterRoles its `aggregationRule` selects (`matchLabels`). One finding per
+    rules of the ClusterRoles its `aggregationRule` selects (`matchLabels` and
+    `matchExpressions`). One finding per
     subject, naming the binding, the role and the scope; the API server's own `system:` users
     and groups (such as `system:masters`) are exempt, the broad groups
     (`system:authenticated`...) are not.
@@ -139,7 +140,26 @@ def rbac_binding_to_broad_subject(b: Binding, ctx: RuleContext) -> Iterator[Find
             continue
         yield Finding(
             s.span,
-            f"{b.display} grants {what} {b.scope} to {b.who(s)}",
+            f"{b.display} grants {what} {b.scope} to {b.who(s)}: {_audience(b, s)}",
             related=_related(b, role),
             severity=sev,
         )
+
+
+_AUDIENCE = {
+    "system:anonymous": "anyone who can reach the API server, without credentials",
+    "system:unauthenticated": "anyone who can reach the API server, without credentials",
+    "system:authenticated": "every user and service account that can authenticate",
+    "system:serviceaccounts": "every service account, so every pod of the cluster",
+}
+
+
+def _audience(b: Binding, s: Subject) -> str:
+    """Who a broad subject is, in words."""
+    if s.kind == "ServiceAccount":
+        ns = b.subject_namespace(s)
+        where = f"namespace {ns}" if ns else "its namespace"
+        return f"the account every pod of {where} runs as unless it names another"
+    if s.name.startswith("system:serviceaccounts:"):
+        return f"every service account of namespace {s.name.split(':', 2)[2]}"
+    return _AUDIENCE.get(s.name, "a group everyone belongs to")
