@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from kubeward.model.image import ImageRef
@@ -40,6 +40,10 @@ class ImageUse:
     # Every container the reference is the image of, when one Kustomize `images:` entry sets
     # the same effective image for several (else just `container`).
     containers: tuple[Container, ...] = ()
+    # The namespaces the use is deployed to when Kustomize decides them (the outermost
+    # `namespace:` of each overlay that deploys it; None: as the manifest says). Empty: not
+    # deployed through a kustomization.
+    namespaces: tuple[str | None, ...] = ()
 
     @property
     def all_containers(self) -> tuple[Container, ...]:
@@ -139,6 +143,11 @@ def effective_image_uses(scan: ScanContext) -> Iterator[ImageUse]:
 _OVERRIDDEN = "kustomize-image"
 
 
+def _chain_namespace(chain: tuple[Kustomization, ...]) -> str | None:
+    """The namespace a chain of kustomizations (innermost first) sets: the outermost wins."""
+    return next((k.namespace for k in reversed(chain) if k.namespace), None)
+
+
 def _merge(group: list[ImageUse]) -> ImageUse:
     """One use per `images:` entry and effective image, naming every container it sets."""
     first = group[0]
@@ -148,6 +157,7 @@ def _merge(group: list[ImageUse]) -> ImageUse:
         related += [r for r in u.related if r not in related]
     where = wheres[0] if len(wheres) == 1 else f"{len(wheres)} containers: " + "; ".join(wheres)
     containers = tuple({id(c): c for u in group for c in u.all_containers}.values())
+    namespaces = tuple(dict.fromkeys(ns for u in group for ns in u.namespaces))
     return ImageUse(
         ref=first.ref,
         span=first.span,
@@ -156,6 +166,7 @@ def _merge(group: list[ImageUse]) -> ImageUse:
         container=first.container,
         related=tuple(related),
         containers=containers,
+        namespaces=namespaces,
     )
 
 
@@ -163,6 +174,7 @@ def _through_overlays(
     use: ImageUse, chains: list[tuple[Kustomization, ...]], matched: set[int]
 ) -> Iterator[ImageUse]:
     unchanged: list[Kustomization] = []
+    unchanged_chains: list[tuple[Kustomization, ...]] = []
     overridden = False
     for chain in chains:
         ref = use.ref
@@ -176,6 +188,7 @@ def _through_overlays(
                     break
         if not hits:
             unchanged.append(chain[-1])
+            unchanged_chains.append(chain)
             continue
         overridden = True
         _last_k, last_o = hits[-1]
@@ -188,11 +201,13 @@ def _through_overlays(
             where=f"{use.where} in {use.span.path} (written {use.ref.text} there, overridden here)",
             container=use.container,
             related=tuple(related),
+            namespaces=(_chain_namespace(chain),),
         )
     if not unchanged:
         return  # every overlay that deploys this image overrides it
+    namespaces = tuple(dict.fromkeys(_chain_namespace(c) for c in unchanged_chains))
     if not overridden:
-        yield use
+        yield replace(use, namespaces=namespaces)
         return
     roots = sorted({k.file.rel for k in unchanged})
     yield ImageUse(
@@ -202,4 +217,5 @@ def _through_overlays(
         where=f"{use.where} (deployed unchanged by {', '.join(roots)})",
         container=use.container,
         related=(*use.related, *(Related(k.node.span, "deploys it unchanged") for k in unchanged)),
+        namespaces=namespaces,
     )

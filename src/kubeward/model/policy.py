@@ -706,8 +706,13 @@ class PolicyCoverage:
                 labels=labels,
                 namespace_labels=self.namespace_labels.get(ns) if ns is not None else None,
             )
-            for ns in self.kustomize.of(obj.file.rel, obj.namespace)
+            for ns in self._namespaces(use, obj)
         ]
+
+    def _namespaces(self, use: ImageUse, obj: KubeObject) -> tuple[str | None, ...]:
+        if use.namespaces:  # decided per overlay while resolving Kustomize images
+            return tuple(dict.fromkeys(obj.namespace if n is None else n for n in use.namespaces))
+        return self.kustomize.of(obj.file.rel, obj.namespace)
 
     def covering(
         self, ref: ImageRef, namespace: str | None = None, *, target: Target | None = None
