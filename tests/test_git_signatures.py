@@ -245,3 +245,14 @@ def test_commits_with_no_addition_in_a_scanned_file_are_summarised_once(tmp_path
     assert summary.finding.properties["commits"] == [notes, deleted]
     assert summary.severity is Severity.HIGH  # HEAD is among them
     assert "changed no line that is still in a scanned file" in summary.finding.message
+
+
+def test_a_single_file_scan_reports_the_commits_that_added_to_it(tmp_path: Path) -> None:
+    repo = _repo(tmp_path / "repo")
+    added = _commit(repo, "app.yaml", CM.format("app"))
+    _commit(repo, "other.yaml", CM.format("other"))
+    report = scan([repo / "app.yaml"], ScanOptions(only_rules=[RULE], jobs=1))
+    assert {(r.span.path.rsplit("/", 1)[-1], r.span.start.line) for r in report.results} == {
+        ("app.yaml", 1)
+    }
+    assert report.results[0].finding.properties["commit"] == added

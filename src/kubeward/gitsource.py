@@ -145,8 +145,9 @@ def read_history(
     if allowed_signers is not None:
         args += ["-c", f"gpg.ssh.allowedSignersFile={allowed_signers}"]
     args += ["log", f"-n{depth}", f"--format={_FORMAT}", "HEAD", "--"]
-    # A scan of a sub-directory judges the commits that changed it, not the whole repository.
-    base = (checkout.root if checkout.root.is_dir() else checkout.root.parent).resolve()
+    # A scan of a sub-directory (or of one file) judges the commits that changed it, not the
+    # whole repository.
+    base = checkout.root.resolve()
     if checkout.git_dir is None and base != checkout.toplevel.resolve():
         args.append(os.path.relpath(base, checkout.toplevel.resolve()))
     env = {"GNUPGHOME": str(gnupghome)} if gnupghome is not None else None

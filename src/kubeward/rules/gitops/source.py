@@ -146,7 +146,10 @@ def git_commit_unsigned(root: ScanRoot, ctx: RuleContext) -> Iterator[Finding]:
         allowed_signers=_path_param(ctx, root.path, "allowed-signers", "git-allowed-signers"),
         gnupghome=_path_param(ctx, root.path, "gnupghome", "git-gnupghome"),
     )
-    in_root = [f for f in ctx.scan.files if f.rel.startswith(checkout.prefix)]
+    root_rel = checkout.prefix.rstrip("/")
+    in_root = [
+        f for f in ctx.scan.files if f.rel.startswith(checkout.prefix) or f.rel == root_rel
+    ]
     files = {os.path.realpath(f.abspath): f for f in in_root}
     elsewhere: list[Commit] = []
     for c in history.commits:
