@@ -194,6 +194,7 @@ def _command_line_disables(f: SourceFile, doc: YNode) -> Iterator[FalcoDisable]:
     """`-D` and friends in a Falco container's command and args, and in the Falco chart's
     `extra.args` values (a values file, or the values of a Flux HelmRelease or Argo CD
     Application)."""
+    values_of_falco = _falco_release_values(doc)
     for node in doc.walk():
         if not node.is_map:
             continue
@@ -209,8 +210,22 @@ def _command_line_disables(f: SourceFile, doc: YNode) -> Iterator[FalcoDisable]:
         repo = node.dig("image", "repository")
         if repo is not None and "falco" in (repo.text or ""):
             falco_values = True
+        if values_of_falco is not None and node is values_of_falco:
+            falco_values = True
         if extra is not None and extra.is_seq and falco_values:
             yield from _args_disables(f, extra.seq(), "the Falco chart's extra.args")
+
+
+def _falco_release_values(doc: YNode) -> YNode | None:
+    """The values of a Flux HelmRelease or an Argo CD Application that installs the falco
+    chart (`spec.values`, `spec.source.helm.valuesObject`)."""
+    chart = doc.dig("spec", "chart", "spec", "chart")
+    if chart is not None and (chart.text or "") in ("falco", "falcosecurity/falco"):
+        return doc.dig("spec", "values")
+    chart = doc.dig("spec", "source", "chart")
+    if chart is not None and (chart.text or "") == "falco":
+        return doc.dig("spec", "source", "helm", "valuesObject")
+    return None
 
 
 def disables_drift(d: FalcoDisable) -> list[str]:
