@@ -256,3 +256,17 @@ def test_a_single_file_scan_reports_the_commits_that_added_to_it(tmp_path: Path)
         ("app.yaml", 1)
     }
     assert report.results[0].finding.properties["commit"] == added
+
+
+def test_a_diff_in_another_encoding_does_not_stop_the_rule(tmp_path: Path) -> None:
+    repo = _repo(tmp_path / "repo")
+    (repo / "notes.txt").write_bytes(b"caf\xe9 cr\xe8me\n")  # Latin-1, not UTF-8
+    _git(repo, "add", "notes.txt")
+    _git(repo, "commit", "-q", "-m", "latin-1 notes")
+    added = _commit(repo, "app.yaml", CM.format("app"))
+    report = _scan(repo)
+    assert not [e for e in report.errors if "internal error" in e.reason]
+    [one] = [r.finding.properties for r in report.results if "commit" in r.finding.properties]
+    assert one == {"commit": added, "signature-status": "N", "head": True}
+    [summary] = [r.finding.properties for r in report.results if "commits" in r.finding.properties]
+    assert summary["commits"] == [_git(repo, "rev-parse", "HEAD~1").strip()]

@@ -111,6 +111,8 @@ def _git(
         env={**os.environ, **(env or {}), "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
         capture_output=True,
         text=True,
+        encoding="utf-8",
+        errors="replace",  # diffs of files in other encodings must not stop the rule
         timeout=GIT_TIMEOUT_S,
         check=False,
     )
