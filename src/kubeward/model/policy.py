@@ -602,7 +602,20 @@ def _gk_policies(f: SourceFile) -> Iterator[VerificationPolicy]:
             mode_span=action.span if not_enforcing and action is not None else None,
             namespaces=frozenset(_names(included)) if included is not None else None,
             excluded_namespaces=frozenset(_names(excluded)),
+            select_all=_gk_selection(match),
         )
+
+
+def _gk_selection(match: YNode | None) -> tuple[Selection, ...]:
+    """A constraint's `match.labelSelector` (on the object's labels) and
+    `match.namespaceSelector`, as one label condition."""
+    if match is None or not match.is_map:
+        return ()
+    sel = Selection(
+        selector=parse_selector(match.get("labelSelector")),
+        namespace_selector=parse_selector(match.get("namespaceSelector")),
+    )
+    return (sel,) if sel.constrains else ()
 
 
 @provider(VerificationPolicy)

@@ -91,7 +91,8 @@ def image_not_covered_by_verification_policy(cov: PolicyCoverage) -> Iterator[Fi
     `policy.sigstore.dev/include: "true"` is not checked by it. Kyverno label conditions are
     evaluated: `selector` against the workload's and its pod template's labels, and
     `namespaceSelector` against the labels of the `Namespace` when the scan declares it (else
-    it is taken to match), in `match` (`any`/`all`) and `exclude` blocks; a
+    it is taken to match), in `match` (`any`/`all`) and `exclude` blocks, and likewise a
+    Gatekeeper constraint's `match.labelSelector` and `match.namespaceSelector`; a
     `validationFailureActionOverrides` entry with action `Audit` for the namespace (by name or
     `namespaceSelector`) makes the policy not enforcing there. The namespace is the one the
     workload is deployed to, a Kustomize `namespace:` included.
