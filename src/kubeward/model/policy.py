@@ -701,6 +701,9 @@ class PolicyCoverage:
     # Labels of the Namespace objects of the scan, by name.
     namespace_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     kustomize: KustomizeNamespaces = field(default_factory=lambda: KustomizeNamespaces({}))
+    # What makes a namespace opt in to policy-controller, and where the scan says so.
+    opt_in: str = 'the label policy.sigstore.dev/include: "true"'
+    opt_in_span: Span | None = None
 
     def targets_of(self, use: ImageUse) -> list[Target]:
         """Where the image is admitted: one target per namespace it is deployed to (Kustomize
@@ -790,8 +793,18 @@ def policy_coverage(scan: ScanContext) -> Iterator[PolicyCoverage]:
     namespaces = [
         o for o in scan.instances(KubeObject) if o.kind == "Namespace" and o.group == "" and o.name
     ]
-    not_opted_in = frozenset(str(o.name) for o in namespaces if not _opts_in(o))
     ns_labels = {str(o.name): labels_of(o.node.dig("metadata", "labels")) for o in namespaces}
+    hook = _pc_webhook_selector(scan)
+    if hook is not None:
+        # The scan deploys policy-controller's webhook: its namespaceSelector decides.
+        selector, span = hook
+        not_opted_in = frozenset(
+            n for n, lab in ns_labels.items() if not selector.matches({**lab, _NAME_LABEL: n})
+        )
+        opt_in = f"the namespaceSelector ({selector.describe()}) of policy-controller's webhook"
+    else:
+        not_opted_in = frozenset(str(o.name) for o in namespaces if not _opts_in(o))
+        opt_in, span = f'the label {PC_INCLUDE_LABEL}: "true"', None
     kustomize = scan.instances(KustomizeNamespaces)
     yield PolicyCoverage(
         images,
@@ -800,7 +813,25 @@ def policy_coverage(scan: ScanContext) -> Iterator[PolicyCoverage]:
         not_opted_in,
         namespace_labels=ns_labels,
         kustomize=kustomize[0] if kustomize else KustomizeNamespaces({}),
+        opt_in=opt_in,
+        opt_in_span=span,
     )
+
+
+_NAME_LABEL = "kubernetes.io/metadata.name"
+_PC_ENGINES = frozenset({"policy.sigstore.dev", "policy-controller", "sigstore"})
+
+
+def _pc_webhook_selector(scan: ScanContext) -> tuple[LabelSelector, Span] | None:
+    """The namespaceSelector of policy-controller's validating webhook, when the scan has it."""
+    for hook in scan.instances(PolicyWebhook):
+        if hook.engine not in _PC_ENGINES or hook.obj.kind != "ValidatingWebhookConfiguration":
+            continue
+        node = hook.node.get("namespaceSelector")
+        selector = parse_selector(node)
+        if node is not None and selector is not None and not selector.templated:
+            return selector, node.span
+    return None
 
 
 PC_INCLUDE_LABEL = "policy.sigstore.dev/include"

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 from kubeward.model.images import ImageUse
 from kubeward.model.policy import (
-    PC_INCLUDE_LABEL,
     POLICY_CONTROLLER,
     PolicyCoverage,
     Target,
@@ -88,7 +87,9 @@ def image_not_covered_by_verification_policy(cov: PolicyCoverage) -> Iterator[Fi
     Kyverno `Policy`, `namespaces` in its match and exclude blocks, Gatekeeper
     `match.namespaces` and `excludedNamespaces`) count when the workload states its namespace,
     and so does policy-controller's opt-in: a `Namespace` of the scan without the label
-    `policy.sigstore.dev/include: "true"` is not checked by it. Kyverno label conditions are
+    `policy.sigstore.dev/include: "true"` is not checked by it (when the scan holds
+    policy-controller's ValidatingWebhookConfiguration, its `namespaceSelector` decides
+    instead: an opt-out selector, for instance). Kyverno label conditions are
     evaluated: `selector` against the workload's and its pod template's labels, and
     `namespaceSelector` against the labels of the `Namespace` when the scan declares it (else
     it is taken to match), in `match` (`any`/`all`) and `exclude` blocks, and likewise a
@@ -190,9 +191,15 @@ def _uncovered(cov: PolicyCoverage, use: ImageUse, target: Target, where: str) -
         return Finding(
             use.span,
             f"{name} in {where} matches {p.display}, but namespace {namespace} does not "
-            f'opt in to policy-controller (label {PC_INCLUDE_LABEL}: "true"): an unsigned '
-            "copy is admitted",
-            related=(Related(p.span, f"{p.display} applies only in opted-in namespaces"),),
+            f"opt in to policy-controller ({cov.opt_in}): an unsigned copy is admitted",
+            related=(
+                Related(p.span, f"{p.display} applies only in opted-in namespaces"),
+                *(
+                    (Related(cov.opt_in_span, "decides which namespaces opt in"),)
+                    if cov.opt_in_span is not None
+                    else ()
+                ),
+            ),
         )
     related: list[Related] = []
     near = _nearest(enforcing or cov.policies, use)
