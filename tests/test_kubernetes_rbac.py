@@ -158,3 +158,22 @@ def test_workload_is_linked_to_what_its_service_account_can_do() -> None:
         ("rbac/roles.yaml", 29),
         ("rbac/roles.yaml", 2),
     }
+
+
+def test_wildcard_message_names_the_rule_it_is_in(tmp_path: Path) -> None:
+    (tmp_path / "role.yaml").write_text(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: ops}\n"
+        "rules:\n"
+        "  - {apiGroups: [''], resources: [pods, pods/log], verbs: ['*']}\n"
+        "  - {apiGroups: ['*'], resources: ['*'], verbs: ['*']}\n",
+        encoding="utf-8",
+    )
+    got = sorted((r.span.start.line, r.message) for r in _run(tmp_path, "rbac-wildcard").results)
+    assert got == [
+        (5, 'ClusterRole/ops uses a wildcard in verbs: * on pods, pods/log in ""'),
+        (
+            6,
+            "ClusterRole/ops uses a wildcard in verbs, resources, apiGroups (`*` on `*` in every "
+            "group: cluster-admin in all but name)",
+        ),
+    ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from kubeward.model.rbac import Role, bound_suffix, bound_to
+from kubeward.model.rbac import Item, PolicyRule, Role, bound_suffix, bound_to
 from kubeward.registry import Finding, Layer, RuleContext, Severity, rule
 from kubeward.rules.kubernetes._rbac import (
     escalation,
@@ -74,10 +74,25 @@ def rbac_wildcard(role: Role, ctx: RuleContext) -> Iterator[Finding]:
         what = " (`*` on `*` in every group: cluster-admin in all but name)" if everything else ""
         yield Finding(
             first[1].node.span,
-            f"{role.display} uses a wildcard in {', '.join(fields)}{what}{tail}",
+            f"{role.display} uses a wildcard in {', '.join(fields)}"
+            f"{what or ': ' + _grant(r)}{tail}",
             related=related,
             severity=Severity.CRITICAL if everything else None,
         )
+
+
+def _grant(r: PolicyRule) -> str:
+    """A policy rule in brief: `get, list on pods, pods/log in ""` (at most 4 of each)."""
+
+    def brief(items: tuple[Item, ...], empty: str) -> str:
+        values = [i.value or '""' for i in items]
+        more = f" +{len(values) - 4}" if len(values) > 4 else ""
+        return ", ".join(values[:4]) + more if values else empty
+
+    if r.non_resource_urls and not r.resources:
+        return f"{brief(r.verbs, 'no verbs')} on URLs {brief(r.non_resource_urls, '')}"
+    groups = brief(r.api_groups, "no group")
+    return f"{brief(r.verbs, 'no verbs')} on {brief(r.resources, 'nothing')} in {groups}"
 
 
 @rule(
