@@ -180,4 +180,15 @@ def markdown() -> str:
             f"- {c.check_id} `{c.file.name}` (labelled {c.label}, kubeward: "
             f"{c.got_failed} resource(s) with a finding): {reason}"
         )
+    lines += [
+        "",
+        "### Deliberate divergences the fixtures do not show",
+        "",
+        "- CKV_K8S_15 / `image-pull-policy-not-always`: kubeward does not report the *default*",
+        "  pull policy on a tag that names one release (`1.4.2`, `v2.1.0-alpine`, a commit id):",
+        "  `image-not-pinned-by-digest` already reports that image and a digest fixes both.",
+        "  An explicit `IfNotPresent`/`Never`, and floating tags (`1.4`, `7-alpine`, `stable`),",
+        "  are reported as Checkov does. Checkov's fixtures use floating tags only, so the rate",
+        "  above does not show this.",
+    ]
     return "\n".join(lines) + "\n"
