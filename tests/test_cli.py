@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -212,3 +213,19 @@ def test_config_found_in_a_parent_up_to_the_repository_top(tmp_path: Path) -> No
     (repo / ".kubeward.yaml").rename(tmp_path / ".kubeward.yaml")
     doc = json.loads(kw("scan", str(sub), "-f", "json", "--fail-on", "never").stdout)
     assert "image-not-pinned-by-digest" in {f["rule"] for f in doc["findings"]}
+
+
+def test_internal_error_is_reported_without_a_traceback() -> None:
+    code = (
+        "import sys, kubeward.cli as c\n"
+        "c.cmd_rules = lambda args: 1 / 0\n"
+        "sys.exit(c.main(['rules']))\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert p.returncode == 3
+    assert "internal error: ZeroDivisionError" in p.stderr and "Traceback" not in p.stderr
+    env = {**os.environ, "KUBEWARD_DEBUG": "1"}
+    p = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, env=env
+    )
+    assert "Traceback" in p.stderr

@@ -4,12 +4,14 @@ Exit codes:
   0  nothing at or above --fail-on (default: high), and no file errors when --fail-on-errors
   1  findings at or above --fail-on, or file errors with --fail-on-errors
   2  usage or configuration error
+  3  internal error (a bug in kubeward; KUBEWARD_DEBUG=1 shows the traceback)
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,7 +24,7 @@ from kubeward.report import Format, render
 from kubeward.results import Report
 from kubeward.scan_context import ScanContext
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
 class _Parser(argparse.ArgumentParser):
@@ -277,3 +279,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as e:  # a bug of ours: say so plainly; the traceback only on request
+        if os.environ.get("KUBEWARD_DEBUG"):
+            raise
+        print(
+            f"kubeward: internal error: {type(e).__name__}: {e}\n"
+            "This is a bug in kubeward; set KUBEWARD_DEBUG=1 for the traceback and report it.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
