@@ -212,7 +212,8 @@ def rule(
         target = hints[first]
         RULES[id] = Rule(
             id=id,
-            title=title or doc.split("\n", 1)[0].rstrip("."),
+            # The title is the doc's first paragraph (a sentence, sometimes wrapped).
+            title=title or " ".join(doc.split("\n\n", 1)[0].split()).rstrip("."),
             layer=layer,
             severity=severity,
             func=func,
