@@ -3,5 +3,10 @@
 from kubeward.rules.kubernetes import blast_radius as blast_radius
 from kubeward.rules.kubernetes import node_access as node_access
 from kubeward.rules.kubernetes import pull_policy as pull_policy
+from kubeward.rules.kubernetes import rbac_admission_webhook_write as rbac_admission_webhook_write
 from kubeward.rules.kubernetes import rbac_bindings as rbac_bindings
-from kubeward.rules.kubernetes import rbac_roles as rbac_roles
+from kubeward.rules.kubernetes import rbac_escalation_verbs as rbac_escalation_verbs
+from kubeward.rules.kubernetes import rbac_pod_exec as rbac_pod_exec
+from kubeward.rules.kubernetes import rbac_secrets_read as rbac_secrets_read
+from kubeward.rules.kubernetes import rbac_wildcard as rbac_wildcard
+from kubeward.rules.kubernetes import rbac_workload_write as rbac_workload_write

@@ -17,6 +17,11 @@ from kubeward.model.rbac import (
 )
 from kubeward.registry import Finding, RuleContext, Severity
 
+CIS_VERSION = "v1.10"
+"""The CIS Kubernetes Benchmark version the RBAC rules cite."""
+RBAC_DOCS = "https://kubernetes.io/docs/reference/access-authn-authz/rbac/"
+GOOD_PRACTICES = "https://kubernetes.io/docs/concepts/security/rbac-good-practices/"
+
 
 @dataclass(frozen=True, slots=True)
 class Grant:
