@@ -6,7 +6,7 @@ import pytest
 
 from kubeward.model.gitops import classify_revision
 from kubeward.model.policy import is_catch_all_regexp, is_catch_all_wildcard
-from kubeward.rules.gitops.admission import _lookalike
+from kubeward.rules.gitops.gatekeeper_allowed_repo_lookalike import _lookalike
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,24 @@
 """GitOps, admission control, runtime and source history, with policy coverage (issue 6)."""
 
-from kubeward.rules.gitops import admission as admission
 from kubeward.rules.gitops import coverage as coverage
 from kubeward.rules.gitops import flux_argo as flux_argo
+from kubeward.rules.gitops import (
+    gatekeeper_allowed_repo_lookalike as gatekeeper_allowed_repo_lookalike,
+)
+from kubeward.rules.gitops import (
+    gatekeeper_image_constraint_not_enforced as gatekeeper_image_constraint_not_enforced,
+)
+from kubeward.rules.gitops import (
+    image_policy_webhook_default_allow as image_policy_webhook_default_allow,
+)
+from kubeward.rules.gitops import (
+    kube_apiserver_image_policy_webhook_missing as kube_apiserver_image_policy_webhook_missing,
+)
 from kubeward.rules.gitops import kyverno as kyverno
+from kubeward.rules.gitops import (
+    policy_controller_no_match_allows as policy_controller_no_match_allows,
+)
+from kubeward.rules.gitops import policy_controller_policy_weak as policy_controller_policy_weak
+from kubeward.rules.gitops import policy_webhook_fails_open as policy_webhook_fails_open
 from kubeward.rules.gitops import runtime as runtime
 from kubeward.rules.gitops import source as source
