@@ -6,12 +6,7 @@ from collections.abc import Iterator
 
 from kubeward.model.rbac import Role
 from kubeward.registry import Finding, Layer, RuleContext, Severity, rule
-from kubeward.rules.kubernetes._rbac import (
-    CIS_VERSION,
-    GOOD_PRACTICES,
-    pod_exec,
-    role_findings,
-)
+from kubeward.rules.kubernetes._rbac import CIS_VERSION, GOOD_PRACTICES, pod_exec, role_findings
 
 
 @rule(

@@ -6,11 +6,7 @@ from collections.abc import Iterator
 
 from kubeward.model.rbac import Item, PolicyRule, Role, bound_suffix, bound_to
 from kubeward.registry import Finding, Layer, RuleContext, Severity, rule
-from kubeward.rules.kubernetes._rbac import (
-    CIS_VERSION,
-    GOOD_PRACTICES,
-    RBAC_DOCS,
-)
+from kubeward.rules.kubernetes._rbac import CIS_VERSION, GOOD_PRACTICES, RBAC_DOCS
 
 
 @rule(
