@@ -14,7 +14,14 @@ from kubeward.rules.gitops import (
 from kubeward.rules.gitops import (
     kube_apiserver_image_policy_webhook_missing as kube_apiserver_image_policy_webhook_missing,
 )
-from kubeward.rules.gitops import kyverno as kyverno
+from kubeward.rules.gitops import (
+    kyverno_attestation_without_conditions as kyverno_attestation_without_conditions,
+)
+from kubeward.rules.gitops import (
+    kyverno_keyless_identity_unbounded as kyverno_keyless_identity_unbounded,
+)
+from kubeward.rules.gitops import kyverno_verify_images_audit as kyverno_verify_images_audit
+from kubeward.rules.gitops import kyverno_verify_images_weakened as kyverno_verify_images_weakened
 from kubeward.rules.gitops import (
     policy_controller_no_match_allows as policy_controller_no_match_allows,
 )
