@@ -1,15 +1,12 @@
-"""Workloads that can own their node: a privileged container, or the container runtime's
-socket mounted from the host."""
+"""The `workload-runtime-socket-mount` rule: a workload mounts the runtime socket from the host."""
 
 from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterator
 
-from kubeward.model.k8s import Container, Workload
+from kubeward.model.k8s import Workload
 from kubeward.registry import Finding, Layer, Related, Severity, rule
-
-_CIS = "v1.10"
 
 # Socket files of Docker, containerd, CRI-O and cri-dockerd, and the host directories that hold
 # them (mounting the directory exposes the socket just the same).
@@ -85,36 +82,3 @@ def workload_runtime_socket_mount(w: Workload) -> Iterator[Finding]:
         else:
             what = f"a host directory holding the container runtime socket ({raw})"
         yield Finding(path_node.span, f"{w.obj.display} mounts {what}", related=related)
-
-
-@rule(
-    id="workload-privileged-container",
-    layer=Layer.ADMISSION,
-    severity=Severity.HIGH,
-    cis=(f"5.2.2 ({_CIS}): Minimize the admission of privileged containers",),
-    references=(
-        "https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",
-        "https://kubernetes.io/docs/tasks/configure-pod-container/security-context/",
-    ),
-)
-def workload_privileged_container(c: Container) -> Iterator[Finding]:
-    """Container runs privileged (`securityContext.privileged: true`).
-
-    A privileged container has every capability and every host device, and no seccomp or
-    AppArmor confinement: it is root on the node. The Pod Security Standards' baseline
-    profile forbids it.
-
-    ## Why it matters
-    Whatever runs in the image (its own code, a compromised dependency, a swapped tag) can
-    load kernel modules, read the node's disks and escape to the host.
-
-    ## Remediation
-    Remove `privileged: true` and add only the capabilities the container needs:
-
-        securityContext:
-          privileged: false
-          capabilities: {drop: ["ALL"], add: ["NET_BIND_SERVICE"]}
-    """
-    node = c.node.dig("securityContext", "privileged")
-    if node is not None and node.bool is True:
-        yield Finding(node.span, f"{c.display} runs privileged")
