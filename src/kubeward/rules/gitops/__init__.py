@@ -1,7 +1,10 @@
 """GitOps, admission control, runtime and source history, with policy coverage (issue 6)."""
 
+from kubeward.rules.gitops import argocd_project_too_permissive as argocd_project_too_permissive
+from kubeward.rules.gitops import argocd_target_revision_mutable as argocd_target_revision_mutable
 from kubeward.rules.gitops import coverage as coverage
-from kubeward.rules.gitops import flux_argo as flux_argo
+from kubeward.rules.gitops import flux_source_insecure_transport as flux_source_insecure_transport
+from kubeward.rules.gitops import flux_source_unverified as flux_source_unverified
 from kubeward.rules.gitops import (
     gatekeeper_allowed_repo_lookalike as gatekeeper_allowed_repo_lookalike,
 )
