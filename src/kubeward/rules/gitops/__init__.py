@@ -3,6 +3,9 @@
 from kubeward.rules.gitops import argocd_project_too_permissive as argocd_project_too_permissive
 from kubeward.rules.gitops import argocd_target_revision_mutable as argocd_target_revision_mutable
 from kubeward.rules.gitops import coverage as coverage
+from kubeward.rules.gitops import falco_drift_rule_deselected as falco_drift_rule_deselected
+from kubeward.rules.gitops import falco_drift_rule_disabled as falco_drift_rule_disabled
+from kubeward.rules.gitops import falco_drift_rules_absent as falco_drift_rules_absent
 from kubeward.rules.gitops import flux_source_insecure_transport as flux_source_insecure_transport
 from kubeward.rules.gitops import flux_source_unverified as flux_source_unverified
 from kubeward.rules.gitops import (
@@ -30,5 +33,5 @@ from kubeward.rules.gitops import (
 )
 from kubeward.rules.gitops import policy_controller_policy_weak as policy_controller_policy_weak
 from kubeward.rules.gitops import policy_webhook_fails_open as policy_webhook_fails_open
-from kubeward.rules.gitops import runtime as runtime
+from kubeward.rules.gitops import runtime_detection_missing as runtime_detection_missing
 from kubeward.rules.gitops import source as source
