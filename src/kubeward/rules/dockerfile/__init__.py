@@ -5,11 +5,17 @@ registry pack's image rules judge base images too.
 """
 
 from kubeward.model import dockerfile as dockerfile_model  # noqa: F401  (providers, image source)
+from kubeward.rules.dockerfile import dockerfile_add_git_unpinned as dockerfile_add_git_unpinned
+from kubeward.rules.dockerfile import (
+    dockerfile_add_url_without_checksum as dockerfile_add_url_without_checksum,
+)
 from kubeward.rules.dockerfile import (
     dockerfile_copies_key_material as dockerfile_copies_key_material,
+)
+from kubeward.rules.dockerfile import (
+    dockerfile_remote_code_execution as dockerfile_remote_code_execution,
 )
 from kubeward.rules.dockerfile import dockerfile_secret_in_env as dockerfile_secret_in_env
 from kubeward.rules.dockerfile import dockerfile_secret_in_run as dockerfile_secret_in_run
 from kubeward.rules.dockerfile import package_trust as package_trust
-from kubeward.rules.dockerfile import remote_code as remote_code
 from kubeward.rules.dockerfile import user as user

@@ -8,6 +8,9 @@ from collections.abc import Iterator, Sequence
 from kubeward.model.dockerfile import POSIX_SHELLS, Command, Word
 from kubeward.parse.dockerfile import Instruction
 
+SLSA_COMPROMISED_DEPENDENCY = "https://slsa.dev/spec/v1.0/threats#d-use-compromised-dependency"
+"""SLSA v1.0 threat D, which the rules on unchecked downloads and packages cite."""
+
 INTERPRETERS = POSIX_SHELLS | frozenset(
     {"python", "python2", "python3", "perl", "ruby", "node", "php", "pwsh"}
 )

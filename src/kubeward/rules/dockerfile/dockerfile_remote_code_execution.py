@@ -1,28 +1,21 @@
-"""Remote code: scripts piped from the network into an interpreter, and ADD of remote sources
-with nothing that fixes their content."""
+"""The `dockerfile-remote-code-execution` rule: RUN executes code fetched from the network."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from kubeward.model.dockerfile import Command, Dockerfile, Pipeline, RunScript, Script, Word
-from kubeward.parse.dockerfile import Instruction
-from kubeward.parse.yamlnode import is_templated
 from kubeward.registry import Finding, Layer, Related, Severity, instances_in, rule
 from kubeward.rules.dockerfile._common import (
     DOWNLOADERS,
     INTERPRETERS,
+    SLSA_COMPROMISED_DEPENDENCY,
     VERIFIERS,
     flag_value,
     has_flag,
     is_url,
-    onbuild_note,
-    onbuild_of,
 )
-
-_SLSA_BUILD = "https://slsa.dev/spec/v1.0/threats#d-use-compromised-dependency"
 
 
 def _url(cmd: Command) -> Word | None:
@@ -183,7 +176,10 @@ def _copy_dest(cmd: Command, names: set[str]) -> str | None:
     id="dockerfile-remote-code-execution",
     layer=Layer.BUILD,
     severity=Severity.HIGH,
-    references=(_SLSA_BUILD, "https://docs.docker.com/reference/dockerfile/#add---checksum"),
+    references=(
+        SLSA_COMPROMISED_DEPENDENCY,
+        "https://docs.docker.com/reference/dockerfile/#add---checksum",
+    ),
 )
 def remote_code_execution(df: Dockerfile) -> Iterator[Finding]:
     """RUN executes code fetched from the network without checking what was fetched.
@@ -308,129 +304,3 @@ def _downloaded_then_run(script: RunScript, pending: list[_Pending]) -> Iterator
 def _heredoc_words(cmd: Command) -> Iterator[str]:
     for body in cmd.heredocs:
         yield from body.split()
-
-
-# --- ADD -----------------------------------------------------------------------------------
-
-_GIT_RE = re.compile(r"^(?:git@|git://|ssh://|[a-z+]+://[^#?]+\.git(?:[#?]|$))", re.I)
-_COMMIT_RE = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
-
-
-def _add_sources(df: Dockerfile) -> Iterator[tuple[Instruction, str]]:
-    """Sources of `ADD` and of `ONBUILD ADD`."""
-    for _, ins in df.instructions():
-        if (ins.cmd == "ADD" or onbuild_of(ins) == "ADD") and len(ins.value) >= 2:
-            for src in ins.value[:-1]:
-                yield ins, src
-
-
-def _checksum(ins: Instruction) -> bool:
-    """`--checksum=` given (BuildKit's parser keeps no flags for `ONBUILD ADD`: read the text)."""
-    if ins.flag("checksum"):
-        return True
-    return ins.cmd == "ONBUILD" and re.search(r"(?<!\S)--checksum=\S", ins.original) is not None
-
-
-def _is_git(src: str) -> bool:
-    return bool(_GIT_RE.match(src))
-
-
-@rule(
-    id="dockerfile-add-url-without-checksum",
-    layer=Layer.BUILD,
-    severity=Severity.MEDIUM,
-    references=(_SLSA_BUILD, "https://docs.docker.com/reference/dockerfile/#add---checksum"),
-)
-def add_url_without_checksum(df: Dockerfile) -> Iterator[Finding]:
-    """ADD downloads a URL without `--checksum`.
-
-    `ADD https://...` fetches whatever the server returns at build time into the image. With
-    `--checksum=sha256:<hex>` BuildKit refuses content that does not match. `ONBUILD ADD` is
-    judged too (it runs in every image built from this one).
-
-    ## Why it matters
-    A compromised or hijacked download host changes the image without any change to the
-    Dockerfile; nothing in the build records what was fetched (SLSA threat D: use
-    compromised dependency).
-
-    ## Remediation
-    Pin the content digest of the file:
-
-        ADD --checksum=sha256:24454f830cdb571e2c4ad15481119c43b3cafd48dd869a9b2945d1036d1dc68d \\
-            https://example.com/tool.tar.gz /tmp/
-
-    ## Example
-        # bad
-        ADD https://example.com/tool.tar.gz /tmp/
-        # good
-        ADD --checksum=sha256:<64 hex> https://example.com/tool.tar.gz /tmp/
-    """
-    f = df.file
-    for ins, src in _add_sources(df):
-        if not is_url(src) or _is_git(src) or _checksum(ins):
-            continue
-        yield Finding(
-            f.find_span(src, first_line=ins.start_line, last_line=ins.end_line),
-            onbuild_note(
-                ins,
-                f"ADD fetches {src} with no --checksum, so any content the server returns is used",
-            ),
-        )
-
-
-@rule(
-    id="dockerfile-add-git-unpinned",
-    layer=Layer.BUILD,
-    severity=Severity.MEDIUM,
-    references=(
-        _SLSA_BUILD,
-        "https://docs.docker.com/reference/dockerfile/#adding-private-git-repositories",
-        "https://github.com/moby/buildkit/pull/3979",
-    ),
-)
-def add_git_unpinned(df: Dockerfile) -> Iterator[Finding]:
-    """ADD clones a git repository at a branch or tag, not at a commit.
-
-    `ADD https://github.com/org/repo.git#v1.2 /src` clones whatever the ref points to at build
-    time. A commit (a 40-hex fragment `#<sha>`, a `?checksum=<sha>`/`?commit=<sha>` query, or
-    `--checksum=<sha>`) fixes the content.
-
-    ## Why it matters
-    Branches and tags move. Whoever can push to the repository (or rewrite a tag) changes the
-    image on the next build, with no change to the Dockerfile (SLSA threat D: use compromised
-    dependency).
-
-    ## Remediation
-    Pin the commit, keeping the tag for readers:
-
-        ADD https://github.com/moby/buildkit.git?tag=v0.13.2&checksum=<40-hex commit> /src
-
-    or `ADD https://github.com/moby/buildkit.git#8e3f4b1c2a7d9e0f1b2c3d4e5f60718293a4b5c6 /src`.
-
-    ## Example
-        # bad
-        ADD https://github.com/moby/buildkit.git#v0.13.2 /src
-        # good
-        ADD https://github.com/moby/buildkit.git#8e3f4b1c2a7d9e0f1b2c3d4e5f60718293a4b5c6 /src
-    """
-    f = df.file
-    for ins, src in _add_sources(df):
-        if not _is_git(src) or _checksum(ins) or is_templated(src):
-            continue
-        fragment = src.partition("#")[2].split(":", 1)[0]
-        query = dict(
-            kv.partition("=")[::2] for kv in src.partition("?")[2].split("#")[0].split("&") if kv
-        )
-        pins = [fragment, query.get("checksum", ""), query.get("commit", ""), query.get("ref", "")]
-        if any(_COMMIT_RE.match(p) for p in pins):
-            continue
-        ref = fragment or query.get("tag") or query.get("branch") or query.get("ref") or ""
-        at = f"ref {ref}" if ref else "the default branch"
-        yield Finding(
-            f.find_span(src, first_line=ins.start_line, last_line=ins.end_line),
-            onbuild_note(
-                ins,
-                f"ADD clones {src.split('#')[0].split('?')[0]} at {at}, which can move; "
-                "pin a commit",
-            ),
-        )
