@@ -2,6 +2,7 @@
 
 from kubeward.rules.gitops import argocd_project_too_permissive as argocd_project_too_permissive
 from kubeward.rules.gitops import argocd_target_revision_mutable as argocd_target_revision_mutable
+from kubeward.rules.gitops import committed_private_key as committed_private_key
 from kubeward.rules.gitops import coverage as coverage
 from kubeward.rules.gitops import falco_drift_rule_deselected as falco_drift_rule_deselected
 from kubeward.rules.gitops import falco_drift_rule_disabled as falco_drift_rule_disabled
@@ -14,6 +15,7 @@ from kubeward.rules.gitops import (
 from kubeward.rules.gitops import (
     gatekeeper_image_constraint_not_enforced as gatekeeper_image_constraint_not_enforced,
 )
+from kubeward.rules.gitops import git_commit_unsigned as git_commit_unsigned
 from kubeward.rules.gitops import (
     image_policy_webhook_default_allow as image_policy_webhook_default_allow,
 )
@@ -34,4 +36,3 @@ from kubeward.rules.gitops import (
 from kubeward.rules.gitops import policy_controller_policy_weak as policy_controller_policy_weak
 from kubeward.rules.gitops import policy_webhook_fails_open as policy_webhook_fails_open
 from kubeward.rules.gitops import runtime_detection_missing as runtime_detection_missing
-from kubeward.rules.gitops import source as source
