@@ -1,6 +1,10 @@
 """Helm charts and Kustomize: chart supply chain, values images, effective images (issue 7)."""
 
-from kubeward.rules.helm import chart as chart
 from kubeward.rules.helm import dependencies as dependencies
+from kubeward.rules.helm import helm_chart_lock_missing as helm_chart_lock_missing
+from kubeward.rules.helm import helm_chart_lock_stale as helm_chart_lock_stale
+from kubeward.rules.helm import (
+    helm_vendored_chart_without_provenance as helm_vendored_chart_without_provenance,
+)
 from kubeward.rules.helm import kustomize as kustomize
 from kubeward.rules.helm import templates as templates

@@ -1,0 +1,5 @@
+"""Links to Helm's docs that several rules of the pack cite."""
+
+from __future__ import annotations
+
+_HELM_DEP_UPDATE = "https://helm.sh/docs/helm/helm_dependency_update/"
