@@ -12,10 +12,20 @@ from kubeward.rules.dockerfile import (
 from kubeward.rules.dockerfile import (
     dockerfile_copies_key_material as dockerfile_copies_key_material,
 )
+from kubeward.rules.dockerfile import dockerfile_extra_index_url as dockerfile_extra_index_url
+from kubeward.rules.dockerfile import (
+    dockerfile_package_signature_disabled as dockerfile_package_signature_disabled,
+)
+from kubeward.rules.dockerfile import dockerfile_plain_http_index as dockerfile_plain_http_index
 from kubeward.rules.dockerfile import (
     dockerfile_remote_code_execution as dockerfile_remote_code_execution,
 )
 from kubeward.rules.dockerfile import dockerfile_secret_in_env as dockerfile_secret_in_env
 from kubeward.rules.dockerfile import dockerfile_secret_in_run as dockerfile_secret_in_run
-from kubeward.rules.dockerfile import package_trust as package_trust
+from kubeward.rules.dockerfile import (
+    dockerfile_tls_verification_disabled as dockerfile_tls_verification_disabled,
+)
+from kubeward.rules.dockerfile import (
+    dockerfile_unpinned_package_install as dockerfile_unpinned_package_install,
+)
 from kubeward.rules.dockerfile import user as user
