@@ -1,4 +1,4 @@
-"""GitLab CI hygiene (layer 2): includes that can change under the pipeline."""
+"""gitlab-include-not-pinned: GitLab CI includes that can change under the pipeline."""
 
 from __future__ import annotations
 
