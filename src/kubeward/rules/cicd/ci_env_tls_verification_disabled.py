@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from kubeward.registry import Finding, Layer, Severity, rule
 from kubeward.rules.cicd._variables import CiVariable
-from kubeward.rules.dockerfile.package_trust import tls_env_note
+from kubeward.rules.dockerfile._tls import tls_env_note
 
 
 @rule(
