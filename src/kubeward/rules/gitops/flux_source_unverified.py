@@ -51,6 +51,38 @@ def _keyless_identity(verify: YNode, where: str, anchor: Span) -> Iterator[Findi
                 )
 
 
+def _missing_verify(src: FluxSource, where: str, ctx: RuleContext) -> Iterator[Finding]:
+    """A source without `spec.verify` that Flux could verify and nothing else pins."""
+    kind = src.kind
+    if (
+        kind == "HelmChart"
+        and src.helm_repository_is_oci(ctx.scan.instances(KubeObject)) is not True
+    ):
+        return  # Flux verifies charts from OCI repositories only
+    anchor = src.obj.kind_span
+    if src.obj.kind == "HelmRelease":
+        chart = src.obj.node.dig("spec", "chart")
+        key = chart.key_node("spec") if chart is not None else None
+        anchor = (key or src.spec).span
+    if kind == "GitRepository":
+        branch = src.spec.dig("ref", "branch")
+        pinned = src.spec.dig("ref", "commit")
+        if pinned is not None and pinned.text:
+            return  # a commit SHA is content-addressed
+        if branch is not None:
+            yield Finding(
+                branch.span,
+                f"{where} tracks branch {branch.text} with no commit signature verification",
+            )
+            return
+        yield Finding(anchor, f"{where} has no spec.verify: commits are applied unverified")
+        return
+    ref = src.spec.dig("ref", "digest")
+    if ref is not None and ref.text:
+        return  # pinned by digest
+    yield Finding(anchor, f"{where} has no spec.verify: artifacts are applied unverified")
+
+
 @rule(
     id="flux-source-unverified",
     layer=Layer.SOURCE,
@@ -104,30 +136,4 @@ def flux_source_unverified(src: FluxSource, ctx: RuleContext) -> Iterator[Findin
             key = src.spec.key_node("verify")
             yield from _keyless_identity(verify, where, (key or verify).span)
         return
-    if (
-        kind == "HelmChart"
-        and src.helm_repository_is_oci(ctx.scan.instances(KubeObject)) is not True
-    ):
-        return  # Flux verifies charts from OCI repositories only
-    anchor = src.obj.kind_span
-    if src.obj.kind == "HelmRelease":
-        chart = src.obj.node.dig("spec", "chart")
-        key = chart.key_node("spec") if chart is not None else None
-        anchor = (key or src.spec).span
-    if kind == "GitRepository":
-        branch = src.spec.dig("ref", "branch")
-        pinned = src.spec.dig("ref", "commit")
-        if pinned is not None and pinned.text:
-            return  # a commit SHA is content-addressed
-        if branch is not None:
-            yield Finding(
-                branch.span,
-                f"{where} tracks branch {branch.text} with no commit signature verification",
-            )
-            return
-        yield Finding(anchor, f"{where} has no spec.verify: commits are applied unverified")
-        return
-    ref = src.spec.dig("ref", "digest")
-    if ref is not None and ref.text:
-        return  # pinned by digest
-    yield Finding(anchor, f"{where} has no spec.verify: artifacts are applied unverified")
+    yield from _missing_verify(src, where, ctx)

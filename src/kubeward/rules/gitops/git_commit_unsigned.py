@@ -1,4 +1,5 @@
-"""A commit in the scanned repository's recent history is unsigned or its signature does"""
+"""A commit in the scanned repository's recent history is unsigned or its signature does
+not verify."""
 
 from __future__ import annotations
 
@@ -87,6 +88,42 @@ def _describe(c: Commit) -> str:
     return f"{head} {c.short} by {c.author} ({c.subject[:60]!r}) has {c.verdict}{signer}"
 
 
+def _commit_finding(c: Commit, touches: list[_Touch]) -> Finding:
+    """The finding for an unsigned commit, at the first line it added that is still scanned."""
+    severity = Severity.HIGH if c.is_head or c.status in ("B", "R") else None
+    properties = {"commit": c.sha, "signature-status": c.status, "head": c.is_head}
+    first, *others = touches
+    more = f" and {len(others)} other scanned file(s)" if others else ""
+    return Finding(
+        first.span,
+        f"{_describe(c)}; it added this line ({first.added} line(s) here{more})",
+        related=tuple(
+            Related(t.span, f"also added by {c.short} ({t.added} line(s))") for t in others[:3]
+        ),
+        severity=severity,
+        properties=properties,
+    )
+
+
+def _summary_finding(elsewhere: list[Commit], in_root: list[SourceFile], depth: int) -> Finding:
+    """One finding at the top file for the commits whose additions are in no scanned file."""
+    shown = ", ".join(f"{c.short} ({c.subject[:40]!r})" for c in elsewhere[:5])
+    extra = f" and {len(elsewhere) - 5} more" if len(elsewhere) > 5 else ""
+    head = next((c for c in elsewhere if c.is_head), None)
+    return Finding(
+        _top_file(in_root).line_span(1),
+        f"{len(elsewhere)} unsigned or unverified commit(s) among the last {depth} changed"
+        f" no line that is still in a scanned file: {shown}{extra}"
+        + (f"; {_describe(head)}" if head else ""),
+        severity=Severity.HIGH if head else None,
+        properties={
+            "commits": [c.sha for c in elsewhere],
+            "signature-status": [c.status for c in elsewhere],
+            "head": head is not None,
+        },
+    )
+
+
 @rule(
     id="git-commit-unsigned",
     layer=Layer.SOURCE,
@@ -152,38 +189,12 @@ def git_commit_unsigned(root: ScanRoot, ctx: RuleContext) -> Iterator[Finding]:
     for c in history.commits:
         if c.verified:
             continue
-        severity = Severity.HIGH if c.is_head or c.status in ("B", "R") else None
-        properties = {"commit": c.sha, "signature-status": c.status, "head": c.is_head}
         touches = _touches(checkout, c, files)
-        if not touches:
+        if touches:
+            yield _commit_finding(c, touches)
+        else:
             elsewhere.append(c)
-            continue
-        first, *others = touches
-        more = f" and {len(others)} other scanned file(s)" if others else ""
-        yield Finding(
-            first.span,
-            f"{_describe(c)}; it added this line ({first.added} line(s) here{more})",
-            related=tuple(
-                Related(t.span, f"also added by {c.short} ({t.added} line(s))") for t in others[:3]
-            ),
-            severity=severity,
-            properties=properties,
-        )
     if elsewhere and in_root:
         # Unsigned commits whose additions are not (or no longer) in any scanned file: one
         # summary at the scan root's top file rather than a made-up location per commit.
-        shown = ", ".join(f"{c.short} ({c.subject[:40]!r})" for c in elsewhere[:5])
-        extra = f" and {len(elsewhere) - 5} more" if len(elsewhere) > 5 else ""
-        head = next((c for c in elsewhere if c.is_head), None)
-        yield Finding(
-            _top_file(in_root).line_span(1),
-            f"{len(elsewhere)} unsigned or unverified commit(s) among the last {depth} changed"
-            f" no line that is still in a scanned file: {shown}{extra}"
-            + (f"; {_describe(head)}" if head else ""),
-            severity=Severity.HIGH if head else None,
-            properties={
-                "commits": [c.sha for c in elsewhere],
-                "signature-status": [c.status for c in elsewhere],
-                "head": head is not None,
-            },
-        )
+        yield _summary_finding(elsewhere, in_root, depth)
