@@ -56,10 +56,21 @@ class Command:
     redirects: list[tuple[str, Word]] = field(default_factory=list)
     heredocs: list[str] = field(default_factory=list)
     subs: list[tuple[str, Script]] = field(default_factory=list)
+    # argv, computed once per number of words (rules ask for it hundreds of thousands of
+    # times on a large tree; the lexer only ever appends words).
+    _argv: tuple[int, list[Word]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def argv(self) -> list[Word]:
         """The words after wrappers that run another command (`sudo`, `env`, `exec`...)."""
+        cached = self._argv
+        if cached is not None and cached[0] == len(self.words):
+            return cached[1]
+        argv = self._compute_argv()
+        self._argv = (len(self.words), argv)
+        return argv
+
+    def _compute_argv(self) -> list[Word]:
         words = self.words
         i = 0
         while i < len(words):
