@@ -1,8 +1,8 @@
 """Run the rules over a scan; apply suppressions, severity overrides and the baseline.
 
-Files are parsed, and the rules that need only one file are run, in worker processes when the
-tree is large; rules that read across documents run afterwards over the whole scan. Results
-come out in a stable order whatever the number of workers.
+Files are parsed and the rules that need only one file are run, file by file (in worker
+processes when asked and worth it); rules that read across documents run afterwards over the
+whole scan. Results come out in a stable order whatever the number of workers.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from kubeward.registry import (
     Finding,
     Rule,
     RuleContext,
+    has_provider,
     instances_in,
     is_file_scoped,
     load_rules,
@@ -50,7 +51,7 @@ Progress = Callable[[int, int], None]  # (done, total)
 class ScanOptions:
     config: Config = field(default_factory=Config)
     exclude: Sequence[str] = ()
-    jobs: int = 0  # 0: all cores
+    jobs: int = 0  # 0: auto (one process when cross-document rules run, else all cores)
     only_rules: Sequence[str] | None = None
     baseline: set[str] | None = None
     max_file_size: int | None = None
@@ -167,7 +168,7 @@ def _scan(
     # Rules over a model no provider builds (the registry checks of --verify-images) are run
     # by their own hook, not here; leaving them out keeps their suppressions from being
     # called unused.
-    rules = [r for r in _selected_rules(registry, config, options.only_rules) if _has_provider(r)]
+    rules = [r for r in _selected_rules(registry, config, options.only_rules) if has_provider(r)]
     max_size = options.max_file_size or config.max_file_size or DEFAULT_MAX_FILE_SIZE
     items, errors = discover(paths, exclude=[*options.exclude, *config.ignore_paths])
     params = _rule_params(rules, config)
@@ -183,7 +184,8 @@ def _scan(
     jobs = options.jobs or (1 if needs_trees else os.cpu_count() or 1)
     ids = [r.id for r in file_rules]
     parallel = jobs > 1 and len(items) >= PARALLEL_MIN_FILES
-    for f, h, err, rule_errors in _parse_all(items, ids, params, max_size, jobs, progress):
+    workers = jobs if parallel else 1
+    for f, h, err, rule_errors in _parse_all(items, ids, params, max_size, workers, progress):
         if parallel and needs_trees and err is None:
             reparse(f)
         files.append(f)
@@ -193,7 +195,7 @@ def _scan(
             errors.append(err)
     ctx = ScanContext(files=files, roots=list(paths), config=config.globals)
     for r in scan_rules:
-        scan_objs: list[Any] = ctx.instances(r.target) if _has_provider(r) else []
+        scan_objs: list[Any] = ctx.instances(r.target)
         _run_rule(r, scan_objs, RuleContext(params[r.id], ctx), hits, errors, "<scan>")
 
     report = Report(version=__version__, roots=[p.as_posix() for p in paths], rules=rules)
@@ -207,12 +209,6 @@ def _scan(
     report.errors = sorted(set(errors), key=lambda e: (e.path, e.line or 0, e.reason))
     report.duration_s = time.monotonic() - started
     return report, ctx
-
-
-def _has_provider(r: Rule) -> bool:
-    from kubeward.registry import FILE_PROVIDERS, SCAN_PROVIDERS
-
-    return r.target in FILE_PROVIDERS or r.target in SCAN_PROVIDERS
 
 
 def _selected_rules(
@@ -237,7 +233,7 @@ def _parse_all(
     progress: Progress | None,
 ) -> Iterable[tuple[SourceFile, list[_RuleHit], ScanError | None, list[ScanError]]]:
     total = len(items)
-    if jobs <= 1 or total < PARALLEL_MIN_FILES:
+    if jobs <= 1:
         for i, d in enumerate(items):
             yield from _process_chunk([d], rule_ids, params, max_size)
             if progress:

@@ -285,6 +285,12 @@ def instances_in(f: SourceFile, target: type[T]) -> list[T]:
     return got
 
 
+def has_provider(r: Rule) -> bool:
+    """Whether some provider builds the rule's model type (the registry checks of
+    `scan --verify-images` run over a type only their own hook builds)."""
+    return r.target in FILE_PROVIDERS or r.target in SCAN_PROVIDERS
+
+
 def is_file_scoped(r: Rule) -> bool:
     """Whether a rule can run on each file alone (and so in a worker process)."""
     return r.target in FILE_PROVIDERS and not r.cross_file
