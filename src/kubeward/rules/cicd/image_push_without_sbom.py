@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from kubeward.registry import Finding, Layer, Related, Severity, rule
-from kubeward.rules.cicd._evidence import describe_push, evidence_elsewhere
+from kubeward.registry import Finding, Layer, Severity, rule
+from kubeward.rules.cicd._evidence import missing_strong_evidence
 from kubeward.slsa import ImageBuild
 
 
@@ -35,15 +35,10 @@ def image_push_without_sbom(b: ImageBuild) -> Iterator[Finding]:
         syft "$IMAGE@$DIGEST" -o spdx-json > sbom.spdx.json
         cosign attest --yes --type spdxjson --predicate sbom.spdx.json "$IMAGE@$DIGEST"
     """
-    sboms = b.of("sbom")
-    if any(e.strong for e in sboms):
-        return
-    if sboms:
-        yield Finding(
-            b.push_span,
-            f"{describe_push(b)}: SBOM from {sboms[0].how} is not attached to the image",
-            related=(Related(sboms[0].span, "SBOM generated here"),),
-        )
-    else:
-        tail, related = evidence_elsewhere(b, "sbom")
-        yield Finding(b.push_span, f"{describe_push(b)} gets no SBOM{tail}", related=related)
+    yield from missing_strong_evidence(
+        b,
+        "sbom",
+        weak=lambda e: f"SBOM from {e.how} is not attached to the image",
+        weak_label="SBOM generated here",
+        missing="gets no SBOM",
+    )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from kubeward.registry import Finding, Layer, Related, Severity, rule
-from kubeward.rules.cicd._evidence import describe_push, evidence_elsewhere
+from kubeward.registry import Finding, Layer, Severity, rule
+from kubeward.rules.cicd._evidence import missing_strong_evidence
 from kubeward.slsa import ImageBuild
 
 
@@ -33,19 +33,10 @@ def image_push_without_vuln_scan(b: ImageBuild) -> Iterator[Finding]:
     ## Remediation
         trivy image --exit-code 1 --severity CRITICAL,HIGH "$IMAGE@$DIGEST"
     """
-    scans = b.of("scan")
-    if any(e.strong for e in scans):
-        return
-    if scans:
-        yield Finding(
-            b.push_span,
-            f"{describe_push(b)}: {scans[0].how} cannot fail the build ({scans[0].note})",
-            related=(Related(scans[0].span, "scan here"),),
-        )
-    else:
-        tail, related = evidence_elsewhere(b, "scan")
-        yield Finding(
-            b.push_span,
-            f"{describe_push(b)} is never scanned for vulnerabilities{tail}",
-            related=related,
-        )
+    yield from missing_strong_evidence(
+        b,
+        "scan",
+        weak=lambda e: f"{e.how} cannot fail the build ({e.note})",
+        weak_label="scan here",
+        missing="is never scanned for vulnerabilities",
+    )
