@@ -158,8 +158,9 @@ def _read_side_yaml(abspath: str, rel: str) -> tuple[YNode | None, str | None]:
     return docs[0], None
 
 
-def _requirements(seq: YNode | None, owner: str) -> tuple[ChartRequirement, ...]:
-    out = []
+def _named_entries(seq: YNode | None) -> Iterator[tuple[YNode, str, str | None]]:
+    """The mapping entries of a list of charts that have a name, with the version as written:
+    what `Chart.yaml` dependencies and Kustomize `helmCharts` entries share."""
     for item in seq.seq() if seq is not None else []:
         if not item.is_map:
             continue
@@ -167,19 +168,23 @@ def _requirements(seq: YNode | None, owner: str) -> tuple[ChartRequirement, ...]
         if not name:
             continue
         version = item.get("version")
-        out.append(
-            ChartRequirement(
-                name=name,
-                version=version.text if version is not None else None,
-                repository=item.get_str("repository") or "",
-                node=item,
-                origin="chart-dependency",
-                where=f"dependency {name} of {owner}",
-                file=item.path,
-                alias=item.get_str("alias"),
-            )
+        yield item, name, version.text if version is not None else None
+
+
+def _requirements(seq: YNode | None, owner: str) -> tuple[ChartRequirement, ...]:
+    return tuple(
+        ChartRequirement(
+            name=name,
+            version=version,
+            repository=item.get_str("repository") or "",
+            node=item,
+            origin="chart-dependency",
+            where=f"dependency {name} of {owner}",
+            file=item.path,
+            alias=item.get_str("alias"),
         )
-    return tuple(out)
+        for item, name, version in _named_entries(seq)
+    )
 
 
 def _owner(chart_name: str | None, where_file: str, chart_rel: str) -> str:
@@ -287,16 +292,10 @@ def chart_requirements(f: SourceFile) -> Iterator[ChartRequirement]:
     elif f.kind is FileKind.KUSTOMIZATION:
         for doc in f.documents:
             charts = doc.get("helmCharts") if doc.is_map else None
-            for item in charts.seq() if charts is not None else []:
-                if not item.is_map:
-                    continue
-                name = item.get_str("name")
-                if not name:
-                    continue
-                version = item.get("version")
+            for item, name, version in _named_entries(charts):
                 yield ChartRequirement(
                     name=name,
-                    version=version.text if version is not None else None,
+                    version=version,
                     repository=item.get_str("repo") or "",
                     node=item,
                     origin="kustomize-helm-chart",
