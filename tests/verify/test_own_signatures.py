@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from kubeward.verify.cli import main
 from kubeward.verify.registry import ImageRef, RegistryClient, sha256_digest
 from tests.verify._registry_fixture import Registry
-from tests.verify.test_registry_verify import DOCKER_MANIFEST, OCI_MANIFEST, pusher
+from tests.verify.test_registry_verify import OCI_MANIFEST, push_config_image, pusher
 
 SIMPLE_SIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
 
@@ -107,20 +107,7 @@ def _hashedrekord(payload: bytes, signature: bytes, public_pem: bytes) -> dict[s
 
 def _push_image(client: RegistryClient, ref: ImageRef, marker: str) -> str:
     config = json.dumps({"os": "linux", "architecture": "amd64", "marker": marker}).encode()
-    client.put_blob(ref, config)
-    manifest = json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": DOCKER_MANIFEST,
-            "config": {
-                "mediaType": "application/vnd.docker.container.image.v1+json",
-                "size": len(config),
-                "digest": sha256_digest(config),
-            },
-            "layers": [],
-        }
-    ).encode()
-    return client.put_manifest(ref, ref.tag or "latest", manifest, DOCKER_MANIFEST)
+    return push_config_image(client, ref, config)
 
 
 def _push_layers(

@@ -44,6 +44,24 @@ def push_empty_image(client: RegistryClient, ref: ImageRef) -> str:
     return client.put_manifest(ref, ref.tag or "latest", manifest, DOCKER_MANIFEST)
 
 
+def push_config_image(client: RegistryClient, ref: ImageRef, config: bytes) -> str:
+    """An image of this config and no layers, pushed under the reference's tag."""
+    client.put_blob(ref, config)
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": DOCKER_MANIFEST,
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "size": len(config),
+                "digest": sha256_digest(config),
+            },
+            "layers": [],
+        }
+    ).encode()
+    return client.put_manifest(ref, ref.tag or "latest", manifest, DOCKER_MANIFEST)
+
+
 def attach_bundle(client: RegistryClient, ref: ImageRef, subject: str, bundle: bytes) -> str:
     """Attach a bundle as an OCI 1.1 referrer, plus the `sha256-<hex>` index fallback."""
     client.put_blob(ref, EMPTY)
@@ -157,20 +175,7 @@ def test_cosign_attestation_on_another_image_is_rejected(
     client = pusher(registry_env)
     ref = ImageRef(registry_env.host, "other", "v1")
     config = b'{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}'
-    client.put_blob(ref, config)
-    manifest = json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": DOCKER_MANIFEST,
-            "config": {
-                "mediaType": "application/vnd.docker.container.image.v1+json",
-                "size": len(config),
-                "digest": sha256_digest(config),
-            },
-            "layers": [],
-        }
-    ).encode()
-    digest = client.put_manifest(ref, "v1", manifest, DOCKER_MANIFEST)
+    digest = push_config_image(client, ref, config)
     bundle = shared_path("vectors", "cosign", "oci-attestation.sigstore.json").read_bytes()
     attach_bundle(client, ref, digest, bundle)
     rc, out = run_verify(
