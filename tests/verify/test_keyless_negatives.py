@@ -25,12 +25,17 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from kubeward.verify.cli import main
 from kubeward.verify.registry import ImageRef, RegistryClient
 from tests.verify._registry_fixture import Registry
-from tests.verify.test_own_signatures import Log, _hashedrekord, _push_image, _push_layers
+from tests.verify.test_own_signatures import (
+    Log,
+    _hashedrekord,
+    _push_image,
+    _push_signature,
+    _simple_signing_payload,
+)
 from tests.verify.test_registry_verify import attach_bundle, pusher
 
 IDENTITY = "https://github.com/acme/shop/.github/workflows/release.yml@refs/tags/v1.0.0"
 ISSUER = "https://token.actions.githubusercontent.com"
-SIMPLE_SIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
 _SCT_OID = x509.ObjectIdentifier("1.3.6.1.4.1.11129.2.4.2")
 _ISSUER_V2_OID = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.8")
 
@@ -221,16 +226,7 @@ def _sign_keyless(
     cert: x509.Certificate,
 ) -> None:
     """What `cosign sign` pushes for a keyless signature: payload, signature, cert, SET."""
-    payload = json.dumps(
-        {
-            "critical": {
-                "identity": {"docker-reference": f"{ref.registry}/{ref.repository}"},
-                "image": {"docker-manifest-digest": digest},
-                "type": "cosign container image signature",
-            },
-            "optional": None,
-        }
-    ).encode()
+    payload = _simple_signing_payload(ref, digest)
     signature = key.sign(payload, ec.ECDSA(hashes.SHA256()))
     pem = cert.public_bytes(serialization.Encoding.PEM)
     annotations = {
@@ -238,9 +234,7 @@ def _sign_keyless(
         "dev.sigstore.cosign/certificate": pem.decode(),
         "dev.sigstore.cosign/bundle": log.bundle_annotation(_hashedrekord(payload, signature, pem)),
     }
-    _push_layers(
-        client, ref, digest.replace(":", "-") + ".sig", [(payload, SIMPLE_SIGNING, annotations)]
-    )
+    _push_signature(client, ref, digest, payload, annotations)
 
 
 def _log_entry(log: Log, body: bytes) -> dict[str, Any]:

@@ -138,6 +138,33 @@ def _push_layers(
     client.put_manifest(ref, tag, json.dumps(manifest).encode(), OCI_MANIFEST)
 
 
+def _simple_signing_payload(
+    ref: ImageRef, digest: str, docker_reference: str | None = None
+) -> bytes:
+    """The payload `cosign sign` signs: the image's repository and manifest digest."""
+    return json.dumps(
+        {
+            "critical": {
+                "identity": {
+                    "docker-reference": docker_reference or f"{ref.registry}/{ref.repository}"
+                },
+                "image": {"docker-manifest-digest": digest},
+                "type": "cosign container image signature",
+            },
+            "optional": None,
+        }
+    ).encode()
+
+
+def _push_signature(
+    client: RegistryClient, ref: ImageRef, digest: str, payload: bytes, annotations: dict[str, str]
+) -> None:
+    """The `sha256-<hex>.sig` tag cosign pushes next to the image, one signed payload a layer."""
+    _push_layers(
+        client, ref, digest.replace(":", "-") + ".sig", [(payload, SIMPLE_SIGNING, annotations)]
+    )
+
+
 def _sign_image(
     client: RegistryClient,
     log: Log,
@@ -148,18 +175,7 @@ def _sign_image(
     signed_digest: str | None = None,
     docker_reference: str | None = None,
 ) -> None:
-    payload = json.dumps(
-        {
-            "critical": {
-                "identity": {
-                    "docker-reference": docker_reference or f"{ref.registry}/{ref.repository}"
-                },
-                "image": {"docker-manifest-digest": signed_digest or digest},
-                "type": "cosign container image signature",
-            },
-            "optional": None,
-        }
-    ).encode()
+    payload = _simple_signing_payload(ref, signed_digest or digest, docker_reference)
     signature = _sign(key, payload)
     annotations = {
         "dev.cosignproject.cosign/signature": base64.b64encode(signature).decode(),
@@ -167,9 +183,7 @@ def _sign_image(
             _hashedrekord(payload, signature, _pem_public(key))
         ),
     }
-    _push_layers(
-        client, ref, digest.replace(":", "-") + ".sig", [(payload, SIMPLE_SIGNING, annotations)]
-    )
+    _push_signature(client, ref, digest, payload, annotations)
 
 
 def _attest_image(
