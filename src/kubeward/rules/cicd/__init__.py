@@ -5,6 +5,9 @@ from kubeward.model import gitlab as gitlab_model  # GitLab jobs and its image s
 from kubeward.model import workflow as workflow_model  # GitHub workflows, jobs, steps
 from kubeward.rules.cicd import action_not_pinned_to_sha as action_not_pinned_to_sha
 from kubeward.rules.cicd import ci_env_tls_verification_disabled as ci_env_tls_verification_disabled
+from kubeward.rules.cicd import (
+    ci_script_tls_verification_disabled as ci_script_tls_verification_disabled,
+)
 from kubeward.rules.cicd import cosign_key_in_repo as cosign_key_in_repo
 from kubeward.rules.cicd import cosign_keyless_without_id_token as cosign_keyless_without_id_token
 from kubeward.rules.cicd import cosign_sign_by_tag as cosign_sign_by_tag
@@ -32,6 +35,7 @@ from kubeward.rules.cicd import workflow_run_artifact_poisoning as workflow_run_
 __all__ = [
     "action_not_pinned_to_sha",
     "ci_env_tls_verification_disabled",
+    "ci_script_tls_verification_disabled",
     "cosign_key_in_repo",
     "cosign_keyless_without_id_token",
     "cosign_sign_by_tag",

@@ -35,6 +35,33 @@ class ShellScript:
         base = self.node.start.offset + i
         return self.file.span(base, base + len(needle))
 
+    def word_span(self, start: int, end: int) -> Span:
+        """The span of the word at `text[start:end]`, at its own place even when the same
+        text occurs earlier in the script (`-k` in `curl -k`); `span_of` otherwise."""
+        at = self._raw_offset(start)
+        if at is None:
+            return self.span_of(start, end)
+        line_end = self.text.find("\n", start)
+        length = (line_end if 0 <= line_end < end else end) - start
+        return self.file.span(at, at + max(length, 0))
+
+    def _raw_offset(self, start: int) -> int | None:
+        """The file offset of `text[start]`, found by locating each script line in order in
+        the raw scalar (a block scalar's lines are its raw lines less the indentation); None
+        where a line is not there verbatim (escapes in quoted scalars, folded lines)."""
+        raw = self.file.text[self.node.start.offset : self.node.end.offset]
+        cursor = 0
+        line_start = 0
+        for line in self.text.split("\n"):
+            i = raw.find(line, cursor)
+            if i < 0:
+                return None
+            if start <= line_start + len(line):
+                return self.node.start.offset + i + (start - line_start)
+            cursor = i + len(line)
+            line_start += len(line) + 1
+        return None
+
 
 @provider(ShellScript)
 def shell_scripts(f: SourceFile) -> Iterator[ShellScript]:

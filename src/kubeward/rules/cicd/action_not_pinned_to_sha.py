@@ -53,7 +53,19 @@ def action_not_pinned_to_sha(wf: Workflow) -> Iterator[Finding]:
         if u.kind == "docker":
             yield from _image_not_pinned(u, u.span)
         elif "${{" not in u.text and not _slsa_generator_release(u):
-            yield from _ref_not_pinned(u, u.span)
+            yield from _ref_not_pinned(u, _ref_span(wf, u, u.span))
+
+
+def _ref_span(wf: Workflow, u: Uses, span: Span) -> Span:
+    """The ref after `@` (the part to change); the whole value when there is none."""
+    if not u.ref:
+        return span
+    raw = wf.file.text[span.start.offset : span.end.offset]
+    at = raw.find("@" + u.ref)
+    if at < 0:
+        return span
+    start = span.start.offset + at + 1
+    return wf.file.span(start, start + len(u.ref))
 
 
 def _image_not_pinned(u: Uses, span: Span) -> Iterator[Finding]:

@@ -18,15 +18,8 @@ def command_findings(df: Dockerfile, check: Check, env_check: EnvCheck | None) -
     and `NAME=value` prefixes of commands."""
     for script in instances_in(df.file, RunScript):
         for cmd in script.commands():
-            for word, message in check(cmd):
+            for word, message in command_notes(cmd, check, env_check):
                 yield Finding(script.word_span(word), script.note(message))
-            if env_check is None:
-                continue
-            for w in cmd.env():
-                name, _, value = w.text.partition("=")
-                note = env_check(name, value)
-                if note:
-                    yield Finding(script.word_span(w), script.note(note))
     if env_check is None:
         return
     pairs: list[tuple[str, str, Span]] = [(p.name, p.value, p.span) for _, p in df.envs()]
@@ -35,6 +28,21 @@ def command_findings(df: Dockerfile, check: Check, env_check: EnvCheck | None) -
         note = env_check(name, value)
         if note:
             yield Finding(span, note)
+
+
+def command_notes(
+    cmd: Command, check: Check, env_check: EnvCheck | None
+) -> Iterator[tuple[Word, str]]:
+    """The per-command check's hits, then the per-variable check's over the command's
+    `NAME=value` prefixes and `export`/`env` assignments (shared with the CI script rules)."""
+    yield from check(cmd)
+    if env_check is None:
+        return
+    for w in cmd.env():
+        name, _, value = w.text.partition("=")
+        note = env_check(name, value)
+        if note:
+            yield w, note
 
 
 def words_and_bodies(cmd: Command) -> Iterator[tuple[Word, str]]:
