@@ -18,6 +18,7 @@ import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kubeward.config import Config
 from kubeward.engine import ScanOptions, scan
@@ -232,24 +233,31 @@ def zizmor_audits(exe: str, path: Path) -> set[str]:
     return got
 
 
-def _zizmor(exe: str, path: Path, persona: str) -> set[str]:
+def _peer_json(
+    argv: list[str], empty: str, *, timeout: int, env: dict[str, str] | None = None
+) -> Any:
+    """What a peer prints as JSON; output that is empty or not JSON reads as `empty`."""
     proc = subprocess.run(
-        [exe, "--offline", "--no-progress", "--persona", persona, "--format", "json", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
+        argv, capture_output=True, text=True, check=False, env=env, timeout=timeout
     )
     try:
-        data = json.loads(proc.stdout or "[]")
+        return json.loads(proc.stdout or empty)
     except json.JSONDecodeError:
-        return set()
+        return json.loads(empty)
+
+
+def _zizmor(exe: str, path: Path, persona: str) -> set[str]:
+    data = _peer_json(
+        [exe, "--offline", "--no-progress", "--persona", persona, "--format", "json", str(path)],
+        "[]",
+        timeout=120,
+    )
     return {f.get("ident", "") for f in data if isinstance(f, dict)}
 
 
 def checkov_checks(exe: str, root: Path) -> dict[str, set[str]]:
     env = {**os.environ, "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true", "BC_SKIP_MAPPING": "TRUE"}
-    proc = subprocess.run(
+    data = _peer_json(
         [
             exe,
             "-d",
@@ -261,16 +269,10 @@ def checkov_checks(exe: str, root: Path) -> dict[str, set[str]]:
             "json",
             "--quiet",
         ],
-        capture_output=True,
-        text=True,
-        check=False,
+        "{}",
         env=env,
         timeout=900,
     )
-    try:
-        data = json.loads(proc.stdout or "{}")
-    except json.JSONDecodeError:
-        return {}
     runs = data if isinstance(data, list) else [data]
     out: dict[str, set[str]] = defaultdict(set)
     for run in runs:
