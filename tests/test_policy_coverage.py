@@ -8,6 +8,7 @@ import pytest
 
 from kubeward.model.image import parse_image
 from kubeward.model.policy import (
+    gobwas_regex,
     kyverno_forms,
     kyverno_regex,
     policy_controller_forms,
@@ -49,7 +50,7 @@ def test_coverage_case(case: str) -> None:
 
 def test_every_engine_has_every_case() -> None:
     names = {p.name for p in CASES.iterdir()}
-    for engine in ("kyverno", "pc", "gatekeeper"):
+    for engine in ("kyverno", "kyverno-ivpol", "pc", "gatekeeper"):
         for case in ("covered", "uncovered", "audit"):
             assert f"{engine}-{case}" in names
     assert "no-policy" in names
@@ -63,6 +64,38 @@ def test_messages_name_the_mode_and_the_policy() -> None:
     report = run_rule(CASES / "no-policy", RULE)
     (result,) = report.results
     assert "2 workload images" in result.finding.message
+
+
+def test_image_validating_policy_messages() -> None:
+    report = run_rule(CASES / "kyverno-ivpol-audit", RULE)
+    (result,) = report.results
+    assert "ImageValidatingPolicy/verify-ivpol (kyverno)" in result.finding.message
+    assert "validationActions: [Audit, Warn] without Deny" in result.finding.message
+    assert result.finding.related[0].span.start.line == 6  # the validationActions value
+    report = run_rule(CASES / "kyverno-ivpol-expression", RULE)
+    (result,) = report.results
+    (related,) = result.finding.related
+    assert "no image for certain" in related.label
+    assert "CEL matchImageReferences not evaluated statically" in related.label
+    assert "ref.startsWith('ivpol.example.com/acme/')" in related.label
+
+
+@pytest.mark.parametrize(
+    ("glob", "image", "expected"),
+    [
+        ("ghcr.io/acme/*", "ghcr.io/acme/team/app:1", True),  # '*' crosses '/', no separators
+        ("ghcr.io/acme/*", "ghcr.io/acmeevil/app:1", False),
+        ("ghcr.io/{acme,tools}/*", "ghcr.io/tools/app:1", True),
+        ("ghcr.io/acme/[a-c]pp:*", "ghcr.io/acme/app:1", True),
+        ("ghcr.io/acme/[!a]pp:*", "ghcr.io/acme/app:1", False),
+        ("docker.io/library/nginx:*", "nginx:1.27", True),
+        ("ghcr.io/{acme/*", "ghcr.io/acme/app:1", False),  # rejected glob: covers nothing
+    ],
+)
+def test_image_validating_policy_globs(glob: str, image: str, expected: bool) -> None:
+    rx = gobwas_regex(glob)
+    got = rx is not None and any(rx.match(f) for f in kyverno_forms(parse_image(image)))
+    assert got is expected
 
 
 def _kyverno(pattern: str, image: str) -> bool:

@@ -8,6 +8,11 @@ this image get through?") depends on those details:
   included, and `?` one character. Kyverno matches against the normalised reference
   (`docker.io/library/nginx:latest`); we also try the text as written so that we never call an
   image uncovered that Kyverno would match.
+- Kyverno `ImageValidatingPolicy` (`policies.kyverno.io`, also `NamespacedImageValidatingPolicy`,
+  `spec.matchImageReferences[]`): a `glob` is compiled with `github.com/gobwas/glob` without
+  separators (kyverno `pkg/imageverification/match`): `*` any run, `/` included, `?` one
+  character, plus `[...]` classes and `{a,b}` alternatives; an empty list matches every image.
+  An `expression` entry is CEL over `ref` and cannot be evaluated here: it covers nothing.
 - Sigstore policy-controller (`ClusterImagePolicy`, `spec.images[].glob`): `pkg/apis/glob`
   turns `**` into `.*` and `*` into `[^/]*` (a `*` stops at `/` but not at `:`), anchors the
   whole string, and matches the go-containerregistry name (`index.docker.io/library/nginx:latest`,
@@ -75,6 +80,56 @@ def kyverno_regex(pattern: str) -> re.Pattern[str]:
             out.append(".")
         else:
             out.append(re.escape(ch))
+    return re.compile("^" + "".join(out) + "$", re.S)
+
+
+@lru_cache(maxsize=4096)
+def gobwas_regex(pattern: str) -> re.Pattern[str] | None:
+    """`gobwas/glob.Compile(pattern)` with no separators, as Kyverno's ImageValidatingPolicy
+    compiles `matchImageReferences[].glob`: `*` and `**` any run, `?` one character, `[...]`
+    (`[!...]` negated) a class, `{a,b}` alternatives, `\\` an escape. None for a glob it
+    rejects (an unclosed class or brace): Kyverno refuses such a policy."""
+    out: list[str] = []
+    depth = 0
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            if i + 1 >= len(pattern):
+                return None
+            out.append(re.escape(pattern[i + 1]))
+            i += 2
+            continue
+        if ch == "*":
+            out.append(".*")
+        elif ch == "?":
+            out.append(".")
+        elif ch == "[":
+            end = pattern.find("]", i + 1)
+            if end < 0:
+                return None
+            body = pattern[i + 1 : end]
+            neg = body.startswith("!")
+            body = body[1:] if neg else body
+            if not body:
+                return None
+            chars = "".join("\\" + c if c in "\\^]" else c for c in body)
+            out.append(f"[{'^' if neg else ''}{chars}]")
+            i = end + 1
+            continue
+        elif ch == "{":
+            depth += 1
+            out.append("(?:")
+        elif ch == "}" and depth:
+            depth -= 1
+            out.append(")")
+        elif ch == "," and depth:
+            out.append("|")
+        else:
+            out.append(re.escape(ch))
+        i += 1
+    if depth:
+        return None
     return re.compile("^" + "".join(out) + "$", re.S)
 
 
@@ -221,6 +276,10 @@ class VerificationPolicy:
     select_all: tuple[Selection, ...] = ()
     exclude_selections: tuple[Selection, ...] = ()
     audit_overrides: tuple[AuditOverride, ...] = ()
+    # Kyverno ImageValidatingPolicy: `patterns` are gobwas globs, and `expressions` are the CEL
+    # `matchImageReferences` entries, which cannot be evaluated statically (they cover nothing).
+    gobwas: bool = False
+    expressions: tuple[ImagePattern, ...] = ()
 
     @property
     def display(self) -> str:
@@ -256,6 +315,15 @@ class VerificationPolicy:
             if not self.selects(target):
                 return None
         if not self.applies_in(namespace):
+            return None
+        if self.engine == KYVERNO and self.gobwas:
+            if self.match_all:
+                return "every image"
+            forms = kyverno_forms(ref)
+            for p in self.patterns:
+                rx = gobwas_regex(p.text)
+                if rx is not None and any(rx.match(f) for f in forms):
+                    return p.text
             return None
         if self.engine == KYVERNO:
             forms = kyverno_forms(ref)
@@ -494,6 +562,122 @@ def _kyverno_policies(f: SourceFile) -> Iterator[VerificationPolicy]:
         )
 
 
+IVP_KINDS = frozenset({"ImageValidatingPolicy", "NamespacedImageValidatingPolicy"})
+
+# Resources (lower-case plural, as admission `resourceRules` name them) whose pods are checked.
+_POD_RESOURCES = frozenset(
+    {"*", "pods", "deployments", "statefulsets", "daemonsets", "replicasets", "jobs", "cronjobs"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ImageValidatingPolicy:
+    """A Kyverno `ImageValidatingPolicy` (or `NamespacedImageValidatingPolicy`), API group
+    `policies.kyverno.io`, with what decides whether it denies admission.
+
+    `validationActions` empty or absent means `[Deny]` (the spec's `ValidationActions()`);
+    `failurePolicy` absent means `Fail`; `evaluation.admission.enabled` absent means true.
+    """
+
+    obj: KubeObject
+    spec: YNode
+    actions: tuple[str, ...]  # as written; () when absent (Kyverno then denies)
+    actions_node: YNode | None
+    failure_policy: YNode | None  # the failurePolicy value when it is Ignore
+    admission_off: YNode | None  # evaluation.admission.enabled when it is false
+
+    @property
+    def denies(self) -> bool:
+        if self.actions_node is not None and self.actions_node.is_templated:
+            return True  # cannot know: do not accuse
+        return not self.actions or any(a.lower() == "deny" for a in self.actions)
+
+    @property
+    def applies_to_pods(self) -> bool:
+        """Whether `matchConstraints.resourceRules` name pods or a workload (none: yes)."""
+        rules = self.spec.dig("matchConstraints", "resourceRules")
+        resources = [
+            r.text
+            for rule in (rules.seq() if rules is not None else [])
+            for r in (rule.get("resources").seq() if rule.get("resources") is not None else [])  # type: ignore[union-attr]
+            if r.text
+        ]
+        return not resources or any(r.split("/")[0] in _POD_RESOURCES for r in resources)
+
+
+def _image_validating_policies(f: SourceFile) -> Iterator[ImageValidatingPolicy]:
+    for obj in instances_in(f, KubeObject):
+        if obj.group != "policies.kyverno.io" or obj.kind not in IVP_KINDS:
+            continue
+        spec = obj.node.get("spec")
+        if spec is None or not spec.is_map:
+            continue
+        node = spec.get("validationActions")
+        actions = tuple(a.text for a in node.seq() if a.text) if node is not None else ()
+        fp = spec.get("failurePolicy")
+        enabled = spec.dig("evaluation", "admission", "enabled")
+        yield ImageValidatingPolicy(
+            obj=obj,
+            spec=spec,
+            actions=actions,
+            actions_node=node if actions else None,
+            failure_policy=fp if fp is not None and (fp.text or "") == "Ignore" else None,
+            admission_off=enabled if enabled is not None and enabled.bool is False else None,
+        )
+
+
+@provider(ImageValidatingPolicy)
+def image_validating_policies(f: SourceFile) -> Iterator[ImageValidatingPolicy]:
+    yield from _image_validating_policies(f)
+
+
+def _entry_patterns(entries: list[YNode], key: str) -> Iterator[ImagePattern]:
+    for e in entries:
+        node = e.get(key)
+        if node is not None and node.text:
+            yield ImagePattern(str(node.text), node.span)
+
+
+def _ivp_policies(f: SourceFile) -> Iterator[VerificationPolicy]:
+    for p in instances_in(f, ImageValidatingPolicy):
+        if not p.applies_to_pods:
+            continue
+        refs = p.spec.get("matchImageReferences")
+        entries = [e for e in (refs.seq() if refs is not None else []) if e.is_map]
+        globs = tuple(_entry_patterns(entries, "glob"))
+        exprs = tuple(_entry_patterns(entries, "expression"))
+        why, mode_span = "", None
+        if not p.denies:
+            why = f"validationActions: [{', '.join(p.actions)}] without Deny"
+            mode_span = p.actions_node.span if p.actions_node is not None else None
+        elif p.admission_off is not None:
+            why, mode_span = "evaluation.admission.enabled: false", p.admission_off.span
+        mc = p.spec.get("matchConstraints")
+        sel = Selection(
+            selector=parse_selector(mc.get("objectSelector")) if mc is not None else None,
+            namespace_selector=parse_selector(mc.get("namespaceSelector"))
+            if mc is not None
+            else None,
+        )
+        namespaces = None
+        if p.obj.kind == "NamespacedImageValidatingPolicy" and p.obj.namespace:
+            namespaces = frozenset({p.obj.namespace})
+        yield VerificationPolicy(
+            obj=p.obj,
+            engine=KYVERNO,
+            span=p.obj.kind_span,
+            patterns=globs,
+            match_all=not entries,  # an empty matchImageReferences matches every image
+            enforcing=not why,
+            not_enforcing_why=why,
+            mode_span=mode_span,
+            namespaces=namespaces,
+            select_all=(sel,) if sel.constrains else (),
+            gobwas=True,
+            expressions=exprs,
+        )
+
+
 def is_cluster_image_policy(obj: KubeObject) -> bool:
     return obj.kind == "ClusterImagePolicy" and obj.group == "policy.sigstore.dev"
 
@@ -621,6 +805,7 @@ def _gk_selection(match: YNode | None) -> tuple[Selection, ...]:
 @provider(VerificationPolicy)
 def verification_policies(f: SourceFile) -> Iterator[VerificationPolicy]:
     yield from _kyverno_policies(f)
+    yield from _ivp_policies(f)
     yield from _pc_policies(f)
     yield from _gk_policies(f)
 

@@ -26,6 +26,9 @@ from kubeward.rules.gitops import (
     kyverno_attestation_without_conditions as kyverno_attestation_without_conditions,
 )
 from kubeward.rules.gitops import (
+    kyverno_image_validating_policy_not_enforced as kyverno_image_validating_policy_not_enforced,
+)
+from kubeward.rules.gitops import (
     kyverno_keyless_identity_unbounded as kyverno_keyless_identity_unbounded,
 )
 from kubeward.rules.gitops import kyverno_verify_images_audit as kyverno_verify_images_audit

@@ -76,7 +76,10 @@ def image_not_covered_by_verification_policy(cov: PolicyCoverage) -> Iterator[Fi
 
     kubeward collects every image the workloads of the scan run and every image pattern that
     an enforcing verification policy of the scan covers: Kyverno `verifyImages`
-    `imageReferences` (where `*` also matches `/`), Sigstore policy-controller
+    `imageReferences` (where `*` also matches `/`), Kyverno `ImageValidatingPolicy`
+    `matchImageReferences` globs (gobwas globs: `*` also matches `/`, `{a,b}` and `[...]`
+    work; an empty list matches every image) when its `validationActions` include `Deny` or
+    are left to their default, Sigstore policy-controller
     `ClusterImagePolicy` `images[].glob` (where `*` stops at `/` and `**` does not), and
     Gatekeeper `RatifyVerification` constraints. Each image that no enforcing policy matches
     is reported at the image, with the nearest policy as a related location: an audit-only
@@ -96,7 +99,11 @@ def image_not_covered_by_verification_policy(cov: PolicyCoverage) -> Iterator[Fi
     Gatekeeper constraint's `match.labelSelector` and `match.namespaceSelector`; a
     `validationFailureActionOverrides` entry with action `Audit` for the namespace (by name or
     `namespaceSelector`) makes the policy not enforcing there. The namespace is the one the
-    workload is deployed to, a Kustomize `namespace:` included.
+    workload is deployed to, a Kustomize `namespace:` included. An ImageValidatingPolicy's
+    `matchConstraints` `namespaceSelector` and `objectSelector` are evaluated the same way, and
+    one whose `resourceRules` name no pods or workloads covers nothing; its CEL `expression`
+    entries cannot be evaluated statically, so they cover nothing for certain, and the
+    related location says so when that policy is the nearest.
 
     ## Why it matters
     This is the question an attacker answers first: *which image would an unsigned copy get
@@ -225,7 +232,12 @@ def _uncovered(cov: PolicyCoverage, use: ImageUse, target: Target, where: str) -
 
 def _scope(p: VerificationPolicy) -> str:
     """What a policy covers, for a related location's label."""
-    pats = ", ".join(x.text for x in p.patterns) or "every image"
+    pats = ", ".join(x.text for x in p.patterns) or (
+        "every image" if p.match_all or not p.expressions else "no image for certain"
+    )
+    if p.expressions:
+        shown = "; ".join(x.text for x in p.expressions[:2])
+        pats += f" (CEL matchImageReferences not evaluated statically: {shown})"
     if p.namespaces is not None:
         pats += f" in namespaces {', '.join(sorted(p.namespaces))}"
     if p.excluded_namespaces:
