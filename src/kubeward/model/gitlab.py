@@ -295,19 +295,25 @@ def _scan_prefix(root: SourceFile) -> str:
     return root.rel.rsplit("/", 1)[0] + "/" if "/" in root.rel else ""
 
 
-@scan_provider(GitlabJob)
-def gitlab_jobs(ctx: ScanContext) -> Iterator[GitlabJob]:
+def _pipelines(ctx: ScanContext) -> Iterator[tuple[SourceFile, list[SourceFile]]]:
+    """Each `.gitlab-ci.yml` of the scan with the pipeline files no earlier root has reached:
+    a file that two pipelines include is read once."""
     done: set[str] = set()
     for f in ctx.files:
         if f.kind is not FileKind.GITLAB_CI or not f.documents:
             continue
-        jobs = []
+        fresh = []
         for pf in pipeline_files(ctx, f):
-            if pf.rel in done:
-                continue
-            done.add(pf.rel)
-            jobs += jobs_in(pf, f.rel)
-        yield from resolve_extends(jobs)
+            if pf.rel not in done:
+                done.add(pf.rel)
+                fresh.append(pf)
+        yield f, fresh
+
+
+@scan_provider(GitlabJob)
+def gitlab_jobs(ctx: ScanContext) -> Iterator[GitlabJob]:
+    for root, files in _pipelines(ctx):
+        yield from resolve_extends([job for pf in files for job in jobs_in(pf, root.rel)])
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,14 +328,8 @@ class GitlabInclude:
 
 @scan_provider(GitlabInclude)
 def gitlab_includes(ctx: ScanContext) -> Iterator[GitlabInclude]:
-    done: set[str] = set()
-    for f in ctx.files:
-        if f.kind is not FileKind.GITLAB_CI or not f.documents:
-            continue
-        for pf in pipeline_files(ctx, f):
-            if pf.rel in done:
-                continue
-            done.add(pf.rel)
+    for _, files in _pipelines(ctx):
+        for pf in files:
             for kind, node in includes(pf):
                 yield GitlabInclude(pf, kind, node)
 
