@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from kubeward.verify.cli import main
-from tests.verify.conftest import VECTORS, shared_path
+from tests.conftest import require_shared
+from tests.verify.conftest import VECTORS
 
 CONFORMANCE = VECTORS / "conformance"
 
@@ -34,7 +35,7 @@ def _cases() -> list[dict[str, Any]]:
 
 
 def _argv(case: dict[str, Any], mode: str, engine: str) -> list[str]:
-    base = shared_path("vectors", "conformance")
+    base = require_shared("vectors", "conformance")
     argv = ["verify-bundle", "--bundle", str(base / case["bundle"]), "--engine", engine]
     if case["key"]:
         argv += ["--key", str(base / case["key"])]
@@ -53,7 +54,7 @@ def _argv(case: dict[str, Any], mode: str, engine: str) -> list[str]:
 
 def _run(case: dict[str, Any], mode: str, engine: str, capsys: pytest.CaptureFixture[str]) -> int:
     if case["case"] == "vectors-absent":
-        shared_path("vectors", "conformance", "cases.json")
+        require_shared("vectors", "conformance", "cases.json")
     rc = main(_argv(case, mode, engine))
     err = capsys.readouterr().err
     assert "Traceback" not in err

@@ -17,8 +17,8 @@ from kubeward.verify.registry import (
     RegistryOptions,
     sha256_digest,
 )
+from tests.conftest import require_shared
 from tests.verify._registry_fixture import Registry
-from tests.verify.conftest import shared_path
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -38,7 +38,7 @@ def pusher(registry: Registry) -> RegistryClient:
 
 def push_empty_image(client: RegistryClient, ref: ImageRef) -> str:
     """go-containerregistry's empty image, as cosign's test pushes it."""
-    base = shared_path("vectors", "cosign", "empty-image")
+    base = require_shared("vectors", "cosign", "empty-image")
     client.put_blob(ref, (base / "config.json").read_bytes())
     manifest = (base / "manifest.json").read_bytes()
     return client.put_manifest(ref, ref.tag or "latest", manifest, DOCKER_MANIFEST)
@@ -112,7 +112,7 @@ def cosign_image(registry: Registry) -> str:
     ref = ImageRef(registry.host, "repo", "latest")
     digest = push_empty_image(client, ref)
     assert digest == COSIGN_DIGEST
-    bundle = shared_path("vectors", "cosign", "oci-attestation.sigstore.json").read_bytes()
+    bundle = require_shared("vectors", "cosign", "oci-attestation.sigstore.json").read_bytes()
     attach_bundle(client, ref, digest, bundle)
     return f"{registry.host}/repo:latest"
 
@@ -122,7 +122,7 @@ def cosign_image(registry: Registry) -> str:
 def test_cosign_attestation_verifies(
     registry_env: Registry, cosign_image: str, root: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    trusted = shared_path("vectors", *root.split("/"))
+    trusted = require_shared("vectors", *root.split("/"))
     rc, out = run_verify(
         registry_env,
         cosign_image,
@@ -176,7 +176,7 @@ def test_cosign_attestation_on_another_image_is_rejected(
     ref = ImageRef(registry_env.host, "other", "v1")
     config = b'{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}'
     digest = push_config_image(client, ref, config)
-    bundle = shared_path("vectors", "cosign", "oci-attestation.sigstore.json").read_bytes()
+    bundle = require_shared("vectors", "cosign", "oci-attestation.sigstore.json").read_bytes()
     attach_bundle(client, ref, digest, bundle)
     rc, out = run_verify(
         registry_env,
@@ -201,7 +201,7 @@ def test_cosign_attestation_tampered_layer(
     ref = ImageRef(registry_env.host, "tampered", "latest")
     digest = push_empty_image(client, ref)
     bundle = json.loads(
-        shared_path("vectors", "cosign", "oci-attestation.sigstore.json").read_bytes()
+        require_shared("vectors", "cosign", "oci-attestation.sigstore.json").read_bytes()
     )
     statement = json.loads(base64.b64decode(bundle["dsseEnvelope"]["payload"]))
     statement["predicate"] = {"foo": "baz"}

@@ -11,8 +11,9 @@ import pytest
 
 from kubeward.verify.cli import main
 from kubeward.verify.registry import ImageRef, RegistryClient
+from tests.conftest import require_shared
 from tests.verify._registry_fixture import Registry
-from tests.verify.conftest import VECTORS, shared_path
+from tests.verify.conftest import VECTORS
 from tests.verify.test_registry_verify import pusher
 from tests.verify.test_slsa_verifier import argv_for, check_outcome
 
@@ -54,7 +55,7 @@ def _image_runs() -> list[tuple[dict[str, Any], str | None]]:
 
 @pytest.fixture(scope="module")
 def slsa_image(registry: Registry) -> str:
-    layout = shared_path(
+    layout = require_shared(
         "vectors",
         "slsa-verifier",
         "gha_generic_container",

@@ -15,7 +15,8 @@ import pytest
 
 from kubeward.verify.cli import main
 from kubeward.verify.provenance import versioned_tag_matches
-from tests.verify.conftest import VECTORS, shared_path
+from tests.conftest import require_shared
+from tests.verify.conftest import VECTORS
 
 SLSA = VECTORS / "slsa-verifier"
 
@@ -29,7 +30,7 @@ def _runs() -> list[tuple[dict[str, Any], str | None]]:
 
 
 def argv_for(case: dict[str, Any], builder_id: str | None, artifacts: list[str]) -> list[str]:
-    base = shared_path("vectors", "slsa-verifier")
+    base = require_shared("vectors", "slsa-verifier")
     argv = [
         "verify-provenance",
         "--source-uri",
@@ -69,7 +70,7 @@ def check_outcome(case: dict[str, Any], rc: int, out: str, err: str) -> None:
 def test_slsa_verifier_case(
     case: dict[str, Any], builder_id: str | None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    base = shared_path("vectors", "slsa-verifier", "cases.json").parent
+    base = require_shared("vectors", "slsa-verifier", "cases.json").parent
     digests = json.loads((base / "digests.json").read_text())
     argv = argv_for(case, builder_id, ["sha256:" + digests[a] for a in case["artifacts"]])
     argv[1:1] = ["--provenance-path", str(base / case["provenance"]), "--kind", case["kind"]]
