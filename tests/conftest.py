@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from kubeward.results import Report
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -21,3 +23,13 @@ def require_shared(*parts: str) -> Path:
             pytest.fail(reason + " but KUBEWARD_REQUIRE_SHARED=1")
         pytest.skip(reason)
     return path
+
+
+def rule_hits(report: Report, root: Path, rule: str) -> set[tuple[str, int]]:
+    """Where `rule` fired: (path relative to `root`, line) for each of its results."""
+    prefix = root.as_posix().rstrip("/") + "/"
+    return {
+        (r.span.path.removeprefix(prefix), r.span.start.line)
+        for r in report.results
+        if r.rule.id == rule
+    }

@@ -11,7 +11,7 @@ import pytest
 from kubeward.engine import ScanOptions, scan
 from kubeward.registry import load_rules
 from kubeward.results import Report
-from tests.conftest import require_shared
+from tests.conftest import require_shared, rule_hits
 
 pytestmark = pytest.mark.shared
 
@@ -28,15 +28,6 @@ def _scan(name: str) -> tuple[Path, Report]:
     return root, report
 
 
-def _hits(report: Report, root: Path, rule: str) -> set[tuple[str, int]]:
-    prefix = root.as_posix() + "/"
-    return {
-        (r.span.path.removeprefix(prefix), r.span.start.line)
-        for r in report.results
-        if r.rule.id == rule
-    }
-
-
 @pytest.fixture(scope="module")
 def kyverno() -> tuple[Path, Report]:
     return _scan("kyverno-policies")
@@ -45,17 +36,17 @@ def kyverno() -> tuple[Path, Report]:
 def test_kyverno_policies(kyverno: tuple[Path, Report]) -> None:
     root, report = kyverno
     assert report.files_scanned > 5000
-    audit = _hits(report, root, "kyverno-verify-images-audit")
+    audit = rule_hits(report, root, "kyverno-verify-images-audit")
     # The library's image-verification samples ship in Audit mode.
     assert ("other/verify-image-slsa/verify-image-slsa.yaml", 21) in audit
     assert ("flux/verify-flux-images/verify-flux-images.yaml", 19) in audit
     # verify-image.yaml enforces: no finding there.
     assert not {p for p, _ in audit if p == "other/verify-image/verify-image.yaml"}
-    weakened = _hits(report, root, "kyverno-verify-images-weakened")
+    weakened = rule_hits(report, root, "kyverno-verify-images-weakened")
     assert weakened == {("flux/verify-flux-images/verify-flux-images.yaml", 43)}
     # Every attestation in the library has conditions; every keyless entry names an identity.
-    assert _hits(report, root, "kyverno-attestation-without-conditions") == set()
-    assert _hits(report, root, "kyverno-keyless-identity-unbounded") == set()
+    assert rule_hits(report, root, "kyverno-attestation-without-conditions") == set()
+    assert rule_hits(report, root, "kyverno-keyless-identity-unbounded") == set()
     # Tekton bundle checks (PipelineRun/TaskRun with imageExtractors) do not cover Pods, so the
     # enforcing "*" of signed-pipeline-bundle does not hide uncovered Pod images.
     uncovered = [
@@ -85,10 +76,10 @@ def test_gatekeeper_library(gatekeeper: tuple[Path, Report]) -> None:
     assert report.files_scanned > 1000
     # Every allowed-repos sample ends its prefixes with '/', and no image constraint of the
     # library is in dryrun or warn.
-    assert _hits(report, root, "gatekeeper-allowed-repo-lookalike") == set()
-    assert _hits(report, root, "gatekeeper-image-constraint-not-enforced") == set()
+    assert rule_hits(report, root, "gatekeeper-allowed-repo-lookalike") == set()
+    assert rule_hits(report, root, "gatekeeper-image-constraint-not-enforced") == set()
     # No signature verification anywhere: said once, not per image.
-    assert len(_hits(report, root, "image-not-covered-by-verification-policy")) == 1
+    assert len(rule_hits(report, root, "image-not-covered-by-verification-policy")) == 1
 
 
 @pytest.fixture(scope="module")
@@ -98,12 +89,12 @@ def flux() -> tuple[Path, Report]:
 
 def test_flux2(flux: tuple[Path, Report]) -> None:
     root, report = flux
-    unverified = _hits(report, root, "flux-source-unverified")
+    unverified = rule_hits(report, root, "flux-source-unverified")
     assert ("cmd/flux/testdata/build-kustomization/podinfo-source.yaml", 15) in unverified
     assert ("cmd/flux/testdata/create_source_chart/verify_basic.yaml", 15) in unverified
-    keys = {p for p, _ in _hits(report, root, "committed-private-key")}
+    keys = {p for p, _ in rule_hits(report, root, "committed-private-key")}
     assert "cmd/flux/testdata/create_secret/git/git-ssh-secret.yaml" in keys
-    assert _hits(report, root, "flux-source-insecure-transport") == set()
+    assert rule_hits(report, root, "flux-source-insecure-transport") == set()
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +104,7 @@ def argo() -> tuple[Path, Report]:
 
 def test_argo_cd(argo: tuple[Path, Report]) -> None:
     root, report = argo
-    revs = _hits(report, root, "argocd-target-revision-mutable")
+    revs = rule_hits(report, root, "argocd-target-revision-mutable")
     assert ("applicationset/examples/cluster/cluster-example.yaml", 17) in revs
     # Templated revisions ('{{ branch }}', '{{ head_sha }}') are left alone.
     for path, line in revs:

@@ -13,7 +13,7 @@ import pytest
 
 from kubeward.engine import ScanOptions, scan
 from kubeward.results import Report
-from tests.conftest import require_shared
+from tests.conftest import require_shared, rule_hits
 
 PACK_RULES = [
     "image-deprecated-registry",
@@ -41,15 +41,6 @@ def corpora() -> tuple[Path, Report]:
     return root, scan([root], ScanOptions(jobs=1, only_rules=PACK_RULES))
 
 
-def _hits(root: Path, report: Report, rule_id: str) -> set[tuple[str, int]]:
-    prefix = root.as_posix().rstrip("/") + "/"
-    return {
-        (r.span.path.removeprefix(prefix), r.span.start.line)
-        for r in report.results
-        if r.rule.id == rule_id
-    }
-
-
 def test_no_internal_error_on_any_corpus_file(corpora: tuple[Path, Report]) -> None:
     _, report = corpora
     internal = [e for e in report.errors if "internal error" in e.reason]
@@ -58,7 +49,7 @@ def test_no_internal_error_on_any_corpus_file(corpora: tuple[Path, Report]) -> N
 
 def test_known_findings_are_reported_where_they_are(corpora: tuple[Path, Report]) -> None:
     root, report = corpora
-    socket = _hits(root, report, "workload-runtime-socket-mount")
+    socket = rule_hits(report, root, "workload-runtime-socket-mount")
     assert (
         "checkov/tests/kubernetes/checks/example_DockerSocketVolume/scope-2PASSED-1FAILED.yaml",
         363,
@@ -69,5 +60,5 @@ def test_known_findings_are_reported_where_they_are(corpora: tuple[Path, Report]
         if r.rule.id == "image-typosquat"
     }
     assert squats == {"ghcr.io"}, squats  # ghrc.io in Kyverno's tests: the only one found
-    deprecated = _hits(root, report, "image-deprecated-registry")
+    deprecated = rule_hits(report, root, "image-deprecated-registry")
     assert any(path.startswith("kyverno-policies/") for path, _ in deprecated)

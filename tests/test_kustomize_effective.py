@@ -7,6 +7,7 @@ from pathlib import Path
 from kubeward.engine import ScanOptions, scan
 from kubeward.model.kustomize import is_pinned_remote, remote_ref
 from kubeward.results import Report
+from tests.conftest import rule_hits
 
 DIGEST = "sha256:" + "a" * 64
 
@@ -33,15 +34,6 @@ def _kustomization(resources: list[str], images: str = "") -> str:
     return f"resources:\n{res}" + (f"images:\n{images}" if images else "")
 
 
-def _hits(report: Report, rule: str, root: Path) -> set[tuple[str, int]]:
-    prefix = root.as_posix() + "/"
-    return {
-        (r.span.path.removeprefix(prefix), r.span.start.line)
-        for r in report.results
-        if r.rule.id == rule
-    }
-
-
 def _scan(root: Path) -> Report:
     rules = ["image-not-pinned-by-digest", "image-mutable-tag"]
     return scan([root], ScanOptions(only_rules=rules, jobs=1))
@@ -59,7 +51,7 @@ def test_overlay_override_is_judged_at_the_overlay_and_names_the_base(tmp_path: 
         },
     )
     report = _scan(tmp_path)
-    assert _hits(report, "image-mutable-tag", tmp_path) == {("dev/kustomization.yaml", 5)}
+    assert rule_hits(report, tmp_path, "image-mutable-tag") == {("dev/kustomization.yaml", 5)}
     [r] = [r for r in report.results if r.rule.id == "image-mutable-tag"]
     assert "nginx:latest" in r.finding.message and "written nginx:1.25" in r.finding.message
     # The rule itself does not carry related places yet; the ImageUse does (see model test).
@@ -73,7 +65,9 @@ def test_base_scanned_without_overlay_is_judged_as_written(tmp_path: Path) -> No
             "base/kustomization.yaml": _kustomization(["deployment.yaml"]),
         },
     )
-    assert _hits(_scan(tmp_path), "image-mutable-tag", tmp_path) == {("base/deployment.yaml", 10)}
+    assert rule_hits(_scan(tmp_path), tmp_path, "image-mutable-tag") == {
+        ("base/deployment.yaml", 10)
+    }
 
 
 def test_pinning_overlay_clears_only_its_own_deployment(tmp_path: Path) -> None:
@@ -89,7 +83,7 @@ def test_pinning_overlay_clears_only_its_own_deployment(tmp_path: Path) -> None:
         },
     )
     report = _scan(tmp_path)
-    assert _hits(report, "image-mutable-tag", tmp_path) == {("base/deployment.yaml", 10)}
+    assert rule_hits(report, tmp_path, "image-mutable-tag") == {("base/deployment.yaml", 10)}
     [r] = [r for r in report.results if r.rule.id == "image-mutable-tag"]
     assert "deployed unchanged by dev/kustomization.yaml" in r.finding.message.replace(
         tmp_path.as_posix() + "/", ""
@@ -99,8 +93,8 @@ def test_pinning_overlay_clears_only_its_own_deployment(tmp_path: Path) -> None:
         _kustomization(["../base"], f"  - name: nginx\n    newTag: '1.27'\n    digest: {DIGEST}\n")
     )
     report = _scan(tmp_path)
-    assert _hits(report, "image-mutable-tag", tmp_path) == set()
-    assert _hits(report, "image-not-pinned-by-digest", tmp_path) == set()
+    assert rule_hits(report, tmp_path, "image-mutable-tag") == set()
+    assert rule_hits(report, tmp_path, "image-not-pinned-by-digest") == set()
 
 
 def test_nested_overlays_apply_innermost_first(tmp_path: Path) -> None:
@@ -118,7 +112,7 @@ def test_nested_overlays_apply_innermost_first(tmp_path: Path) -> None:
         },
     )
     report = _scan(tmp_path)
-    assert _hits(report, "image-not-pinned-by-digest", tmp_path) == set()
+    assert rule_hits(report, tmp_path, "image-not-pinned-by-digest") == set()
 
 
 def test_overlay_file_resource_and_cycles_do_not_hang(tmp_path: Path) -> None:
@@ -136,7 +130,7 @@ def test_overlay_file_resource_and_cycles_do_not_hang(tmp_path: Path) -> None:
     assert not report.errors
     # a and b include each other (Kustomize refuses the cycle), so neither is a root: the file
     # is judged as written and a's images: entry on its own.
-    assert _hits(report, "image-not-pinned-by-digest", tmp_path) == {
+    assert rule_hits(report, tmp_path, "image-not-pinned-by-digest") == {
         ("app/deployment.yaml", 10),
         ("a/kustomization.yaml", 6),
     }
