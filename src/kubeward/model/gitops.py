@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from kubeward.model.gitref import is_full_commit
 from kubeward.model.k8s import KubeObject
 from kubeward.parse.yamlnode import YNode
 from kubeward.registry import instances_in, provider
@@ -183,7 +184,6 @@ def argo_sources(f: SourceFile) -> Iterator[ArgoSource]:
                 yield ArgoSource(obj, src, f"sources[{i}]")
 
 
-_SHA_RE = re.compile(r"^[0-9a-f]{40}$|^[0-9a-f]{64}$")
 _VERSION_RE = re.compile(r"^v?\d+(?:\.\d+){0,3}(?:[-+][0-9A-Za-z.\-+]+)?$")
 _RANGE_RE = re.compile(r"[*<>~^|]|\s-\s|(?:^|\.)[xX](?:\.|$)")
 BRANCH_NAMES = frozenset(
@@ -198,7 +198,7 @@ def classify_revision(text: str, *, chart: bool) -> str:
         return "head"
     if _RANGE_RE.search(t):
         return "range"
-    if _SHA_RE.match(t) or _VERSION_RE.match(t):
+    if is_full_commit(t) or _VERSION_RE.match(t):
         return "pinned"
     if not chart and (t in BRANCH_NAMES or t.startswith("refs/heads/")):
         return "branch"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
+from kubeward.model.gitref import is_full_commit
 from kubeward.model.image import ImageRef, parse_image
 from kubeward.parse.yamlnode import YNode, is_templated
 from kubeward.registry import instances_in, provider, scan_provider
@@ -23,7 +24,6 @@ from kubeward.source import FileKind, SourceFile, Span
 if TYPE_CHECKING:
     from kubeward.scan_context import ScanContext
 
-_SHA_RE = re.compile(r"^[0-9a-f]{40}$|^[0-9a-f]{64}$")
 _SHA_IN_PATH_RE = re.compile(r"(?:^|/)[0-9a-f]{40}(?:/|$)")
 _KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
@@ -143,7 +143,7 @@ def is_pinned_remote(value: str) -> bool:
     """Pinned to a commit: `?ref=<40 hex>`, or a raw file URL with a commit in its path."""
     ref = remote_ref(value)
     if ref is not None:
-        return bool(_SHA_RE.match(ref))
+        return is_full_commit(ref)
     v = value.strip()
     if v.startswith(("http://", "https://")):
         path = urlsplit(v).path

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from kubeward.model.dockerfile import Dockerfile
+from kubeward.model.gitref import is_full_commit
 from kubeward.parse.yamlnode import is_templated
 from kubeward.registry import Finding, Layer, Severity, rule
 from kubeward.rules.dockerfile._add import add_sources, has_checksum, is_git
 from kubeward.rules.dockerfile._common import SLSA_COMPROMISED_DEPENDENCY, onbuild_note
-
-_COMMIT_RE = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 
 
 @rule(
@@ -58,7 +56,7 @@ def add_git_unpinned(df: Dockerfile) -> Iterator[Finding]:
             kv.partition("=")[::2] for kv in src.partition("?")[2].split("#")[0].split("&") if kv
         )
         pins = [fragment, query.get("checksum", ""), query.get("commit", ""), query.get("ref", "")]
-        if any(_COMMIT_RE.match(p) for p in pins):
+        if any(is_full_commit(p) for p in pins):
             continue
         ref = fragment or query.get("tag") or query.get("branch") or query.get("ref") or ""
         at = f"ref {ref}" if ref else "the default branch"
