@@ -484,7 +484,9 @@ def _values_image(
             span = digest_node.span
     if ref.error and digest and not is_valid_digest(digest) and digest_node is not None:
         span = digest_node.span
-    return ImageUse(ref=ref, span=span, origin="helm-values", where=where)
+    return ImageUse(
+        ref=ref, span=span, origin="helm-values", where=where, pull_policy=node.get("pullPolicy")
+    )
 
 
 def _is_image_string_key(key: str) -> bool:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from kubeward.model.image import ImageRef
 from kubeward.model.k8s import Container
 from kubeward.model.kustomize import ImageOverride, Kustomization, KustomizeTree
+from kubeward.parse.yamlnode import YNode
 from kubeward.registry import Related, instances_in, scan_provider
 from kubeward.source import SourceFile, Span
 
@@ -44,6 +45,8 @@ class ImageUse:
     # `namespace:` of each overlay that deploys it; None: as the manifest says). Empty: not
     # deployed through a kustomization.
     namespaces: tuple[str | None, ...] = ()
+    # The `pullPolicy` value of a Helm values image map (`image.pullPolicy`), when written.
+    pull_policy: YNode | None = None
 
     @property
     def all_containers(self) -> tuple[Container, ...]:

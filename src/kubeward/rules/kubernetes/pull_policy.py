@@ -49,6 +49,14 @@ def image_pull_policy_not_always(use: ImageUse) -> Iterator[Finding]:
     container, the finding is at that entry (with the base's policy line related), and an
     overlay that pins a digest clears it, as for the image rules.
 
+    Helm values images (`image.repository`/`tag`, Bitnami's `registry/repository/tag/digest`)
+    are judged by the `pullPolicy` written beside them, which the chart passes on as the
+    container's `imagePullPolicy`: an explicit `IfNotPresent` or `Never` on an image without a
+    digest is reported at the `pullPolicy` value, on a release tag too, as for containers (so
+    Bitnami's `pullPolicy: IfNotPresent` with `digest: ""` is reported). A values image with a
+    digest, with `pullPolicy: Always`, or with no, an empty or a templated `pullPolicy` (the
+    chart's templates decide) passes.
+
     ## Why it matters
     Nodes drift apart: one runs the image pushed last week, another the one pushed today, and
     an image planted in a node's cache (by a privileged pod, or a pre-pulled poisoned image)
@@ -65,6 +73,9 @@ def image_pull_policy_not_always(use: ImageUse) -> Iterator[Finding]:
         return
     ref = use.ref
     if not ref.is_resolved or ref.digest is not None:
+        return
+    if use.origin == "helm-values":
+        yield from _values_policy(use, ref)
         return
     floating = ref.tag is not None and not ref.uses_latest and not is_release_tag(ref.tag)
     if use.origin == "container" and use.container is not None:
@@ -100,7 +111,23 @@ def image_pull_policy_not_always(use: ImageUse) -> Iterator[Finding]:
     )
 
 
-_ORIGINS = ("container", "kustomize-image")
+_ORIGINS = ("container", "kustomize-image", "helm-values")
+
+
+def _values_policy(use: ImageUse, ref: ImageRef) -> Iterator[Finding]:
+    """A Helm values image map's explicit `pullPolicy` (what the chart writes as the
+    container's `imagePullPolicy`); unset, empty or templated: the chart's templates decide."""
+    policy = use.pull_policy
+    if policy is None or not policy.is_scalar or policy.is_templated:
+        return
+    value = (policy.text or "").strip()
+    if value in ("", "Always"):
+        return
+    yield Finding(
+        policy.span,
+        f"{use.where} pulls the mutable {ref.text} with pullPolicy {value}",
+        related=(Related(use.span, "the image"), *use.related),
+    )
 
 
 def _explicit_policy(c: Container) -> str | None:
