@@ -8,6 +8,7 @@ import pytest
 
 from kubeward.model.image import parse_image
 from kubeward.model.policy import (
+    ResourceMatch,
     gobwas_regex,
     kyverno_forms,
     kyverno_regex,
@@ -166,3 +167,31 @@ def test_no_section_without_policies() -> None:
 
     report = scan([CASES / "no-policy"], ScanOptions(only_rules=[RULE], jobs=1))
     assert not [s for s in report.sections if s.id == "image-verification-coverage"]
+
+
+def test_policy_controller_match_is_named_in_the_related_location() -> None:
+    report = run_rule(CASES / "pc-match", RULE)
+    labels = {r.finding.span.start.line: r.finding.related[0].label for r in report.results}
+    assert labels[11].endswith("covers ghcr.io/acme/cm/* for v1/configmaps")
+    assert "for v1/pods labelled verify=true" in labels[41]
+    assert "stops at '/'" not in labels[41]  # the glob matches: the match left the image out
+
+
+@pytest.mark.parametrize(
+    ("entry", "kind", "labels", "expected"),
+    [
+        (("apps", "*", "deployments"), "Deployment", {}, True),
+        (("apps", "v1", "deployments"), "StatefulSet", {}, False),
+        (("", "v1", "pods"), "Pod", {}, True),
+        (("", "v2", "pods"), "Pod", {}, False),
+        # policy-controller's kind table puts DaemonSet in the core group and has no
+        # ReplicaSet (it compares as the empty group, version and resource).
+        (("", "v1", "daemonsets"), "DaemonSet", {}, True),
+        (("apps", "v1", "daemonsets"), "DaemonSet", {}, False),
+        (("", "", ""), "ReplicaSet", {}, True),
+    ],
+)
+def test_policy_controller_resource_match(
+    entry: tuple[str, str, str], kind: str, labels: dict[str, str], expected: bool
+) -> None:
+    assert ResourceMatch(*entry).matches(kind, labels) is expected

@@ -18,6 +18,10 @@ this image get through?") depends on those details:
   whole string, and matches the go-containerregistry name (`index.docker.io/library/nginx:latest`,
   or `repo@sha256:...` for a digest), falling back to the text as written. A bare `*` means
   `index.docker.io/library/*` and `*/*` means `index.docker.io/*/*`.
+  A non-empty `spec.match` limits the policy to the admitted objects (the workload, the
+  ReplicaSet or Job its controller creates, its pods) one entry names by group, resource and
+  version (or `*`) after the webhook's kind table, and whose own labels the entry's `selector`
+  matches: a policy whose entries name only other resources covers nothing.
 - OPA Gatekeeper with Ratify (`RatifyVerification` constraints): every image of a matched
   object is verified. Gatekeeper's own image constraints (`K8sAllowedRepos`...) restrict where
   images come from but verify no signature, so they never count as coverage.
@@ -197,6 +201,50 @@ class Target:
     namespace: str | None = None
     labels: tuple[Mapping[str, str], ...] = ()
     namespace_labels: Mapping[str, str] | None = None
+    # The objects an admission webhook sees for the image, each with its kind and its own
+    # labels: the workload, what its controller creates, and the pods (empty: unknown).
+    admitted: tuple[tuple[str, Mapping[str, str]], ...] = ()
+
+
+# policy-controller's table from an admitted object's kind to the group, version and resource
+# its `spec.match` entries are compared with (`kindResourceMap` in
+# pkg/apis/config/image_policies.go), as written there: DaemonSet under the core group, and no
+# ReplicaSet (its key is misspelled), so a ReplicaSet, like any kind not listed, compares as
+# the empty group, version and resource.
+_PC_KIND_RESOURCES: dict[str, tuple[str, str, str]] = {
+    "Deployment": ("apps", "v1", "deployments"),
+    "CronJob": ("batch", "v1", "cronjobs"),
+    "Job": ("batch", "v1", "jobs"),
+    "DaemonSet": ("", "v1", "daemonsets"),
+    "StatefulSet": ("apps", "v1", "statefulsets"),
+    "Pod": ("", "v1", "pods"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceMatch:
+    """One policy-controller `spec.match` entry: the policy applies to an admitted object
+    whose group, resource and version (or `*`) are these and whose own labels its `selector`
+    matches (`GetMatchingPolicies`)."""
+
+    group: str
+    version: str
+    resource: str
+    selector: LabelSelector | None = None
+    templated: bool = False  # cannot be evaluated statically: taken to match
+
+    def matches(self, kind: str, labels: Mapping[str, str]) -> bool:
+        if self.templated:
+            return True
+        group, version, resource = _PC_KIND_RESOURCES.get(kind, ("", "", ""))
+        if (self.group, self.resource) != (group, resource) or self.version not in (version, "*"):
+            return False
+        sel = self.selector
+        return sel is None or sel.templated or sel.matches(labels)
+
+    def describe(self) -> str:
+        gvr = "/".join(x for x in (self.group, self.version, self.resource) if x) or "(none)"
+        return gvr + (f" labelled {self.selector.describe()}" if self.selector else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,6 +328,9 @@ class VerificationPolicy:
     # `matchImageReferences` entries, which cannot be evaluated statically (they cover nothing).
     gobwas: bool = False
     expressions: tuple[ImagePattern, ...] = ()
+    # policy-controller `spec.match`: when not empty, the policy applies only to the admitted
+    # objects one entry matches.
+    resource_matches: tuple[ResourceMatch, ...] = ()
 
     @property
     def display(self) -> str:
@@ -297,6 +348,12 @@ class VerificationPolicy:
 
     def selects(self, t: Target) -> bool:
         """Whether the label conditions of the policy's match and exclude admit the target."""
+        if (
+            self.resource_matches
+            and t.admitted
+            and not any(m.matches(k, lab) for k, lab in t.admitted for m in self.resource_matches)
+        ):
+            return False
         if self.select_any and not any(s.matches(t) for s in self.select_any):
             return False
         if not all(s.matches(t) for s in self.select_all):
@@ -712,6 +769,7 @@ def _pc_policies(f: SourceFile) -> Iterator[VerificationPolicy]:
             passing = [p for a in auth_list if (p := static_pass(a)) is not None]
             if passing:
                 why, mode_span = "a static pass authority", passing[0].span
+        match = spec.get("match")
         yield VerificationPolicy(
             obj=obj,
             engine=POLICY_CONTROLLER,
@@ -720,7 +778,26 @@ def _pc_policies(f: SourceFile) -> Iterator[VerificationPolicy]:
             enforcing=not why,
             not_enforcing_why=why,
             mode_span=mode_span,
+            resource_matches=tuple(
+                _pc_resource_match(m) for m in (match.seq() if match is not None else [])
+            ),
         )
+
+
+def _pc_resource_match(m: YNode) -> ResourceMatch:
+    if not m.is_map:
+        return ResourceMatch("", "", "", templated=m.is_templated)
+    fields = [m.get(k) for k in ("group", "version", "resource")]
+    group, version, resource = (
+        (n.text or "").strip() if n is not None and n.is_scalar else "" for n in fields
+    )
+    return ResourceMatch(
+        group,
+        version,
+        resource,
+        selector=parse_selector(m.get("selector")),
+        templated=any(n is not None and n.is_templated for n in fields),
+    )
 
 
 GATEKEEPER_IMAGE_KINDS = frozenset(
@@ -901,10 +978,12 @@ class PolicyCoverage:
             labels_of(obj.node.dig("metadata", "labels")),
             labels_of(_pod_template_labels(obj)),
         )
+        admitted = _admitted(obj, own=labels[0], pods=labels[1])
         return [
             Target(
                 namespace=ns,
                 labels=labels,
+                admitted=admitted,
                 namespace_labels=self.namespace_labels.get(ns) if ns is not None else None,
             )
             for ns in self._namespaces(use, obj)
@@ -962,6 +1041,24 @@ def _pod_template_labels(obj: KubeObject) -> YNode | None:
     if obj.kind == "CronJob":
         return obj.node.dig("spec", "jobTemplate", "spec", "template", "metadata", "labels")
     return obj.node.dig("spec", "template", "metadata", "labels")
+
+
+def _admitted(
+    obj: KubeObject, *, own: Mapping[str, str], pods: Mapping[str, str]
+) -> tuple[tuple[str, Mapping[str, str]], ...]:
+    """The objects admission sees for a workload's images, with their own labels: the
+    workload, the ReplicaSet a Deployment creates (with the pod template's labels) or the Job a
+    CronJob creates (with its jobTemplate's), and the pods."""
+    if obj.kind == "Pod":
+        return (("Pod", pods),)
+    out: list[tuple[str, Mapping[str, str]]] = [(obj.kind or "", own)]
+    if obj.kind == "Deployment":
+        out.append(("ReplicaSet", pods))
+    elif obj.kind == "CronJob":
+        job = labels_of(obj.node.dig("spec", "jobTemplate", "metadata", "labels"))
+        out.append(("Job", job))
+    out.append(("Pod", pods))
+    return tuple(out)
 
 
 @scan_provider(PolicyCoverage)

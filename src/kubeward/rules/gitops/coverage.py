@@ -48,8 +48,8 @@ def _nearest(policies: tuple[VerificationPolicy, ...], use: ImageUse) -> Verific
 
 def _glob_hint(p: VerificationPolicy, use: ImageUse) -> str:
     """policy-controller's `*` stops at `/`: say so when `**` would have matched."""
-    if p.engine != POLICY_CONTROLLER:
-        return ""
+    if p.engine != POLICY_CONTROLLER or p.covering(use.ref) is not None:
+        return ""  # the glob matches: something else (its `spec.match`) left the image out
     for pat in p.patterns:
         if "*" in pat.text and "**" not in pat.text:
             rx = policy_controller_regex(pat.text.replace("*", "**"))
@@ -92,7 +92,12 @@ def image_not_covered_by_verification_policy(cov: PolicyCoverage) -> Iterator[Fi
     and so does policy-controller's opt-in: a `Namespace` of the scan without the label
     `policy.sigstore.dev/include: "true"` is not checked by it (when the scan holds
     policy-controller's ValidatingWebhookConfiguration, its `namespaceSelector` decides
-    instead: an opt-out selector, for instance). Kyverno label conditions are
+    instead: an opt-out selector, for instance). A policy-controller `spec.match` limits the
+    policy to what its entries name (`group`, `version` or `*`, `resource`), as its webhook
+    compares them: the workload object (with its own labels), the ReplicaSet of a Deployment
+    or the Job of a CronJob, and the pods (with the pod template's labels); an entry's
+    `selector` must match that object's labels, and a policy whose entries name only other
+    resources (`configmaps`, say) covers nothing. Kyverno label conditions are
     evaluated: `selector` against the workload's and its pod template's labels, and
     `namespaceSelector` against the labels of the `Namespace` when the scan declares it (else
     it is taken to match), in `match` (`any`/`all`) and `exclude` blocks, and likewise a
@@ -238,6 +243,8 @@ def _scope(p: VerificationPolicy) -> str:
     if p.expressions:
         shown = "; ".join(x.text for x in p.expressions[:2])
         pats += f" (CEL matchImageReferences not evaluated statically: {shown})"
+    if p.resource_matches:
+        pats += f" for {'; '.join(m.describe() for m in p.resource_matches[:3])}"
     if p.namespaces is not None:
         pats += f" in namespaces {', '.join(sorted(p.namespaces))}"
     if p.excluded_namespaces:
