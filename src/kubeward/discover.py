@@ -38,6 +38,9 @@ class Discovered:
     abspath: str
     kind: FileKind
     size: int
+    # The real path of the scan root that found the file: reads of files beside it (a chart's
+    # Chart.lock) must stay inside it. For a file named on the command line, its directory.
+    root: str = ""
 
 
 def _excluded(rel: str, patterns: Sequence[str]) -> bool:
@@ -143,7 +146,9 @@ def _walk_root(
         if kind is None and root.suffix == "":
             kind = FileKind.OTHER
         if kind is not None:
-            found[rel] = Discovered(rel, str(root.resolve()), kind, root.stat().st_size)
+            found[rel] = Discovered(
+                rel, str(root.resolve()), kind, root.stat().st_size, str(root.resolve().parent)
+            )
         else:
             errors.append(ScanError(rel, "not a file kind kubeward reads"))
         return
@@ -207,4 +212,4 @@ def _walk_root(
     for rel, full, size in entries:
         kind = classify(rel, charts, real_root)
         if kind is not None:
-            found[prefix + rel] = Discovered(prefix + rel, full, kind, size)
+            found[prefix + rel] = Discovered(prefix + rel, full, kind, size, real_root)

@@ -197,6 +197,9 @@ def _scan(
     for r in scan_rules:
         scan_objs: list[Any] = ctx.instances(r.target)
         _run_rule(r, scan_objs, RuleContext(params[r.id], ctx), hits, errors, "<scan>")
+    for f in files:  # files read beside a scanned one (a chart's lock) that were refused
+        errors.extend(f.read_errors)
+    errors.extend(ctx.errors)  # a corrupt `.git`, the git budget spent
 
     report = Report(version=__version__, roots=[p.as_posix() for p in paths], rules=rules)
     report.files_scanned = len(items)

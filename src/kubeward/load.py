@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import yaml
 
+from kubeward import safe_read
 from kubeward.discover import Discovered
 from kubeward.parse.dockerfile import DockerfileError, parse_dockerfile
 from kubeward.parse.yamlnode import YamlLimitError, load_documents
@@ -26,31 +27,19 @@ _YAML_KINDS = frozenset(
 
 def read_text(d: Discovered, max_size: int) -> str:
     """The file's text; raises `ValueError` with a reason a person can act on."""
+    hint = " (raise max-file-size in .kubeward.yaml or --max-file-size)"
     if d.size > max_size:
-        raise ValueError(
-            f"file is {d.size} bytes, over the size limit of {max_size} bytes "
-            "(raise max-file-size in .kubeward.yaml or --max-file-size)"
-        )
-    try:
-        with open(d.abspath, "rb") as fh:
-            data = fh.read(max_size + 1)
-    except OSError as e:
-        raise ValueError(f"cannot read: {e.strerror or e}") from None
-    if len(data) > max_size:
-        raise ValueError(f"file grew over the size limit of {max_size} bytes while reading")
-    if b"\x00" in data[:8192]:
-        raise ValueError("binary file (NUL bytes)")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise ValueError(f"invalid UTF-8 at byte {e.start}") from None
+        raise ValueError(f"file is {d.size} bytes, over the size limit of {max_size} bytes{hint}")
+    # Discovery refused links out of the root; the read checks again (the tree may change
+    # between the walk and the read) and refuses FIFOs, devices and growth past the limit.
+    return safe_read.read_text(d.abspath, root=d.root or None, max_size=max_size, hint=hint)
 
 
 def load_file(
     d: Discovered, *, max_size: int = DEFAULT_MAX_FILE_SIZE
 ) -> tuple[SourceFile, ScanError | None]:
     """Read and parse a file. On error the `SourceFile` is returned with what could be read."""
-    f = SourceFile(rel=d.rel, abspath=d.abspath, kind=d.kind)
+    f = SourceFile(rel=d.rel, abspath=d.abspath, kind=d.kind, root=d.root)
     try:
         f.text = read_text(d, max_size)
     except ValueError as e:

@@ -100,6 +100,12 @@ class SourceFile:
     instructions: list[Instruction] = field(default_factory=list)
     # Model instances computed from this file, by model type (see registry.instances_in).
     models: dict[type, list[Any]] = field(default_factory=dict)
+    # The real path of the scan root the file was found in ("" when not known): files read
+    # beside this one (a chart's Chart.lock) must stay inside it.
+    root: str = ""
+    # Files read beside this one that could not be read (a Chart.lock linked out of the root,
+    # a FIFO): error entries of the report, collected by the engine.
+    read_errors: list[ScanError] = field(default_factory=list)
     _lines: LineIndex | None = None
     _split: list[str] | None = None
 

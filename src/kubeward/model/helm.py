@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 
 import yaml
 
+from kubeward import safe_read
 from kubeward.model.image import ImageRef, is_valid_digest, parse_image
 from kubeward.model.images import ImageUse, image_source
 from kubeward.parse.yamlnode import YamlLimitError, YNode, is_templated, load_documents
 from kubeward.registry import instances_in, provider
-from kubeward.source import FileKind, SourceFile, Span
+from kubeward.source import FileKind, ScanError, SourceFile, Span
 
 _MAX_SIDE_FILE = 2 * 1024 * 1024
 
@@ -138,16 +139,25 @@ def _join(dir_rel: str, name: str) -> str:
     return f"{dir_rel}/{name}" if dir_rel else name
 
 
-def _read_side_yaml(abspath: str, rel: str) -> tuple[YNode | None, str | None]:
-    """Parse a YAML file beside the chart (None, None when absent)."""
+def _read_side_yaml(f: SourceFile, name: str) -> tuple[YNode | None, str | None]:
+    """Parse the YAML file `name` beside `f` (None, None when absent).
+
+    The file is repository content that discovery did not vet: it is read through
+    `safe_read` (inside the scan root, a regular file, bounded), and a refusal is also an error
+    entry of the report naming the file.
+    """
+    dir_rel = f.rel.rsplit("/", 1)[0] if "/" in f.rel else ""
+    rel = _join(dir_rel, name)
+    abspath = os.path.join(os.path.dirname(f.abspath), name)
+    root = f.root or os.path.dirname(os.path.realpath(f.abspath))
     try:
-        if os.path.getsize(abspath) > _MAX_SIDE_FILE:
-            return None, f"{rel} is too large to read"
-        with open(abspath, encoding="utf-8-sig") as fh:
-            text = fh.read()
-    except FileNotFoundError:
-        return None, None
-    except (OSError, UnicodeDecodeError) as e:
+        text = safe_read.read_text(abspath, root=root, max_size=_MAX_SIDE_FILE)
+    except safe_read.ReadRefused as e:
+        if e.missing:
+            return None, None
+        err = ScanError(rel, str(e))
+        if err not in f.read_errors:
+            f.read_errors.append(err)
         return None, f"cannot read {rel}: {e}"
     try:
         docs = load_documents(text, rel, max_nodes=100_000)
@@ -204,8 +214,10 @@ def _lock_of(node: YNode, rel: str) -> ChartLock:
     return ChartLock(rel=rel, node=node, digest=node.get_str("digest"), dependencies=tuple(plain))
 
 
-def _vendored(chart_abs_dir: str, dir_rel: str) -> tuple[VendoredChart, ...]:
+def _vendored(chart_abs_dir: str, dir_rel: str, root: str) -> tuple[VendoredChart, ...]:
     charts = os.path.join(chart_abs_dir, "charts")
+    if not safe_read.inside(charts, root):
+        return ()  # a `charts` link out of the scan root: not this repository's packages
     try:
         names = sorted(os.listdir(charts))
     except OSError:
@@ -237,7 +249,7 @@ def helm_charts(f: SourceFile) -> Iterator[HelmChart]:
     if api == "v1":
         lock_name = "requirements.lock"
         req_rel = _join(dir_rel, "requirements.yaml")
-        req, _err = _read_side_yaml(os.path.join(abs_dir, "requirements.yaml"), req_rel)
+        req, _err = _read_side_yaml(f, "requirements.yaml")
         if req is not None:
             deps_node = req.get("dependencies")
             k = req.key_node("dependencies")
@@ -253,7 +265,7 @@ def helm_charts(f: SourceFile) -> Iterator[HelmChart]:
         if deps_node is not None:
             where_file = f.rel
     lock_rel = _join(dir_rel, lock_name)
-    lock_node, lock_error = _read_side_yaml(os.path.join(abs_dir, lock_name), lock_rel)
+    lock_node, lock_error = _read_side_yaml(f, lock_name)
     chart = HelmChart(
         file=f,
         node=node,
@@ -268,7 +280,7 @@ def helm_charts(f: SourceFile) -> Iterator[HelmChart]:
         lock=_lock_of(lock_node, lock_rel) if lock_node is not None else None,
         lock_name=lock_name,
         lock_error=lock_error,
-        vendored=_vendored(abs_dir, dir_rel),
+        vendored=_vendored(abs_dir, dir_rel, f.root or abs_dir),
     )
     if chart.lock is not None and lock_matches(chart):
         locked = {
@@ -421,8 +433,7 @@ _IMAGE_KEY_RE = re.compile(r"image", re.I)
 
 
 def _chart_app_version(f: SourceFile) -> str | None:
-    path = os.path.join(os.path.dirname(f.abspath), "Chart.yaml")
-    node, _err = _read_side_yaml(path, "Chart.yaml")
+    node, _err = _read_side_yaml(f, "Chart.yaml")
     return node.get_str("appVersion") if node is not None else None
 
 
