@@ -13,14 +13,21 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
+import functools
 import json
 import os
 import re
+import selectors
+import shutil
+import signal
 import subprocess
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -31,7 +38,10 @@ from kubeward.source import FileKind, SourceFile, Span
 if TYPE_CHECKING:
     from kubeward.scan_context import ScanContext
 
-GIT_TIMEOUT_S = 60
+GIT_TIMEOUT_S = 60  # one git process
+GIT_BUDGET_S = 300.0  # every git process of one scan root, together
+GIT_MAX_OUTPUT = 64 * 1024 * 1024  # bytes one git process may write before it is stopped
+MAX_GIT_DEPTH = 10_000  # the largest `git-depth` a configuration may ask for
 _FIELDS = ("%H", "%G?", "%GS", "%GK", "%an", "%s")
 _FORMAT = "%x00".join(_FIELDS) + "%x1e"
 
@@ -91,46 +101,303 @@ class GitCheckout:
 class History:
     checkout: GitCheckout
     commits: tuple[Commit, ...]
-    error: str | None = None
+    error: str | None = None  # why the history could not be read in full (an error entry)
 
 
-def _git(
+class GitError(Exception):
+    """The repository cannot be read as git history (corrupt `.git`, a bad HEAD, a broken
+    object, the time budget spent): `str()` is the reason, for an error entry."""
+
+
+class GitBudget:
+    """The time left for every git process of one scan root (`GIT_BUDGET_S` in all)."""
+
+    def __init__(self, seconds: float | None = None) -> None:
+        self.seconds = GIT_BUDGET_S if seconds is None else seconds
+        self.deadline = time.monotonic() + self.seconds
+
+    def timeout(self) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise GitError(f"the git time budget of {self.seconds:g} s is used up")
+        return min(float(GIT_TIMEOUT_S), left)
+
+
+# --- running git without letting the repository choose what runs --------------------------------
+#
+# The scanned tree is attacker-controlled, and git reads the repository's own `.git/config`
+# (and, through `include.path`, files it names). Every setting with which git would run a
+# program, read another keyring or trust list, or page, is fixed on the command line: `-c`
+# beats every configuration file. The environment is rebuilt without the caller's `GIT_*`
+# variables; the user's system and global configuration files are not read at all
+# (`GIT_CONFIG_NOSYSTEM`, `GIT_CONFIG_GLOBAL=/dev/null`) except for the values kubeward asks
+# for by name (`safe.directory`, `gpg.ssh.allowedSignersFile`, see `_user_config`).
+
+
+@functools.cache
+def _program(name: str) -> str:
+    """An absolute path for a verification program, found on PATH by kubeward (not by git,
+    from a path the repository chose); the bare name when it is not installed, so git fails
+    to run it and reports the signature as one it cannot check."""
+    return shutil.which(name) or name
+
+
+@functools.cache
+def _user_config(key: str) -> tuple[str, ...]:
+    """The values of `key` in the user's own (system, then global) git configuration: read by
+    git with no repository in sight (cwd `/`), so no repository file is involved."""
+    values: list[str] = []
+    for scope in ("--system", "--global"):
+        try:
+            out = subprocess.run(
+                ["git", "config", scope, "--includes", "--type=path", "--get-all", key],
+                cwd="/",
+                env={k: v for k, v in os.environ.items() if k not in _REPO_ENV},
+                capture_output=True,
+                text=True,
+                timeout=GIT_TIMEOUT_S,
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError):
+            continue
+        if out.returncode == 0:
+            values.extend(out.stdout.splitlines())
+    return tuple(values)
+
+
+# Variables that would point git at another repository or add configuration.
+_REPO_ENV = frozenset(
+    {
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_COMMON_DIR",
+        "GIT_INDEX_FILE",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+        "GIT_CONFIG",
+        "GIT_CONFIG_PARAMETERS",
+        "GIT_CONFIG_COUNT",
+        "GIT_NAMESPACE",
+        "GIT_CEILING_DIRECTORIES",
+        "GIT_DISCOVERY_ACROSS_FILESYSTEM",
+    }
+)
+
+
+def git_environment(gnupghome: Path | None = None) -> dict[str, str]:
+    """The fixed environment of every git process kubeward starts."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(
+        {
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": os.devnull,
+            "GIT_TERMINAL_PROMPT": "0",
+            "GIT_PAGER": "cat",
+            "PAGER": "cat",
+            "GIT_OPTIONAL_LOCKS": "0",  # reading must not write the index
+            "GIT_NO_REPLACE_OBJECTS": "1",  # judge the commits themselves, not replacements
+            "GIT_NO_LAZY_FETCH": "1",  # a partial clone must not fetch from its remote
+            "LC_ALL": "C",
+        }
+    )
+    env.pop("GIT_EXTERNAL_DIFF", None)
+    if gnupghome is not None:
+        env["GNUPGHOME"] = str(gnupghome)
+    return env
+
+
+def git_overrides(allowed_signers: Path | None = None) -> list[str]:
+    """The `-c` options that take every program-running setting away from the repository."""
+    signers = str(allowed_signers) if allowed_signers is not None else os.devnull
+    gpg = _program("gpg")
+    opts = {
+        "gpg.program": gpg,
+        "gpg.openpgp.program": gpg,
+        "gpg.x509.program": _program("gpgsm"),
+        "gpg.ssh.program": _program("ssh-keygen"),
+        "gpg.ssh.allowedSignersFile": signers,
+        "gpg.ssh.revocationFile": os.devnull,
+        "gpg.ssh.defaultKeyCommand": "false",
+        "gpg.minTrustLevel": "undefined",  # git's default: the verdict letters say the rest
+        "core.fsmonitor": "false",
+        "core.hooksPath": os.devnull,
+        "core.pager": "cat",
+        "core.sshCommand": "false",
+        "core.alternateRefsCommand": "false",
+        "core.askPass": "false",
+        "credential.helper": "",
+        "diff.external": "false",
+        "gc.auto": "0",
+        "maintenance.auto": "false",
+        "log.showSignature": "false",
+        "protocol.allow": "never",  # no fetch, no remote helper
+    }
+    args: list[str] = []
+    for key, value in opts.items():
+        args += ["-c", f"{key}={value}"]
+    # safe.directory is honoured only from protected (system, global, command line)
+    # configuration: pass the user's own entries on, and nothing else, so a repository owned
+    # by someone else is still refused unless the user trusts it.
+    for value in _user_config("safe.directory"):
+        args += ["-c", f"safe.directory={value}"]
+    return args
+
+
+def _bounded_run(
+    cmd: Sequence[str],
+    *,
+    cwd: Path,
+    env: dict[str, str],
+    stdin: bytes | None,
+    budget: GitBudget,
+) -> tuple[int, bytes, str, bool]:
+    """Run `cmd` within the budget's timeout and `GIT_MAX_OUTPUT`: (returncode, stdout,
+    stderr, cut) where `cut` says the output was cut at the limit (the process is killed)."""
+    timeout = budget.timeout()
+    proc = subprocess.Popen(
+        list(cmd),
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # a kill reaches gpg or ssh-keygen started by git too
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    if stdin is not None:
+        assert proc.stdin is not None
+        pipe = proc.stdin
+
+        def feed() -> None:
+            try:
+                pipe.write(stdin)
+                pipe.close()
+            except OSError:
+                pass  # git stopped reading: its exit status says why
+
+        threading.Thread(target=feed, daemon=True).start()
+    deadline = time.monotonic() + timeout
+    out, err = bytearray(), bytearray()
+    cut = timed_out = False
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ, out)
+        sel.register(proc.stderr, selectors.EVENT_READ, err)
+        while sel.get_map() and not (cut or timed_out):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                break
+            for key, _ in sel.select(left):
+                chunk = os.read(key.fd, 1 << 16)
+                if not chunk:
+                    sel.unregister(key.fileobj)
+                    continue
+                buf: bytearray = key.data
+                if buf is err and len(err) > 1 << 16:
+                    continue  # keep the start of stderr only
+                buf += chunk
+                if len(out) > GIT_MAX_OUTPUT:
+                    cut = True
+                    break
+    if cut or timed_out:
+        with contextlib.suppress(OSError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    proc.stdout.close()
+    proc.stderr.close()
+    code = proc.wait()
+    if timed_out:
+        raise GitError(f"git {cmd_name(cmd)} did not finish within {timeout:.0f} s")
+    return code, bytes(out[:GIT_MAX_OUTPUT]), err.decode("utf-8", "replace"), cut
+
+
+def cmd_name(cmd: Sequence[str]) -> str:
+    """The git subcommand of a command line (for messages)."""
+    skip = False
+    for word in cmd[1:]:
+        if skip:
+            skip = False
+        elif word == "-c":
+            skip = True
+        elif not word.startswith("-"):
+            return word
+    return "git"
+
+
+def _git_bytes(
     args: Sequence[str],
     *,
     cwd: Path,
+    budget: GitBudget,
     git_dir: Path | None = None,
-    env: dict[str, str] | None = None,
-) -> subprocess.CompletedProcess[str]:
-    cmd = ["git"]
+    allowed_signers: Path | None = None,
+    gnupghome: Path | None = None,
+    stdin: bytes | None = None,
+) -> tuple[int, bytes, str, bool]:
+    cmd = ["git", "--no-pager", *git_overrides(allowed_signers)]
     if git_dir is not None:
         cmd += [f"--git-dir={git_dir}", f"--work-tree={cwd}"]
-    cmd += ["-c", "log.showSignature=false", *args]
-    return subprocess.run(
-        cmd,
-        cwd=cwd,
-        env={**os.environ, **(env or {}), "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        errors="replace",  # diffs of files in other encodings must not stop the rule
-        timeout=GIT_TIMEOUT_S,
-        check=False,
-    )
+    cmd += list(args)
+    try:
+        return _bounded_run(
+            cmd, cwd=cwd, env=git_environment(gnupghome), stdin=stdin, budget=budget
+        )
+    except OSError as e:
+        raise GitError(f"cannot run git: {e.strerror or e}") from None
 
 
-def find_checkout(root: Path, *, git_dir: Path | None = None) -> GitCheckout | None:
-    """The git work tree holding `root` (None when it is not inside one, or git is missing)."""
+def _git(
+    args: Sequence[str], *, cwd: Path, budget: GitBudget, git_dir: Path | None = None, **kw: Any
+) -> tuple[int, str, str, bool]:
+    code, out, err, cut = _git_bytes(args, cwd=cwd, budget=budget, git_dir=git_dir, **kw)
+    # errors="replace": diffs of files in other encodings must not stop the rule
+    return code, out.decode("utf-8", "replace"), err, cut
+
+
+def _first_line(text: str) -> str:
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "no message")
+    return line[:300]
+
+
+def _nearest_dotgit(base: Path) -> Path | None:
+    """The nearest `.git` (directory or file) at or above `base`."""
+    d = base.resolve()
+    for folder in (d, *d.parents):
+        if os.path.lexists(folder / ".git"):
+            return folder / ".git"
+    return None
+
+
+def find_checkout(
+    root: Path, *, git_dir: Path | None = None, budget: GitBudget | None = None
+) -> GitCheckout | None:
+    """The git work tree holding `root` (None when it is not inside one, or git is missing).
+
+    Raises `GitError` when there is a `.git` git cannot use (a `.git` file pointing nowhere,
+    a bad HEAD): a commit check silently switched off by a corrupt repository is a lie.
+    """
+    budget = budget or GitBudget()
     base = root if root.is_dir() else root.parent
     prefix = "" if str(root) in (".", "") else root.as_posix().rstrip("/") + "/"
+    if shutil.which("git") is None:
+        return None
     if git_dir is not None:
+        code, _out, err, _cut = _git(
+            ["rev-parse", "--git-dir"], cwd=base, budget=budget, git_dir=git_dir.resolve()
+        )
+        if code != 0:
+            raise GitError(f"git-dir {git_dir} is not a usable git repository: {_first_line(err)}")
         return GitCheckout(root, prefix, base.resolve(), git_dir.resolve())
-    try:
-        out = _git(["rev-parse", "--show-toplevel"], cwd=base)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if out.returncode != 0 or not out.stdout.strip():
-        return None
-    return GitCheckout(root, prefix, Path(out.stdout.strip()))
+    code, out, err, _cut = _git(["rev-parse", "--show-toplevel"], cwd=base, budget=budget)
+    dotgit = _nearest_dotgit(base)
+    if code != 0 or not out.strip():
+        if dotgit is None:
+            return None  # not inside a repository: nothing to check
+        raise GitError(f"{dotgit} is not a usable git repository: {_first_line(err)}")
+    toplevel = Path(out.strip())
+    if dotgit is not None and dotgit.parent.resolve() != toplevel.resolve():
+        # git skipped a broken `.git` below the repository it found
+        raise GitError(f"{dotgit} is not a usable git repository (git found {toplevel} above it)")
+    return GitCheckout(root, prefix, toplevel)
 
 
 def read_history(
@@ -139,30 +406,50 @@ def read_history(
     depth: int,
     allowed_signers: Path | None = None,
     gnupghome: Path | None = None,
+    budget: GitBudget | None = None,
 ) -> History:
-    """The last `depth` commits from HEAD with git's own signature verdicts."""
+    """The last `depth` commits from HEAD (at most `MAX_GIT_DEPTH`) with git's own signature
+    verdicts. `error` says why the history is incomplete (it is then an error entry)."""
+    budget = budget or GitBudget()
+    depth = min(depth, MAX_GIT_DEPTH)
     if depth <= 0:
         return History(checkout, ())
-    args = []
-    if allowed_signers is not None:
-        args += ["-c", f"gpg.ssh.allowedSignersFile={allowed_signers}"]
-    args += ["log", f"-n{depth}", f"--format={_FORMAT}", "HEAD", "--"]
+    args = ["log", "--no-textconv", "--no-ext-diff", f"-n{depth}", f"--format={_FORMAT}"]
+    args += ["HEAD", "--"]
     # A scan of a sub-directory (or of one file) judges the commits that changed it, not the
     # whole repository.
     base = checkout.root.resolve()
     if checkout.git_dir is None and base != checkout.toplevel.resolve():
         args.append(os.path.relpath(base, checkout.toplevel.resolve()))
-    env = {"GNUPGHOME": str(gnupghome)} if gnupghome is not None else None
+    if allowed_signers is None:
+        from_user = _user_config("gpg.ssh.allowedSignersFile")
+        allowed_signers = Path(from_user[-1]) if from_user and from_user[-1] else None
+    top, git_dir = checkout.toplevel, checkout.git_dir
     try:
-        out = _git(args, cwd=checkout.toplevel, git_dir=checkout.git_dir, env=env)
-        head = _git(["rev-parse", "HEAD"], cwd=checkout.toplevel, git_dir=checkout.git_dir)
-    except (OSError, subprocess.SubprocessError) as e:
-        return History(checkout, (), f"git log failed: {e}")
-    if out.returncode != 0:
-        return History(checkout, (), f"git log failed: {out.stderr.strip()[:300]}")
-    head_sha = head.stdout.strip()
+        code, out, err, cut = _git(
+            args,
+            cwd=top,
+            git_dir=git_dir,
+            budget=budget,
+            allowed_signers=allowed_signers,
+            gnupghome=gnupghome,
+        )
+        if code != 0 and "does not have any commits yet" in err:
+            return History(checkout, ())  # a new repository: no history to judge
+        if code != 0:
+            return History(checkout, (), f"git log failed: {_first_line(err)}")
+        verify_head = ["rev-parse", "--verify", "HEAD^{commit}"]
+        hcode, head, herr, _ = _git(verify_head, cwd=top, git_dir=git_dir, budget=budget)
+        if hcode != 0:
+            return History(checkout, (), f"bad HEAD: {_first_line(herr)}")
+    except GitError as e:
+        return History(checkout, (), str(e))
+    head_sha = head.strip()
     commits = []
-    for record in (r for r in out.stdout.split("\x1e") if r.strip()):
+    records = out.split("\x1e")
+    if cut:
+        records = records[:-1]  # the last record may be incomplete
+    for record in (r for r in records if r.strip()):
         parts = record.strip("\n").split("\x00")
         if len(parts) != len(_FIELDS):
             continue
@@ -170,45 +457,68 @@ def read_history(
         commits.append(
             Commit(sha, status or "N", signer, key, author, subject, is_head=sha == head_sha)
         )
-    # git says N (no signature) for an SSH signature it cannot check because no allowed
-    # signers file is configured: look at the commit headers to tell the two apart.
-    signed = _carry_signature(checkout, [c.sha for c in commits if c.status == "N"])
-    commits = [replace(c, status="E") if c.sha in signed else c for c in commits]
-    return History(checkout, tuple(commits))
-
-
-def _carry_signature(checkout: GitCheckout, shas: list[str]) -> set[str]:
-    """The commits among `shas` whose object has a `gpgsig` header."""
-    if not shas:
-        return set()
-    cmd = ["git"]
-    if checkout.git_dir is not None:
-        cmd += [f"--git-dir={checkout.git_dir}"]
+    error = None
+    if cut:
+        error = f"git log output cut at {GIT_MAX_OUTPUT} bytes; older commits not checked"
+    # git says N (no signature) for a signature it could not check, and, with no allowed
+    # signers given, U for any SSH signature: the commit headers tell which carry one.
+    unsure = [
+        c.sha for c in commits if c.status == "N" or (allowed_signers is None and c.status == "U")
+    ]
     try:
-        out = subprocess.run(
-            [*cmd, "cat-file", "--batch"],
-            cwd=checkout.toplevel,
-            input=("\n".join(shas) + "\n").encode(),
-            capture_output=True,
-            timeout=GIT_TIMEOUT_S,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return set()
-    found: set[str] = set()
-    data: bytes = out.stdout
+        kinds = _signature_kinds(checkout, unsure, budget)
+    except GitError as e:
+        kinds, error = {}, error or str(e)
+    fixed = []
+    for c in commits:
+        kind = kinds.get(c.sha)
+        if c.status == "N" and kind is not None:
+            c = replace(c, status="E")
+        elif c.status == "U" and allowed_signers is None and kind == "ssh":
+            c = replace(c, status="E", signer="")  # no allowed signers: it cannot be checked
+        fixed.append(c)
+    return History(checkout, tuple(fixed), error)
+
+
+_SIG_KINDS = (
+    (b"-----BEGIN SSH SIGNATURE-----", "ssh"),
+    (b"-----BEGIN SIGNED MESSAGE-----", "x509"),
+    (b"-----BEGIN PGP", "openpgp"),
+)
+
+
+def _signature_kinds(checkout: GitCheckout, shas: list[str], budget: GitBudget) -> dict[str, str]:
+    """The kind of signature (ssh, x509, openpgp) each commit among `shas` carries in its
+    `gpgsig` header; commits without one are left out."""
+    if not shas:
+        return {}
+    code, data, err, _cut = _git_bytes(
+        ["cat-file", "--batch"],
+        cwd=checkout.toplevel,
+        git_dir=checkout.git_dir,
+        budget=budget,
+        stdin=("\n".join(shas) + "\n").encode(),
+    )
+    if code != 0:
+        raise GitError(f"git cat-file failed: {_first_line(err)}")
+    found: dict[str, str] = {}
     pos = 0
     while pos < len(data):
         nl = data.find(b"\n", pos)
         if nl == -1:
             break
         header = data[pos:nl].split()
-        if len(header) != 3 or header[1] != b"commit":
+        if len(header) != 3 or header[1] != b"commit" or not header[2].isdigit():
             break
         size = int(header[2])
         head = data[nl + 1 : nl + 1 + size].split(b"\n\n", 1)[0]
-        if b"\ngpgsig " in head or b"\ngpgsig-sha256 " in head:
-            found.add(header[0].decode())
+        for marker in (b"\ngpgsig ", b"\ngpgsig-sha256 "):
+            at = head.find(marker)
+            if at != -1:
+                sig = head[at + len(marker) : at + len(marker) + 40]
+                kind = next((k for m, k in _SIG_KINDS if sig.startswith(m)), "openpgp")
+                found[header[0].decode()] = kind
+                break
         pos = nl + 1 + size + 1
     return found
 
@@ -219,25 +529,27 @@ _HUNK_RE = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 _MAX_ADDED_PER_FILE = 400
 
 
-def added_lines(checkout: GitCheckout, sha: str) -> dict[str, list[tuple[int, str]]]:
+def added_lines(
+    checkout: GitCheckout, sha: str, *, budget: GitBudget | None = None
+) -> dict[str, list[tuple[int, str]]]:
     """For each file a commit added lines to (path relative to the work tree, in diff order),
     the added lines as (line number in the commit's version of the file, text); at most
-    `_MAX_ADDED_PER_FILE` per file."""
-    try:
-        out = _git(
-            ["show", "--format=", "--unified=0", "--no-color", "--no-renames", sha],
-            cwd=checkout.toplevel,
-            git_dir=checkout.git_dir,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return {}
-    if out.returncode != 0:
-        return {}
+    `_MAX_ADDED_PER_FILE` per file. Raises `GitError` when git cannot show the commit."""
+    code, out, err, _cut = _git(
+        ["show", "--no-textconv", "--no-ext-diff", "--format=", "--unified=0", "--no-color",
+         "--no-renames", sha],
+        cwd=checkout.toplevel,
+        git_dir=checkout.git_dir,
+        budget=budget or GitBudget(),
+    )  # fmt: skip
+    if code != 0:
+        raise GitError(f"git show {sha[:12]} failed: {_first_line(err)}")
+    # A diff cut at GIT_MAX_OUTPUT still gives the files and lines before the cut.
     path: str | None = None
     added: dict[str, list[tuple[int, str]]] = {}
     line_no = 0
     in_header = False  # between `diff --git` and the first hunk: `+++ b/path` is a header
-    for line in out.stdout.splitlines():
+    for line in out.splitlines():
         if line.startswith("diff --git "):
             in_header, path = True, None
             continue

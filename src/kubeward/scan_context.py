@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from kubeward.registry import FILE_PROVIDERS, SCAN_PROVIDERS, instances_in
-from kubeward.source import SourceFile
+from kubeward.source import ScanError, SourceFile
 
 if TYPE_CHECKING:
     from kubeward.engine import Judge
@@ -26,6 +26,9 @@ class ScanContext:
     _cache: dict[type, list[Any]] = field(default_factory=dict)
     # Set by the engine: how this scan judged its findings (severity, suppressions, baseline).
     judge: Judge | None = None
+    # Problems met by scan-level providers and rules that are not findings (a corrupt `.git`,
+    # the git time budget spent): error entries of the report, collected by the engine.
+    errors: list[ScanError] = field(default_factory=list)
 
     def instances(self, target: type[T]) -> list[T]:
         """All instances of a model type in the scan."""

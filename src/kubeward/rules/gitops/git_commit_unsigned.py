@@ -9,24 +9,27 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kubeward.gitsource import (
+    MAX_GIT_DEPTH,
     Commit,
+    GitBudget,
     GitCheckout,
+    GitError,
     ScanRoot,
     added_lines,
     find_checkout,
     read_history,
 )
 from kubeward.registry import Finding, Layer, Related, RuleContext, Severity, rule
-from kubeward.source import SourceFile, Span
+from kubeward.source import ScanError, SourceFile, Span
 
 
-def _path_param(ctx: RuleContext, root: Path, *names: str) -> Path | None:
+def _path_param(ctx: RuleContext, *names: str) -> Path | None:
+    """A path the user gave (command line or `--config` file; the configuration loader
+    refuses these keys in repository configuration and makes them absolute)."""
     for name in names:
         value = ctx.param(name)
         if value:
-            p = Path(os.path.expanduser(str(value)))
-            base = root if root.is_dir() else root.parent
-            return p if p.is_absolute() else base / p
+            return Path(os.path.expanduser(str(value))).absolute()
     return None
 
 
@@ -60,10 +63,12 @@ class _Touch:
     added: int  # lines the commit added to the file
 
 
-def _touches(checkout: GitCheckout, commit: Commit, files: dict[str, SourceFile]) -> list[_Touch]:
+def _touches(
+    checkout: GitCheckout, commit: Commit, files: dict[str, SourceFile], budget: GitBudget
+) -> list[_Touch]:
     """Where the commit's additions to scanned files are now, one place per file."""
     out = []
-    for path, added in added_lines(checkout, commit.sha).items():
+    for path, added in added_lines(checkout, commit.sha, budget=budget).items():
         f = files.get(os.path.realpath(checkout.toplevel / path))
         if f is None:
             continue
@@ -171,25 +176,42 @@ def git_commit_unsigned(root: ScanRoot, ctx: RuleContext) -> Iterator[Finding]:
           git-commit-unsigned:
             params: {allowed-signers: .github/allowed_signers}
     """
-    git_dir = _path_param(ctx, root.path, "git-dir")
-    checkout = find_checkout(root.path, git_dir=git_dir)
+    where = root.path.as_posix()
+    budget = GitBudget()
+    try:
+        checkout = find_checkout(root.path, git_dir=_path_param(ctx, "git-dir"), budget=budget)
+    except GitError as e:
+        ctx.scan.errors.append(ScanError(where, f"commit signatures not checked: {e}"))
+        return
     if checkout is None:
         return
-    depth = int(ctx.param("git-depth", 50) or 0)
+    depth = min(int(ctx.param("git-depth", 50) or 0), MAX_GIT_DEPTH)
     history = read_history(
         checkout,
         depth=depth,
-        allowed_signers=_path_param(ctx, root.path, "allowed-signers", "git-allowed-signers"),
-        gnupghome=_path_param(ctx, root.path, "gnupghome", "git-gnupghome"),
+        allowed_signers=_path_param(ctx, "allowed-signers", "git-allowed-signers"),
+        gnupghome=_path_param(ctx, "gnupghome", "git-gnupghome"),
+        budget=budget,
     )
+    if history.error is not None:
+        ctx.scan.errors.append(ScanError(where, f"commit signatures not checked: {history.error}"))
     root_rel = checkout.prefix.rstrip("/")
     in_root = [f for f in ctx.scan.files if f.rel.startswith(checkout.prefix) or f.rel == root_rel]
     files = {os.path.realpath(f.abspath): f for f in in_root}
     elsewhere: list[Commit] = []
-    for c in history.commits:
+    for i, c in enumerate(history.commits):
         if c.verified:
             continue
-        touches = _touches(checkout, c, files)
+        try:
+            touches = _touches(checkout, c, files, budget)
+        except GitError as e:
+            # A broken object or the time budget spent: say so, and judge no further commit
+            # (the ones already judged are reported).
+            left = len(history.commits) - i
+            ctx.scan.errors.append(
+                ScanError(where, f"commit signatures checked only in part ({left} left): {e}")
+            )
+            break
         if touches:
             yield _commit_finding(c, touches)
         else:
