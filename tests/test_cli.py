@@ -197,10 +197,13 @@ def test_parallel_scan_from_a_script_without_main_guard(tmp_path: Path) -> None:
     assert p.stdout.split()[-2:] == ["70", "0"]
 
 
-def test_config_found_in_a_parent_up_to_the_repository_top(tmp_path: Path) -> None:
+def test_config_is_read_from_the_scan_root_only(tmp_path: Path) -> None:
+    """A `.kubeward.yaml` in a parent (the repository top, a shared /tmp) is not used: it
+    would switch rules off for every tree below it. The report names what it used."""
     repo = tmp_path / "repo"
     (repo / ".git").mkdir(parents=True)
     (repo / ".kubeward.yaml").write_text("rules:\n  image-not-pinned-by-digest: off\n")
+    (tmp_path / ".kubeward.yaml").write_text("rules:\n  image-not-pinned-by-digest: off\n")
     sub = repo / "deploy" / "prod"
     sub.mkdir(parents=True)
     (sub / "pod.yaml").write_text(
@@ -208,11 +211,26 @@ def test_config_found_in_a_parent_up_to_the_repository_top(tmp_path: Path) -> No
         "  containers:\n    - name: a\n      image: nginx:1.27\n"
     )
     doc = json.loads(kw("scan", str(sub), "-f", "json", "--fail-on", "never").stdout)
-    assert "image-not-pinned-by-digest" not in {f["rule"] for f in doc["findings"]}
-    # Above the repository's top, a config is not picked up.
-    (repo / ".kubeward.yaml").rename(tmp_path / ".kubeward.yaml")
-    doc = json.loads(kw("scan", str(sub), "-f", "json", "--fail-on", "never").stdout)
     assert "image-not-pinned-by-digest" in {f["rule"] for f in doc["findings"]}
+    assert doc["config"] is None
+    text = kw("scan", str(sub), "--fail-on", "never").stdout
+    assert "configuration: none (defaults)" in text
+    # In the scan root it is used, and named in every format.
+    doc = json.loads(kw("scan", str(repo), "-f", "json", "--fail-on", "never").stdout)
+    assert "image-not-pinned-by-digest" not in {f["rule"] for f in doc["findings"]}
+    used = str(repo / ".kubeward.yaml")
+    assert doc["config"] == used
+    sarif = json.loads(kw("scan", str(repo), "-f", "sarif", "--fail-on", "never").stdout)
+    assert sarif["runs"][0]["invocations"][0]["properties"]["config"] == used
+    assert f"configuration: {used}" in kw("scan", str(repo), "--fail-on", "never").stdout
+    assert f"Configuration: `{used}`" in kw("scan", str(repo), "-f", "markdown").stdout
+    junit = kw("scan", str(repo), "-f", "junit", "--fail-on", "never").stdout
+    assert f'<property name="kubeward.config" value="{used}" />' in junit
+    # --config names another file; the report names that one.
+    other = tmp_path / "user.yaml"
+    other.write_text("fail-on: critical\n")
+    doc = json.loads(kw("scan", str(sub), "-f", "json", "--config", str(other)).stdout)
+    assert doc["config"] == str(other)
 
 
 def test_internal_error_is_reported_without_a_traceback() -> None:

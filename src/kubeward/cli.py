@@ -16,8 +16,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from kubeward import __version__
-from kubeward.config import ConfigError, find_config, load_config
+from kubeward import __version__, safe_read
+from kubeward.config import Config, ConfigError, find_config, load_config
 from kubeward.engine import ScanOptions, read_baseline, scan_with_context, write_baseline
 from kubeward.registry import Severity, iter_rules, load_rules
 from kubeward.report import Format, render
@@ -69,7 +69,29 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="fail the run when any file could not be read or parsed",
     )
-    s.add_argument("--config", type=Path, help="configuration file (default: .kubeward.yaml)")
+    s.add_argument(
+        "--config",
+        type=Path,
+        help="configuration file (default: .kubeward.yaml in the first PATH, never a parent)",
+    )
+    s.add_argument(
+        "--git-allowed-signers",
+        type=Path,
+        metavar="FILE",
+        help="ssh allowed-signers file that verifies commit signatures",
+    )
+    s.add_argument(
+        "--git-gnupghome",
+        type=Path,
+        metavar="DIR",
+        help="GnuPG home whose keyring verifies commit signatures",
+    )
+    s.add_argument(
+        "--git-dir",
+        type=Path,
+        metavar="DIR",
+        help="git directory to check commits in (a bare mirror) instead of the enclosing one",
+    )
     s.add_argument("--exclude", action="append", default=[], metavar="GLOB")
     s.add_argument(
         "--rule",
@@ -133,16 +155,47 @@ def _outputs(args: argparse.Namespace) -> list[tuple[Format, str]]:
     return pairs
 
 
+def _scanned_trees(paths: Sequence[Path]) -> list[Path]:
+    """The directories an attacker who controls the scanned repository controls: each root
+    (a file's directory) and the work tree holding it."""
+    trees = []
+    for p in paths:
+        d = (p if p.is_dir() else p.parent).absolute()
+        trees.append(d)
+        top = next((f for f in (d, *d.parents) if os.path.lexists(f / ".git")), None)
+        if top is not None:
+            trees.append(top)
+    return trees
+
+
+def _load_config(args: argparse.Namespace) -> Config:
+    """The configuration: `--config`, else the `.kubeward.yaml` of the first scan root (never
+    a parent directory's), with the command line's git options on top.
+
+    A `--config` file inside the scanned tree is the repository's own configuration, as much as
+    the one found in the root: it may not choose what vouches for the repository's commits."""
+    if args.config is not None:
+        if not os.path.exists(args.config):
+            raise ConfigError(f"{args.config}: no such configuration file")
+        inside = any(safe_read.inside(str(args.config), str(t)) for t in _scanned_trees(args.paths))
+        config = load_config(args.config, trusted=not inside)
+    else:
+        config = load_config(find_config(args.paths[0]))
+    host = {
+        "git-allowed-signers": args.git_allowed_signers,
+        "git-gnupghome": args.git_gnupghome,
+        "git-dir": args.git_dir,
+    }
+    return config.with_host_paths({k: v for k, v in host.items() if v is not None})
+
+
 def cmd_scan(args: argparse.Namespace) -> int:
     # A one-shot process holding millions of parsed nodes: the cyclic collector would re-walk
     # them on every full collection while reports are rendered (see engine._no_cyclic_gc).
     gc.disable()
     try:
         outputs = _outputs(args)
-        cfg_path = args.config or find_config(args.paths[0]) or find_config(Path.cwd())
-        if args.config is not None and not args.config.is_file():
-            raise ConfigError(f"{args.config}: no such configuration file")
-        config = load_config(cfg_path)
+        config = _load_config(args)
         fail_spec = args.fail_on
         fail_on: Severity | None
         if fail_spec is None:

@@ -201,7 +201,9 @@ def _scan(
         errors.extend(f.read_errors)
     errors.extend(ctx.errors)  # a corrupt `.git`, the git budget spent
 
-    report = Report(version=__version__, roots=[p.as_posix() for p in paths], rules=rules)
+    report = Report(
+        version=__version__, roots=[p.as_posix() for p in paths], rules=rules, config=config.path
+    )
     report.files_scanned = len(items)
     for build in SECTION_BUILDERS:
         try:

@@ -66,6 +66,7 @@ class Report:
     duration_s: float = 0.0
     sections: list[Section] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)  # rel path -> text (for carets)
+    config: str | None = None  # the configuration file the scan used (None: the defaults)
 
     def by_severity(self) -> Counter[Severity]:
         return Counter(r.severity for r in self.results)

@@ -60,6 +60,7 @@ def report_dict(report: Report) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "kubeward", "version": report.version},
         "roots": report.roots,
+        "config": report.config,
         "summary": {
             "files_scanned": report.files_scanned,
             "findings": len(report.results),

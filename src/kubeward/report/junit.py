@@ -27,6 +27,9 @@ def render(report: Report) -> str:
         skipped="0",
         time=f"{report.duration_s:.3f}",
     )
+    if report.config is not None:  # the configuration file the scan used
+        props = ET.SubElement(suite, "properties")
+        ET.SubElement(props, "property", name="kubeward.config", value=report.config)
     for rule in sorted(report.rules, key=lambda r: r.id):
         case = ET.SubElement(
             suite, "testcase", classname=f"kubeward.layer{int(rule.layer)}", name=rule.id

@@ -22,6 +22,8 @@ def render(report: Report) -> str:
     if report.suppressed:
         out.append(f"{len(report.suppressed)} suppressed.")
     out.append("")
+    config = f"`{_cell(report.config)}`" if report.config else "none (defaults)"
+    out += [f"Configuration: {config}", ""]
     if n:
         layers = report.by_layer()
         out += ["| layer | findings |", "|---|---:|"]

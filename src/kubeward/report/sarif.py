@@ -132,6 +132,8 @@ def report_sarif(report: Report) -> dict[str, Any]:
             {
                 "executionSuccessful": not report.errors,
                 "toolExecutionNotifications": notifications,
+                # the configuration file the scan used (absent: the defaults)
+                **({"properties": {"config": report.config}} if report.config else {}),
             }
         ],
         "results": [_result(r, index) for r in (*report.results, *report.suppressed)],

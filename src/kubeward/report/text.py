@@ -97,6 +97,7 @@ def _summary(con: Console, report: Report) -> None:
         f"{len(report.suppressed)} suppressed, {len(report.errors)} file error(s), "
         f"{report.duration_s:.2f}s"
     )
+    con.print(f"  configuration: {escape(report.config or 'none (defaults)')}")
     if report.results:
         con.print(
             "  by severity: "

@@ -147,16 +147,22 @@ def git_commit_unsigned(root: ScanRoot, ctx: RuleContext) -> Iterator[Finding]:
 
     When the scanned path is inside a git repository, kubeward asks git itself (`git log
     %G?`, the verdict of `git verify-commit`) about `HEAD` and the commits before it, up to
-    `git-depth` (default 50). GPG signatures are checked against the keyring in `gnupghome`
-    (default: git's own, `$GNUPGHOME` or `~/.gnupg`), SSH signatures against the
-    `allowed-signers` file (default: git's `gpg.ssh.allowedSignersFile`). A commit with no
+    `git-depth` (default 50, at most 10,000). GPG signatures are checked against the keyring in
+    `gnupghome` (default: `$GNUPGHOME` or `~/.gnupg`), SSH signatures against the
+    `allowed-signers` file (default: your global `gpg.ssh.allowedSignersFile`). These, and
+    `git-dir`, come from the command line (`--git-gnupghome`, `--git-allowed-signers`,
+    `--git-dir`) or a `--config` file outside the scanned tree, never from the repository's own
+    `.kubeward.yaml`: a repository must not choose who vouches for it, nor (through a git
+    directory of its own) which programs git runs. A commit with no
     signature, a bad one, or one that cannot be checked (an unknown key) is reported once, at
     the first line it added that is still in a scanned file (comments, blank lines and `---`
     skipped; a line moved by later commits is found by its text), with the other scanned files
     it added to as related locations. Commits whose additions are in no scanned file (they
     touched only other files, only deleted lines, or their lines have been rewritten since) are
     summarised in one finding at the top file of the scan root. An unsigned `HEAD` is reported
-    as high. Set `git-dir` to check a bare mirror instead of the enclosing repository.
+    as high. Set `git-dir` to check a bare mirror instead of the enclosing repository. A `.git`
+    git cannot use (bad HEAD, broken object, a `.git` file pointing nowhere) and a history cut
+    by the git time budget are error entries of the report.
 
     ## Why it matters
     The repository is what GitOps applies. Without signed commits, anyone who obtains a push
@@ -170,11 +176,9 @@ def git_commit_unsigned(root: ScanRoot, ctx: RuleContext) -> Iterator[Finding]:
         git config --global user.signingkey ~/.ssh/id_ed25519.pub
         git config --global commit.gpgsign true
 
-    and give kubeward the signers it should trust:
+    and give kubeward the signers it should trust, from outside the scanned tree:
 
-        rules:
-          git-commit-unsigned:
-            params: {allowed-signers: .github/allowed_signers}
+        kubeward scan . --git-allowed-signers ~/trusted/allowed_signers
     """
     where = root.path.as_posix()
     budget = GitBudget()
