@@ -18,13 +18,21 @@ from pathlib import Path
 
 from kubeward import __version__, safe_read
 from kubeward.config import Config, ConfigError, find_config, load_config
-from kubeward.engine import ScanOptions, read_baseline, scan_with_context, write_baseline
+from kubeward.engine import (
+    ScanOptions,
+    UnknownRuleError,
+    check_baseline_target,
+    read_baseline,
+    scan_with_context,
+    write_baseline,
+)
 from kubeward.registry import Severity, iter_rules, load_rules
 from kubeward.report import Format, render
 from kubeward.results import Report
 from kubeward.scan_context import ScanContext
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+MAX_FILE_SIZE_CEILING = 1 << 30  # --max-file-size above 1 GiB is a typo, not a wish
 
 
 class _Parser(argparse.ArgumentParser):
@@ -205,6 +213,13 @@ def cmd_scan(args: argparse.Namespace) -> int:
         else:
             fail_on = Severity.parse(fail_spec)
         baseline = read_baseline(args.baseline) if args.baseline else None
+        if args.write_baseline is not None:
+            check_baseline_target(args.write_baseline)
+        if args.max_file_size is not None and not 1 <= args.max_file_size <= MAX_FILE_SIZE_CEILING:
+            raise ValueError(
+                f"--max-file-size must be between 1 and {MAX_FILE_SIZE_CEILING} bytes, "
+                f"not {args.max_file_size}"
+            )
         if args.jobs < 0:
             raise ValueError("--jobs must be 0 (all cores) or more")
         from kubeward.verify.scan_hook import check_scan_arguments
@@ -223,7 +238,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     )
     try:
         report, ctx = _run_with_progress(args, options)
-    except KeyError as e:
+    except UnknownRuleError as e:
         print(
             f"kubeward: error: unknown rule id {e.args[0]} (see `kubeward rules`)", file=sys.stderr
         )
@@ -253,7 +268,11 @@ def cmd_scan(args: argparse.Namespace) -> int:
                 print(f"kubeward: error: cannot write {target}: {e.strerror}", file=sys.stderr)
                 return EXIT_USAGE
     if args.write_baseline:
-        write_baseline(report, args.write_baseline)
+        try:
+            write_baseline(report, args.write_baseline)
+        except ValueError as e:
+            print(f"kubeward: error: {e}", file=sys.stderr)
+            return EXIT_USAGE
     failed = fail_on is not None and any(r.severity.rank >= fail_on.rank for r in report.results)
     if args.fail_on_errors and report.errors:
         failed = True

@@ -1,7 +1,13 @@
 """Find and classify the files of a scan in one walk.
 
 The walk never follows a symlink out of the scan root, never descends into a symlinked
-directory (so loops cannot trap it), skips `.git`, and honours exclude globs.
+directory (so loops cannot trap it), skips `.git`, and honours exclude globs. What it cannot
+walk (an unreadable directory, a path longer than the system allows) is an error entry, never
+silently dropped.
+
+File names are bytes, not text: a name that is not UTF-8 reaches Python with its bad bytes as
+lone surrogates (PEP 383). The path reports show is `display_path`'s: each such byte written
+as `\\xNN`; the file is still opened by its real name.
 """
 
 from __future__ import annotations
@@ -30,6 +36,18 @@ _SECRET_NAME_RE = re.compile(
     r"^(?:cosign\.key|.*\.pem|.*\.key|id_(?:rsa|dsa|ecdsa|ed25519)|\.dockerconfigjson|"
     r"\.npmrc|\.pypirc|kubeconfig|.*\.kubeconfig|\.netrc|.*\.p12|.*\.pfx)$"
 )
+
+
+def display_path(path: str) -> str:
+    """`path` as reports show it: bytes of the name that are not UTF-8 as `\\xNN` escapes
+    (so the text can be encoded, and a reader sees that the name is odd)."""
+    if path.isascii():
+        return path
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return path
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,12 +154,22 @@ def _display_root(root: Path) -> str:
 def _walk_root(
     root: Path, exclude: Sequence[str], found: dict[str, Discovered], errors: list[ScanError]
 ) -> None:
+    try:
+        _walk_checked(root, exclude, found, errors)
+    except OSError as e:  # the root itself (too long a name, a loop of links...)
+        where = display_path(root.as_posix())
+        errors.append(ScanError(where, f"cannot scan: {e.strerror or e}"))
+
+
+def _walk_checked(
+    root: Path, exclude: Sequence[str], found: dict[str, Discovered], errors: list[ScanError]
+) -> None:
     if not os.path.lexists(root):
-        errors.append(ScanError(str(root), "no such file or directory"))
+        errors.append(ScanError(display_path(str(root)), "no such file or directory"))
         return
     if root.is_file():
         # A file named on the command line: classify it by name, then by extension.
-        rel = root.as_posix()
+        rel = display_path(root.as_posix())
         kind = classify(root.name) or (FileKind.YAML if root.suffix.lower() in _YAML_EXT else None)
         if kind is None and root.suffix == "":
             kind = FileKind.OTHER
@@ -156,7 +184,16 @@ def _walk_root(
     prefix = "" if str(root) in (".", "") else _display_root(root) + "/"
     entries: list[tuple[str, str, int]] = []  # (rel, abspath, size)
     chart_dirs: set[str] = set()
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=None):
+
+    def walk_error(e: OSError) -> None:
+        # A directory os.walk could not list: unreadable, or its path too long for the system.
+        name = os.fsdecode(e.filename) if e.filename is not None else str(root)
+        rel = os.path.relpath(name, root).replace(os.sep, "/")
+        rel = "" if rel == "." else rel
+        where = display_path((prefix + rel) if rel else _display_root(root))
+        errors.append(ScanError(where, f"cannot read directory: {e.strerror or e}; not scanned"))
+
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=walk_error):
         rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
         rel_dir = "" if rel_dir == "." else rel_dir
         kept = []
@@ -212,4 +249,8 @@ def _walk_root(
     for rel, full, size in entries:
         kind = classify(rel, charts, real_root)
         if kind is not None:
-            found[prefix + rel] = Discovered(prefix + rel, full, kind, size, real_root)
+            shown = display_path(prefix + rel)
+            found[shown] = Discovered(shown, full, kind, size, real_root)
+    for i, err in enumerate(errors):
+        if not err.path.isascii():
+            errors[i] = ScanError(display_path(err.path), err.reason, err.line)

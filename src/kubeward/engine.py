@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -22,7 +23,7 @@ from typing import Any
 
 from kubeward import __version__
 from kubeward.config import Config
-from kubeward.discover import Discovered, discover
+from kubeward.discover import Discovered, discover, display_path
 from kubeward.load import DEFAULT_MAX_FILE_SIZE, load_file, reparse
 from kubeward.model.k8s import KubeObject
 from kubeward.registry import (
@@ -42,6 +43,9 @@ from kubeward.source import FileKind, ScanError, SourceFile, Span
 ANNOTATION = "kubeward.dev/ignore"
 _INLINE_RE = re.compile(r"kubeward:\s*ignore\[([^\]]*)\]")
 PARALLEL_MIN_FILES = 64
+MAX_FINDINGS_PER_FILE_RULE = 1000
+"""Results one rule may report in one file; the rest are counted in one error entry, so a
+hostile file cannot amplify the report (docs/limits.md)."""
 STALL_SECONDS = 300  # no chunk finished for this long: finish the scan in one process
 
 Progress = Callable[[int, int], None]  # (done, total)
@@ -104,9 +108,13 @@ def _process_items(
     rules = [registry[i] for i in rule_ids]
     out = []
     for d in items:
-        f, err = load_file(d, max_size=max_size)
         hits: list[_RuleHit] = []
         rule_errors: list[ScanError] = []
+        try:
+            f, err = load_file(d, max_size=max_size, notes=rule_errors)
+        except Exception as e:  # a parser bug must not lose the scan either
+            f = SourceFile(rel=d.rel, abspath=d.abspath, kind=d.kind)
+            err = ScanError(d.rel, f"internal error while parsing: {type(e).__name__}: {e}")
         if err is None:
             ctx_scan = ScanContext(files=[f])
             for r in rules:
@@ -195,25 +203,38 @@ def _scan(
             errors.append(err)
     ctx = ScanContext(files=files, roots=list(paths), config=config.globals)
     for r in scan_rules:
-        scan_objs: list[Any] = ctx.instances(r.target)
+        try:
+            scan_objs: list[Any] = ctx.instances(r.target)
+        except Exception as e:  # a scan-level provider is guarded like a per-file one
+            errors.append(
+                ScanError(
+                    "<scan>",
+                    f"internal error reading {r.target.__name__} for rule {r.id}: "
+                    f"{type(e).__name__}: {e}",
+                )
+            )
+            continue
         _run_rule(r, scan_objs, RuleContext(params[r.id], ctx), hits, errors, "<scan>")
     for f in files:  # files read beside a scanned one (a chart's lock) that were refused
         errors.extend(f.read_errors)
     errors.extend(ctx.errors)  # a corrupt `.git`, the git budget spent
 
-    report = Report(
-        version=__version__, roots=[p.as_posix() for p in paths], rules=rules, config=config.path
-    )
+    roots = [display_path(p.as_posix()) for p in paths]
+    report = Report(version=__version__, roots=roots, rules=rules, config=config.path)
     report.files_scanned = len(items)
     for build in SECTION_BUILDERS:
         try:
             report.sections.extend(build(ctx))
         except Exception as e:
             errors.append(ScanError("<scan>", f"internal error building a report section: {e}"))
-    _apply(report, hits, registry, config, ctx, options.baseline)
+    errors.extend(_apply(report, hits, registry, config, ctx, options.baseline))
     report.errors = sorted(set(errors), key=lambda e: (e.path, e.line or 0, e.reason))
     report.duration_s = time.monotonic() - started
     return report, ctx
+
+
+class UnknownRuleError(KeyError):
+    """`--rule` named a rule that does not exist (a usage error, not a bug)."""
 
 
 def _selected_rules(
@@ -222,7 +243,7 @@ def _selected_rules(
     if only:
         missing = [i for i in only if i not in registry]
         if missing:
-            raise KeyError(", ".join(missing))
+            raise UnknownRuleError(", ".join(missing))
         chosen = [registry[i] for i in only]
     else:
         chosen = [r for r in registry.values() if config.rule(r.id).enabled]
@@ -384,7 +405,11 @@ class Judge:
 
     def add(self, report: Report, r: Rule, finding: Finding) -> None:
         """Judge a finding and file it in the report (results or suppressed)."""
-        result = self.judge(r, finding)
+        self.file(report, self.judge(r, finding))
+
+    def file(self, report: Report, result: Result) -> None:
+        """File a judged finding in the report (results or suppressed)."""
+        finding = result.finding
         if result.suppressed_by:
             report.suppressed.append(result)
             return
@@ -427,20 +452,55 @@ def _apply(
     config: Config,
     ctx: ScanContext,
     baseline: set[str] | None,
-) -> None:
+) -> list[ScanError]:
+    """File the findings in the report; returns the problems met (a finding the judge failed
+    on, results cut by `MAX_FINDINGS_PER_FILE_RULE`)."""
+    errors: list[ScanError] = []
     judge = Judge(ctx, config, baseline)
     ctx.judge = judge
     hits.sort(key=lambda h: (h[1].span.path, h[1].span.start, h[0], h[1].message))
     seen: set[tuple[str, Span, str]] = set()
+    filed: dict[tuple[str, str, bool], int] = defaultdict(int)  # (rule, path, suppressed)
+    failed: set[str] = set()
     for rid, finding in hits:
         key = (rid, finding.span, finding.message)
         if key in seen:  # the same finding from two views of one object
             continue
         seen.add(key)
-        judge.add(report, registry[rid], finding)
+        try:
+            result = judge.judge(registry[rid], finding)
+        except Exception as e:  # the judge is guarded like the rules: one entry per rule
+            if rid not in failed:
+                failed.add(rid)
+                errors.append(
+                    ScanError(
+                        finding.span.path,
+                        f"internal error judging a finding of rule {rid}: {type(e).__name__}: {e}",
+                    )
+                )
+            continue
+        count_key = (rid, finding.span.path, result.suppressed_by is not None)
+        filed[count_key] += 1
+        if filed[count_key] > MAX_FINDINGS_PER_FILE_RULE:
+            continue
+        judge.file(report, result)
+    for (rid, path, suppressed), n in sorted(filed.items()):
+        if n > MAX_FINDINGS_PER_FILE_RULE:
+            what = "suppressed findings" if suppressed else "findings"
+            errors.append(
+                ScanError(
+                    path,
+                    f"{n - MAX_FINDINGS_PER_FILE_RULE} more {what} of rule {rid} not reported "
+                    f"(at most {MAX_FINDINGS_PER_FILE_RULE} per file and rule)",
+                )
+            )
     report.results.sort(key=Result.sort_key)
     report.suppressed.sort(key=Result.sort_key)
-    report.unused_suppressions = judge.unused({r.id for r in report.rules})
+    try:
+        report.unused_suppressions = judge.unused({r.id for r in report.rules})
+    except Exception as e:
+        errors.append(ScanError("<scan>", f"internal error listing unused suppressions: {e}"))
+    return errors
 
 
 # --- baseline -----------------------------------------------------------------------------------
@@ -448,29 +508,66 @@ def _apply(
 BASELINE_VERSION = 1
 
 
+MAX_BASELINE_BYTES = 256 * 1024 * 1024
+
+
+def check_baseline_target(path: Path) -> None:
+    """Raise ValueError, before the scan, if the baseline cannot be written at `path`."""
+    if path.is_dir():
+        raise ValueError(f"{path}: --write-baseline names a directory, not a file")
+    if path.exists() and not path.is_file():
+        raise ValueError(f"{path}: --write-baseline names something that is not a regular file")
+    parent = path.parent
+    if not parent.is_dir():
+        raise ValueError(f"{path}: cannot write baseline: no directory {parent}")
+
+
 def write_baseline(report: Report, path: Path) -> None:
+    """Write the baseline; raises ValueError naming the file when it cannot."""
     entries = [
         {"rule": r.rule.id, "path": r.span.path, "fingerprint": r.fingerprint}
         for r in report.results
     ]
-    path.write_text(
-        json.dumps({"kubeward_baseline": BASELINE_VERSION, "findings": entries}, indent=2) + "\n",
-        encoding="utf-8",
-    )
+    text = json.dumps({"kubeward_baseline": BASELINE_VERSION, "findings": entries}, indent=2)
+    try:
+        check_baseline_target(path)
+        path.write_text(text + "\n", encoding="utf-8", errors="backslashreplace")
+    except OSError as e:
+        raise ValueError(f"{path}: cannot write baseline: {e.strerror or e}") from None
 
 
 def read_baseline(path: Path) -> set[str]:
-    """Fingerprints of a baseline file; raises ValueError with the reason on bad input."""
+    """Fingerprints of a baseline file; raises ValueError naming the file on bad input."""
+    where = os.fsdecode(path).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as e:
-        raise ValueError(f"{path}: cannot read baseline: {e}") from None
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            raise ValueError(f"{where}: baseline is not a regular file")
+        if st.st_size > MAX_BASELINE_BYTES:
+            raise ValueError(
+                f"{where}: baseline is {st.st_size} bytes, over {MAX_BASELINE_BYTES} bytes"
+            )
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_BASELINE_BYTES + 1)
+        data = json.loads(raw.decode("utf-8"))
+    except OSError as e:
+        raise ValueError(f"{where}: cannot read baseline: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{where}: baseline is not UTF-8 (byte {e.start})") from None
     except json.JSONDecodeError as e:
-        raise ValueError(f"{path}: baseline is not valid JSON: {e}") from None
+        raise ValueError(f"{where}: baseline is not valid JSON: {e}") from None
+    except RecursionError:
+        raise ValueError(f"{where}: baseline is nested too deeply to be a baseline") from None
     if not isinstance(data, dict) or data.get("kubeward_baseline") != BASELINE_VERSION:
-        raise ValueError(f"{path}: not a kubeward baseline (version {BASELINE_VERSION})")
+        raise ValueError(f"{where}: not a kubeward baseline (version {BASELINE_VERSION})")
+    findings = data.get("findings", [])
+    if not isinstance(findings, list):
+        raise ValueError(f"{where}: baseline 'findings' is not a list")
     out = set()
-    for entry in data.get("findings", []):
-        if isinstance(entry, dict) and isinstance(entry.get("fingerprint"), str):
-            out.add(entry["fingerprint"])
+    for i, entry in enumerate(findings):
+        if not isinstance(entry, dict) or not isinstance(entry.get("fingerprint"), str):
+            raise ValueError(
+                f"{where}: baseline finding {i} is not an object with a 'fingerprint' string"
+            )
+        out.add(entry["fingerprint"])
     return out

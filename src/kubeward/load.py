@@ -6,7 +6,7 @@ import yaml
 
 from kubeward import safe_read
 from kubeward.discover import Discovered
-from kubeward.parse.dockerfile import DockerfileError, parse_dockerfile
+from kubeward.parse.dockerfile import DockerfileError, DockerfileLimitError, parse_dockerfile
 from kubeward.parse.yamlnode import YamlLimitError, load_documents
 from kubeward.source import FileKind, ScanError, SourceFile
 
@@ -36,9 +36,16 @@ def read_text(d: Discovered, max_size: int) -> str:
 
 
 def load_file(
-    d: Discovered, *, max_size: int = DEFAULT_MAX_FILE_SIZE
+    d: Discovered,
+    *,
+    max_size: int = DEFAULT_MAX_FILE_SIZE,
+    notes: list[ScanError] | None = None,
 ) -> tuple[SourceFile, ScanError | None]:
-    """Read and parse a file. On error the `SourceFile` is returned with what could be read."""
+    """Read and parse a file. On error the `SourceFile` is returned with what could be read.
+
+    Problems that do not stop the file being judged (a duplicate mapping key: the file is
+    ambiguous, and is judged as Kubernetes reads it) are appended to `notes`.
+    """
     f = SourceFile(rel=d.rel, abspath=d.abspath, kind=d.kind, root=d.root)
     try:
         f.text = read_text(d, max_size)
@@ -46,7 +53,10 @@ def load_file(
         return f, ScanError(d.rel, str(e))
     try:
         if d.kind in _YAML_KINDS:
-            f.documents = load_documents(f.text, d.rel)
+            dups: list[tuple[int, str]] = []
+            f.documents = load_documents(f.text, d.rel, duplicates=dups)
+            if notes is not None:
+                notes.extend(ScanError(d.rel, reason, line) for line, reason in dups)
         elif d.kind is FileKind.DOCKERFILE:
             f.instructions = parse_dockerfile(f.text)
     except yaml.MarkedYAMLError as e:
@@ -54,6 +64,8 @@ def load_file(
         line = mark.line + 1 if mark is not None else None
         reason = " ".join(str(x) for x in (e.context, e.problem) if x)
         return f, ScanError(d.rel, f"malformed YAML: {reason}", line)
+    except DockerfileLimitError as e:
+        return f, ScanError(d.rel, f"Dockerfile not parsed: {e}")
     except (yaml.YAMLError, YamlLimitError, DockerfileError) as e:
         label = (
             "malformed Dockerfile" if d.kind is FileKind.DOCKERFILE else "unsafe or malformed YAML"

@@ -67,6 +67,7 @@ class Report:
     sections: list[Section] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)  # rel path -> text (for carets)
     config: str | None = None  # the configuration file the scan used (None: the defaults)
+    _split: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
 
     def by_severity(self) -> Counter[Severity]:
         return Counter(r.severity for r in self.results)
@@ -75,10 +76,14 @@ class Report:
         return Counter(r.rule.layer for r in self.results)
 
     def source_line(self, path: str, line: int) -> str:
-        text = self.sources.get(path)
-        if text is None:
-            return ""
-        lines = text.split("\n")
+        lines = self._split.get(path)
+        if lines is None:
+            text = self.sources.get(path)
+            if text is None:
+                return ""
+            # Split once per file: renderers ask for a line per result, and splitting the
+            # whole text each time was quadratic in a large file with many results.
+            lines = self._split[path] = text.split("\n")
         return lines[line - 1].rstrip("\r") if 1 <= line <= len(lines) else ""
 
     def worst(self) -> Severity | None:

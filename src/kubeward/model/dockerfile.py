@@ -654,10 +654,17 @@ def parse_dockerfile_model(f: SourceFile) -> Dockerfile:
     stages: list[Stage] = []
     current: Stage | None = None
     escape = _escape_char(f)
+    # Built once and kept up to date, not per FROM: one file of many stages (or many global
+    # ARGs) was quadratic.
+    scope: _StageScope | None = None
     for ins in f.instructions:
         if ins.cmd == "FROM":
-            current = _stage(f, ins, len(stages), global_args, stages, windows=escape == "`")
+            if scope is None:
+                scope = _StageScope(global_args)  # global ARGs come only before the first FROM
+            current = _stage(f, ins, len(stages), scope, stages, windows=escape == "`")
             stages.append(current)
+            if current.name:
+                scope.stage_names[current.name] = current.index
             continue
         if current is None:
             if ins.cmd == "ARG":
@@ -667,11 +674,23 @@ def parse_dockerfile_model(f: SourceFile) -> Dockerfile:
     return Dockerfile(file=f, global_args=global_args, stages=stages, escape=escape)
 
 
+class _StageScope:
+    """What a FROM line can refer to: the global ARGs and the names of earlier stages."""
+
+    def __init__(self, global_args: list[ArgDecl]) -> None:
+        self.args: dict[str, str | None] = {a.name: a.default for a in global_args}
+        # The last declaration of each name, with its place (the latest one of several wins).
+        self.last_decl: dict[str, tuple[int, ArgDecl]] = {
+            a.name: (i, a) for i, a in enumerate(global_args)
+        }
+        self.stage_names: dict[str, int] = {}
+
+
 def _stage(
     f: SourceFile,
     ins: Instruction,
     index: int,
-    global_args: list[ArgDecl],
+    scope: _StageScope,
     earlier: list[Stage],
     *,
     windows: bool,
@@ -683,14 +702,14 @@ def _stage(
         value = value[:-2]
     base = value[0] if value else ""
     span = f.find_span(base, first_line=ins.start_line, last_line=ins.end_line)
-    args: dict[str, str | None] = {a.name: a.default for a in global_args}
     resolved: str | None = base
     by: ArgDecl | None = None
     if "$" in base:
-        resolved = substitute(base, args)
+        resolved = substitute(base, scope.args)
         names = {m.group(1) or m.group(4) for m in _VAR_RE.finditer(base)}
-        by = next((a for a in reversed(global_args) if a.name in names), None)
-    stage_names = {s.name: s.index for s in earlier if s.name}
+        decls = [scope.last_decl[n] for n in names if n in scope.last_decl]
+        by = max(decls, key=lambda d: d[0])[1] if decls else None
+    stage_names = scope.stage_names
     kind = "image"
     image: ImageRef | None = None
     base_stage = None

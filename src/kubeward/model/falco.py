@@ -136,6 +136,8 @@ def falco_rules(f: SourceFile) -> Iterator[FalcoRule]:
 
 @provider(FalcoDisable)
 def falco_disables(f: SourceFile) -> Iterator[FalcoDisable]:
+    # Once per file, not per document: a file of many small documents made this quadratic.
+    mentions_falco = "falco" in f.text
     for doc in f.documents:
         if not doc.is_map:
             continue
@@ -147,7 +149,7 @@ def falco_disables(f: SourceFile) -> Iterator[FalcoDisable]:
                 target = item.dig("disable", "rule")
                 if target is not None and target.text:
                     yield FalcoDisable(f, target.text, target.span)
-        if "falco" in f.text:
+        if mentions_falco:
             yield from _command_line_disables(f, doc)
 
 

@@ -2,8 +2,15 @@
 
 libyaml (PyYAML's C composer) builds the node graph; we convert it once into `YNode`s, our own
 small picklable nodes that keep the start and end of every value. Positions are never injected
-into user data. Aliases stay shared (never expanded), and the size a consumer would see when
-expanding them is bounded, so an alias bomb is an error entry, not a hang.
+into user data. Aliases stay shared (never expanded), and the nodes a consumer would see added
+by expanding them are counted and bounded per file, so an alias bomb is an error entry, not a
+hang; a large file without aliases is not refused for its size.
+
+Mappings are resolved once, at load time, into the pairs a YAML 1.1 loader (PyYAML, and so
+Kubernetes' `sigs.k8s.io/yaml`) would produce: `<<` merge keys are replaced by the keys they
+merge (own keys first, then each merged mapping in order, the first one to define a key winning),
+and of a key written twice only the last pair is kept, as those loaders do. Duplicate keys are
+reported to the caller, so the file can be said to be ambiguous.
 """
 
 from __future__ import annotations
@@ -170,22 +177,13 @@ class YNode:
     def is_templated(self) -> builtins.bool:
         return self.kind == "scalar" and is_templated(str(self.value))
 
-    # --- mappings ----------------------------------------------------------------------
+    # --- mappings ---------------------------------------------------------------------
     def items(self) -> Iterator[tuple[YNode, YNode]]:
-        """Key and value nodes of a mapping, with `<<` merges resolved (own keys first)."""
+        """Key and value nodes of a mapping (`<<` merges and duplicate keys were resolved at
+        load time, see the module docstring)."""
         if self.kind != "map":
             return
-        pairs: list[tuple[YNode, YNode]] = self.value  # type: ignore[assignment]
-        merges: list[YNode] = []
-        for k, v in pairs:
-            if k.kind == "scalar" and k.value == "<<" and k.style is None and k._tag is None:
-                merges.append(v)
-            else:
-                yield k, v
-        for m in merges:
-            for src in m.value if m.kind == "seq" else [m]:  # type: ignore[attr-defined]
-                if isinstance(src, YNode) and src.kind == "map":
-                    yield from src.items()
+        yield from self.value  # type: ignore[misc]
 
     def keys(self) -> list[builtins.str]:
         return [str(k.value) for k, _ in self.items() if k.kind == "scalar"]
@@ -194,19 +192,9 @@ class YNode:
         """The value of `key` in a mapping (None when absent or not a mapping)."""
         if self.kind != "map":
             return None
-        # Hot path: own keys first without a generator; merges only when there are some.
-        merged = False
         for k, v in self.value:  # type: ignore[attr-defined]
             if k.value == key and k.kind == "scalar":
-                if key != "<<" or k.style is not None or k._tag is not None:
-                    return v  # type: ignore[no-any-return]
-                merged = True
-            elif k.value == "<<":
-                merged = True
-        if merged:
-            for k, v in self.items():
-                if k.kind == "scalar" and k.value == key:
-                    return v
+                return v  # type: ignore[no-any-return]
         return None
 
     def key_node(self, key: builtins.str) -> YNode | None:
@@ -285,20 +273,41 @@ def _resolve(n: YNode) -> str:
     return _STR
 
 
-def load_documents(text: str, path: str, *, max_nodes: int = 2_000_000) -> list[YNode]:
+MAX_DEPTH = 500
+"""Nesting bound, counted through aliases too (the trees consumers walk stay this shallow)."""
+
+MAX_ALIAS_EXPANSION = 1_000_000
+"""Nodes that expanding every alias of a file would add (billion-laughs bombs)."""
+
+Duplicate = tuple[int, str]
+"""A duplicate mapping key: the 1-based line of the pair that is kept, and a reason."""
+
+
+def load_documents(
+    text: str,
+    path: str,
+    *,
+    max_nodes: int = MAX_ALIAS_EXPANSION,
+    duplicates: list[Duplicate] | None = None,
+) -> list[YNode]:
     """Build every document of a YAML (or JSON) stream as `YNode`s from libyaml's events.
 
     Building from events (rather than PyYAML's composed nodes) skips the Python-level tag
     resolver and one object per node; it is about twice as fast as `yaml.compose_all`.
-    Aliases share the anchored node and are never expanded; `max_nodes` bounds the size a full
-    expansion would reach (alias bombs), and nesting is bounded too.
+    Aliases share the anchored node and are never expanded. `max_nodes` bounds the nodes that
+    expanding every alias of the stream would add (alias bombs; the nodes written in the file
+    are bounded by its size, not here), and nesting is bounded, aliases included. Mappings are
+    resolved as the module docstring says; each duplicate key is appended to `duplicates`.
 
     Raises `yaml.YAMLError` for malformed input and `YamlLimitError` for hostile input.
     """
     parser = _Loader(text)
     docs: list[YNode] = []
+    # Anchor -> (node, the size of its full expansion in nodes).
     anchors: dict[str, tuple[YNode, int]] = {}
     open_anchors: set[str] = set()
+    heights: dict[int, int] = {}  # memo of `_height`, only for nodes some alias points at
+    expanded = 0  # nodes added by alias expansions so far, in the whole stream
     # Frames of open collections: [node, expanded size so far, pending key, anchor].
     stack: list[list[Any]] = []
     scalar_ev, alias_ev = yaml.ScalarEvent, yaml.AliasEvent
@@ -308,14 +317,10 @@ def load_documents(text: str, path: str, *, max_nodes: int = 2_000_000) -> list[
 
     def attach(node: YNode, size: int) -> None:
         if not stack:
-            if size > max_nodes:
-                raise YamlLimitError(_bomb(max_nodes))
             docs.append(node)
             return
         frame = stack[-1]
         frame[1] += size
-        if frame[1] > max_nodes:
-            raise YamlLimitError(_bomb(max_nodes))
         parent: YNode = frame[0]
         if parent.kind == "seq":
             parent.value.append(node)  # type: ignore[attr-defined]
@@ -351,8 +356,8 @@ def load_documents(text: str, path: str, *, max_nodes: int = 2_000_000) -> list[
                     anchors[ev.anchor] = (node, 1)
                 attach(node, 1)
             elif cls is map_start or cls is seq_start:
-                if len(stack) >= 500:
-                    raise YamlLimitError("nesting deeper than 500 levels")
+                if len(stack) >= MAX_DEPTH:
+                    raise YamlLimitError(f"nesting deeper than {MAX_DEPTH} levels")
                 m = ev.start_mark
                 node = YNode(
                     "map" if cls is map_start else "seq",
@@ -373,6 +378,8 @@ def load_documents(text: str, path: str, *, max_nodes: int = 2_000_000) -> list[
                 node, size, _, anchor = stack.pop()
                 e = ev.end_mark
                 node._el, node._ec, node._ei = e.line + 1, e.column + 1, e.index
+                if node.kind == "map" and node.value:
+                    _resolve_mapping(node, duplicates)
                 if anchor is not None:
                     open_anchors.discard(anchor)
                     anchors[anchor] = (node, size)
@@ -383,12 +390,108 @@ def load_documents(text: str, path: str, *, max_nodes: int = 2_000_000) -> list[
                 got = anchors.get(ev.anchor)
                 if got is None:
                     raise yaml.YAMLError(f"found undefined alias *{ev.anchor}")
-                attach(*got)
+                target, size = got
+                expanded += size
+                if expanded > max_nodes:
+                    raise YamlLimitError(_bomb(max_nodes))
+                if target.kind != "scalar" and len(stack) + _height(target, heights) > MAX_DEPTH:
+                    raise YamlLimitError(f"nesting deeper than {MAX_DEPTH} levels through aliases")
+                attach(target, size)
             elif cls is doc_start:
                 anchors.clear()
     finally:
         parser.dispose()
     return docs
+
+
+def _is_merge_key(k: YNode) -> bool:
+    if k.kind != "scalar" or k.value != "<<":
+        return False
+    return (k.style is None and k._tag is None) or k._tag == _MERGE
+
+
+def _resolve_mapping(node: YNode, duplicates: list[Duplicate] | None) -> None:
+    """Replace a mapping's pairs by those a YAML 1.1 loader keeps (see the module docstring).
+
+    Merged mappings were resolved when they ended (an alias only names a finished node), so
+    this is one pass over the own pairs and the merged ones; the merged pairs are counted in
+    the alias expansion budget already (an alias adds at least its mapping's pairs).
+    """
+    pairs: list[tuple[YNode, YNode]] = node.value  # type: ignore[assignment]
+    try:
+        keys = {k.value for k, _ in pairs}
+    except TypeError:  # a collection used as a key
+        keys = None
+    if keys is not None and len(keys) == len(pairs) and "<<" not in keys:
+        return  # the common case: nothing to resolve
+    out: list[tuple[YNode, YNode] | None] = []
+    where: dict[object, int] = {}
+    merges: list[YNode] = []
+    for k, v in pairs:
+        if k.kind != "scalar":
+            out.append((k, v))
+            continue
+        if _is_merge_key(k):
+            merges.append(v)
+            continue
+        key = k.value
+        i = where.get(key)
+        if i is not None:
+            first = out[i]
+            out[i] = None
+            if duplicates is not None and first is not None:
+                duplicates.append(
+                    (
+                        k._sl,
+                        f"duplicate key {_short(str(key))!r} in a mapping (also on line "
+                        f"{first[0]._sl}): the last value is used, as Kubernetes, GitLab and "
+                        "PyYAML do; other tools may read the first",
+                    )
+                )
+        where[key] = len(out)
+        out.append((k, v))
+    resolved = [p for p in out if p is not None]
+    for m in merges:
+        for src in m.value if m.kind == "seq" else [m]:  # type: ignore[attr-defined]
+            if not isinstance(src, YNode) or src.kind != "map":
+                continue
+            for k, v in src.value:  # type: ignore[attr-defined]
+                key = k.value if k.kind == "scalar" else id(k)
+                if key not in where:
+                    where[key] = -1
+                    resolved.append((k, v))
+    node.value = resolved
+
+
+def _height(node: YNode, memo: dict[int, int]) -> int:
+    """Levels of collections from `node` down (a scalar is 0), without recursion; memoised
+    per node, so each node of a file is measured at most once."""
+    if node.kind == "scalar":
+        return 0
+    got = memo.get(id(node))
+    if got is not None:
+        return got
+    stack: list[tuple[YNode, bool]] = [(node, False)]
+    while stack:
+        n, children_done = stack.pop()
+        if id(n) in memo:
+            continue
+        kids: list[YNode] = (
+            [x for pair in n.value for x in pair]  # type: ignore[attr-defined]
+            if n.kind == "map"
+            else list(n.value)  # type: ignore[call-overload]
+        )
+        kids = [c for c in kids if c.kind != "scalar"]
+        if children_done:
+            memo[id(n)] = 1 + max((memo[id(c)] for c in kids), default=0)
+            continue
+        stack.append((n, True))
+        stack.extend((c, False) for c in kids if id(c) not in memo)
+    return memo[id(node)]
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _skip_properties(node: YNode, text: str) -> None:

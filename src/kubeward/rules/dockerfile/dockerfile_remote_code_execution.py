@@ -216,12 +216,14 @@ def remote_code_execution(df: Dockerfile) -> Iterator[Finding]:
         RUN curl -fsSLo /tmp/i.sh https://get.example.com \\
          && echo "<sha256>  /tmp/i.sh" | sha256sum -c - && sh /tmp/i.sh
     """
+    # Grouped once: looking through every script for each stage was quadratic.
+    by_stage: dict[int, list[RunScript]] = {}
+    for script in instances_in(df.file, RunScript):
+        by_stage.setdefault(id(script.stage), []).append(script)
     for stage in df.stages:
         pending: list[_Pending] = []
         child: list[_Pending] = []  # ONBUILD RUNs run together, later, in the child's build
-        for script in instances_in(df.file, RunScript):
-            if script.stage is not stage:
-                continue
+        for script in by_stage.get(id(stage), ()):
             yield from _piped(script)
             yield from _downloaded_then_run(script, child if script.onbuild else pending)
 
