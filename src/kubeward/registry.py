@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from kubeward.source import SourceFile, Span
+from kubeward.source import MAX_MESSAGE, SourceFile, Span, shorten
 
 if TYPE_CHECKING:
     from kubeward.scan_context import ScanContext
@@ -106,6 +106,10 @@ class Related:
     span: Span
     label: str
 
+    def __post_init__(self) -> None:
+        if len(self.label) > MAX_MESSAGE:
+            object.__setattr__(self, "label", _bounded(self.label))
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:
@@ -120,6 +124,25 @@ class Finding:
     related: tuple[Related, ...] = ()
     severity: Severity | None = None
     properties: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # The one point every finding passes: values quoted from a hostile file cannot make a
+        # message (or a property) longer than MAX_MESSAGE characters, whichever rule built it.
+        if len(self.message) > MAX_MESSAGE:
+            object.__setattr__(self, "message", _bounded(self.message))
+        if self.properties:
+            object.__setattr__(self, "properties", _bounded(self.properties))
+
+
+def _bounded(value: Any) -> Any:
+    """`value` with every string in it shortened to MAX_MESSAGE characters, keeping its end."""
+    if isinstance(value, str):
+        return shorten(value, MAX_MESSAGE, keep_end=MAX_MESSAGE // 4)
+    if isinstance(value, Mapping):
+        return {k: _bounded(v) for k, v in value.items()}
+    if type(value) in (list, tuple):
+        return type(value)(_bounded(v) for v in value)
+    return value
 
 
 @dataclass(frozen=True, slots=True)

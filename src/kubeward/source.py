@@ -59,6 +59,28 @@ class FileKind(enum.Enum):
     OTHER = "other"  # read for secrets and key material only
 
 
+# How much of a value from the scanned files a message quotes, and how long a message may be.
+# A hostile file can hold megabyte scalars, referenced by aliases from thousands of places;
+# quoted whole, every finding would carry a copy into every output format.
+MAX_QUOTED = 200
+MAX_MESSAGE = 1000
+
+
+def shorten(text: str, limit: int = MAX_QUOTED, *, keep_end: int = 0) -> str:
+    """`text` if at most `limit` characters, else its start and how many characters were left
+    out, with the last `keep_end` characters kept after the note.
+
+    `shorten(value)` quotes a value; a message keeps its end (`keep_end`) because the end says
+    what is wrong while the long value sits in the middle.
+    """
+    if len(text) <= limit:
+        return text
+    head = max(limit - keep_end, 0)
+    tail = text[len(text) - keep_end :] if keep_end else ""
+    more = len(text) - head - len(tail)
+    return f"{text[:head]}…({more} more characters){'…' if tail else ''}{tail}"
+
+
 @dataclass(frozen=True, slots=True)
 class LineIndex:
     """Maps character offsets to 1-based (line, column)."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from kubeward.model.image import ImageRef, parse_image
 from kubeward.parse.yamlnode import YNode
 from kubeward.registry import Finding, Related, instances_in, provider
-from kubeward.source import FileKind, SourceFile, Span
+from kubeward.source import FileKind, SourceFile, Span, shorten
 
 # Kinds whose pod template sits at spec.template.spec.
 _TEMPLATE_KINDS = {
@@ -47,7 +47,8 @@ class KubeObject:
 
     @property
     def display(self) -> str:
-        return f"{self.kind}/{self.name or '<unnamed>'}"
+        # Names are quoted from the file: shortened, like every value a message quotes.
+        return f"{shorten(self.kind)}/{shorten(self.name or '<unnamed>')}"
 
     @property
     def metadata(self) -> YNode | None:
@@ -104,7 +105,7 @@ class Container:
 
     @property
     def display(self) -> str:
-        return f"{self.role} {self.name or '<unnamed>'} of {self.workload.obj.display}"
+        return f"{self.role} {shorten(self.name or '<unnamed>')} of {self.workload.obj.display}"
 
     def finding(
         self, span: Span, message: str, *, related: tuple[Related, ...] = (), **kw: object

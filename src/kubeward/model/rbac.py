@@ -18,7 +18,7 @@ from kubeward.model.labels import LabelSelector, parse_selector
 from kubeward.parse.yamlnode import YNode
 from kubeward.registry import Related, instances_in, provider, scan_provider
 from kubeward.scan_context import ScanContext
-from kubeward.source import SourceFile, Span
+from kubeward.source import SourceFile, Span, shorten
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
 READ_VERBS = frozenset({"get", "list", "watch"})
@@ -99,9 +99,10 @@ class Role:
 
     @property
     def display(self) -> str:
+        kind, name = shorten(self.obj.kind), shorten(self.name)
         if self.cluster or not self.obj.namespace:
-            return f"{self.obj.kind}/{self.name}"
-        return f"{self.obj.kind}/{self.obj.namespace}/{self.name}"
+            return f"{kind}/{name}"
+        return f"{kind}/{shorten(self.obj.namespace)}/{name}"
 
     @property
     def span(self) -> Span:
@@ -128,8 +129,9 @@ class Subject:
     @property
     def display(self) -> str:
         if self.kind == "ServiceAccount":
-            return f"ServiceAccount {self.namespace or '<binding namespace>'}/{self.name}"
-        return f"{self.kind} {self.name}"
+            ns = shorten(self.namespace or "<binding namespace>")
+            return f"ServiceAccount {ns}/{shorten(self.name)}"
+        return f"{shorten(self.kind)} {shorten(self.name)}"
 
     @property
     def span(self) -> Span:
@@ -153,10 +155,10 @@ class Binding:
 
     @property
     def display(self) -> str:
-        name = self.obj.name or "<unnamed>"
+        kind, name = shorten(self.obj.kind), shorten(self.obj.name or "<unnamed>")
         if self.cluster or not self.obj.namespace:
-            return f"{self.obj.kind}/{name}"
-        return f"{self.obj.kind}/{self.obj.namespace}/{name}"
+            return f"{kind}/{name}"
+        return f"{kind}/{shorten(self.obj.namespace)}/{name}"
 
     @property
     def role_span(self) -> Span:

@@ -1,6 +1,8 @@
 """JSON output, schema version 1 (documented in docs/json-schema.md).
 
-The shape is frozen per `schema_version`: fields are only added within a version.
+The shape is frozen per `schema_version`: fields are only added within a version. Strings from
+the scanned repository keep their characters (JSON escapes controls) except lone surrogates,
+which `json_text` shows as escapes so that every JSON parser accepts the output.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import json
 from typing import Any
 
 from kubeward.registry import Related
+from kubeward.report._escape import json_data, json_text
 from kubeward.results import Report, Result
 from kubeward.source import Span
 
@@ -17,14 +20,14 @@ SCHEMA_VERSION = 1
 
 def span_dict(span: Span) -> dict[str, Any]:
     return {
-        "path": span.path,
+        "path": json_text(span.path),
         "start": {"line": span.start.line, "column": span.start.col},
         "end": {"line": span.end.line, "column": span.end.col},
     }
 
 
 def _related(r: Related) -> dict[str, Any]:
-    return {"label": r.label, "location": span_dict(r.span)}
+    return {"label": json_text(r.label), "location": span_dict(r.span)}
 
 
 def result_dict(r: Result) -> dict[str, Any]:
@@ -34,7 +37,7 @@ def result_dict(r: Result) -> dict[str, Any]:
         "layer": int(r.rule.layer),
         "layer_name": r.rule.layer.title,
         "severity": r.severity.value,
-        "message": r.message,
+        "message": json_text(r.message),
         "location": span_dict(r.span),
         "related": [_related(x) for x in r.finding.related],
         "remediation": r.rule.section("Remediation"),
@@ -47,7 +50,7 @@ def result_dict(r: Result) -> dict[str, Any]:
         "help_uri": r.rule.help_uri,
     }
     if r.finding.properties:
-        out["properties"] = dict(r.finding.properties)
+        out["properties"] = json_data(dict(r.finding.properties))
     if r.suppressed_by:
         out["suppressed_by"] = r.suppressed_by
     return out
@@ -59,8 +62,8 @@ def report_dict(report: Report) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "kubeward", "version": report.version},
-        "roots": report.roots,
-        "config": report.config,
+        "roots": [json_text(r) for r in report.roots],
+        "config": json_text(report.config) if report.config is not None else None,
         "summary": {
             "files_scanned": report.files_scanned,
             "findings": len(report.results),
@@ -72,12 +75,17 @@ def report_dict(report: Report) -> dict[str, Any]:
         },
         "findings": [result_dict(r) for r in report.results],
         "suppressed": [result_dict(r) for r in report.suppressed],
-        "errors": [{"path": e.path, "line": e.line, "reason": e.reason} for e in report.errors],
+        "errors": [
+            {"path": json_text(e.path), "line": e.line, "reason": json_text(e.reason)}
+            for e in report.errors
+        ],
         "unused_suppressions": [
-            {"kind": u.kind, "rules": list(u.rule_ids), "location": span_dict(u.span)}
+            {"kind": u.kind, "rules": json_data(u.rule_ids), "location": span_dict(u.span)}
             for u in report.unused_suppressions
         ],
-        "sections": [{"id": s.id, "title": s.title, "rows": s.rows} for s in report.sections],
+        "sections": [
+            {"id": s.id, "title": s.title, "rows": json_data(s.rows)} for s in report.sections
+        ],
     }
 
 

@@ -1,7 +1,9 @@
 """JUnit XML: one test case per rule that ran, failing with one entry per finding.
 
 CI systems show JUnit natively; a rule with no findings is a passing test case, and each file
-that could not be scanned is an error test case.
+that could not be scanned is an error test case. Text from the scanned repository goes through
+`visible`, whose output holds no character XML 1.0 forbids, so the document is always
+well-formed.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 
+from kubeward.report._escape import visible
 from kubeward.results import Report, Result
 
 
@@ -37,8 +40,8 @@ def render(report: Report) -> str:
         hits = by_rule.get(rule.id, [])
         if hits:
             lines = [
-                f"{h.span.path}:{h.span.start.line}:{h.span.start.col}: "
-                f"[{h.severity.value}] {h.message}"
+                f"{visible(h.span.path)}:{h.span.start.line}:{h.span.start.col}: "
+                f"[{h.severity.value}] {visible(h.message)}"
                 for h in hits
             ]
             fail = ET.SubElement(
@@ -49,9 +52,10 @@ def render(report: Report) -> str:
             )
             fail.text = "\n".join(lines)
     for e in report.errors:
-        case = ET.SubElement(suite, "testcase", classname="kubeward.input", name=e.path)
-        err = ET.SubElement(case, "error", message=e.reason, type="scan-error")
-        err.text = f"{e.path}{':' + str(e.line) if e.line else ''}: {e.reason}"
+        path, reason = visible(e.path), visible(e.reason)
+        case = ET.SubElement(suite, "testcase", classname="kubeward.input", name=path)
+        err = ET.SubElement(case, "error", message=reason, type="scan-error")
+        err.text = f"{path}{':' + str(e.line) if e.line else ''}: {reason}"
     ET.indent(suites)
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"

@@ -1,13 +1,21 @@
-"""Markdown, fit for a pull-request comment."""
+"""Markdown, fit for a pull-request comment.
+
+Everything from the scanned repository (paths, messages, reasons, section values) goes through
+`md_text` or `md_code`: a hostile value renders as its own characters, never as a heading, a
+link, an image, raw HTML or an unclosed block that hides what follows.
+"""
 
 from __future__ import annotations
 
 from kubeward.registry import Layer, Severity
+from kubeward.report._escape import md_code, md_text
 from kubeward.results import Report
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    # md_text escapes every ASCII punctuation character, `|` included, and shows line breaks
+    # as escapes, so a value stays inside its table cell.
+    return md_text(text)
 
 
 def render(report: Report) -> str:
@@ -31,7 +39,7 @@ def render(report: Report) -> str:
         out.append("")
         out += ["| severity | rule | location | message |", "|---|---|---|---|"]
         for r in report.results:
-            loc = f"`{r.span.path}:{r.span.start.line}:{r.span.start.col}`"
+            loc = md_code(f"{r.span.path}:{r.span.start.line}:{r.span.start.col}", in_table=True)
             out.append(
                 f"| {r.severity.value} | [{r.rule.id}]({r.rule.help_uri}) | {loc} | "
                 f"{_cell(r.message)} |"
@@ -49,10 +57,10 @@ def render(report: Report) -> str:
         out.append("</details>")
         out.append("")
     for section in report.sections:
-        out += [f"### {section.title}", ""]
+        out += [f"### {md_text(section.title)}", ""]
         if section.rows:
             cols = list(section.rows[0])
-            out.append("| " + " | ".join(cols) + " |")
+            out.append("| " + " | ".join(_cell(c) for c in cols) + " |")
             out.append("|" + "---|" * len(cols))
             for row in section.rows:
                 out.append("| " + " | ".join(_cell(str(row.get(c, ""))) for c in cols) + " |")
@@ -60,14 +68,15 @@ def render(report: Report) -> str:
     if report.errors:
         out += [f"### Files not scanned ({len(report.errors)})", ""]
         out += [
-            f"- `{e.path}`{f':{e.line}' if e.line else ''}: {_cell(e.reason)}"
+            f"- {md_code(e.path)}{f':{e.line}' if e.line else ''}: {md_text(e.reason)}"
             for e in report.errors
         ]
         out.append("")
     if report.unused_suppressions:
         out += ["### Unused suppressions", ""]
         out += [
-            f"- `{u.span.path}:{u.span.start.line}` ({u.kind}): {', '.join(u.rule_ids)}"
+            f"- {md_code(f'{u.span.path}:{u.span.start.line}')} ({u.kind}): "
+            f"{md_text(', '.join(u.rule_ids))}"
             for u in report.unused_suppressions
         ]
         out.append("")

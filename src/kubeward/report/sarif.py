@@ -1,10 +1,15 @@
-"""SARIF 2.1.0 (validated against the OASIS JSON schema in the tests)."""
+"""SARIF 2.1.0 (validated against the OASIS JSON schema in the tests).
+
+`artifactLocation.uri` is the path percent-encoded per RFC 3986 (`uri_path`); texts from the
+scanned repository keep their characters but for lone surrogates (`json_text`).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from kubeward.registry import Rule, Severity
+from kubeward.report._escape import json_data, json_text, uri_path
 from kubeward.report.json_out import dump_json
 from kubeward.results import Report, Result
 from kubeward.source import Span
@@ -35,14 +40,14 @@ def _region(span: Span) -> dict[str, int]:
 def _location(span: Span, message: str | None = None, ident: int | None = None) -> dict[str, Any]:
     loc: dict[str, Any] = {
         "physicalLocation": {
-            "artifactLocation": {"uri": span.path, "uriBaseId": "%SRCROOT%"},
+            "artifactLocation": {"uri": uri_path(span.path), "uriBaseId": "%SRCROOT%"},
             "region": _region(span),
         }
     }
     if ident is not None:
         loc["id"] = ident
     if message:
-        loc["message"] = {"text": message}
+        loc["message"] = {"text": json_text(message)}
     return loc
 
 
@@ -73,13 +78,17 @@ def _result(res: Result, index: dict[str, int]) -> dict[str, Any]:
         "ruleId": res.rule.id,
         "ruleIndex": index[res.rule.id],
         "level": _LEVEL[res.severity],
-        "message": {"text": res.message},
+        "message": {"text": json_text(res.message)},
         "locations": [_location(res.span)],
         "partialFingerprints": {"kubewardFingerprint/v1": res.fingerprint},
         "properties": {
             "severity": res.severity.value,
             "security-severity": res.severity.security_severity,
-            **({"details": dict(res.finding.properties)} if res.finding.properties else {}),
+            **(
+                {"details": json_data(dict(res.finding.properties))}
+                if res.finding.properties
+                else {}
+            ),
         },
     }
     if res.finding.related:
@@ -106,11 +115,11 @@ def report_sarif(report: Report) -> dict[str, Any]:
     notifications = [
         {
             "level": "error",
-            "message": {"text": e.reason},
+            "message": {"text": json_text(e.reason)},
             "locations": [
                 {
                     "physicalLocation": {
-                        "artifactLocation": {"uri": e.path, "uriBaseId": "%SRCROOT%"},
+                        "artifactLocation": {"uri": uri_path(e.path), "uriBaseId": "%SRCROOT%"},
                         **({"region": {"startLine": e.line}} if e.line else {}),
                     }
                 }
@@ -142,7 +151,9 @@ def report_sarif(report: Report) -> dict[str, Any]:
     }
     if report.sections:
         run["properties"] = {
-            "sections": [{"id": s.id, "title": s.title, "rows": s.rows} for s in report.sections]
+            "sections": [
+                {"id": s.id, "title": s.title, "rows": json_data(s.rows)} for s in report.sections
+            ]
         }
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
 

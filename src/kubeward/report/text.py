@@ -1,5 +1,9 @@
 """Text for people: findings grouped by file, with the source line and a caret under the span,
-then a summary by layer and severity. Colour only when asked (the CLI asks on a terminal)."""
+then a summary by layer and severity. Colour only when asked (the CLI asks on a terminal).
+
+Text from the scanned repository is passed through `_show`: controls, ANSI/OSC sequences and
+bidi characters appear as visible escapes, and rich markup or emoji codes in it stay literal.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from kubeward.registry import Layer, Severity
+from kubeward.report._escape import visible
 from kubeward.results import Report
 
 _STYLE = {
@@ -21,6 +26,11 @@ _STYLE = {
 }
 
 
+def _show(text: str) -> str:
+    """Attacker text as console markup that prints exactly its visible form."""
+    return escape(visible(text))
+
+
 def render(report: Report, *, color: bool = False) -> str:
     buf = io.StringIO()
     con = Console(
@@ -29,17 +39,18 @@ def render(report: Report, *, color: bool = False) -> str:
         no_color=not color,
         width=100,
         highlight=False,
+        emoji=False,
         soft_wrap=True,
         color_system="standard" if color else None,
     )
     for path, group in groupby(report.results, key=lambda r: r.span.path):
-        con.print(f"[bold underline]{escape(path)}[/]")
+        con.print(f"[bold underline]{_show(path)}[/]")
         for r in group:
             s = r.span
             sev = r.severity
             con.print(
                 f"  {s.start.line}:{s.start.col}  [{_STYLE[sev]}]{sev.value:<8}[/] "
-                f"[bold]{r.rule.id}[/]  {escape(r.message)}"
+                f"[bold]{r.rule.id}[/]  {_show(r.message)}"
             )
             src = report.source_line(path, s.start.line)
             if src:
@@ -49,13 +60,16 @@ def render(report: Report, *, color: bool = False) -> str:
                     if s.end.line == s.start.line
                     else len(src) - s.start.col + 1
                 )
-                con.print(f"      [dim]{s.start.line:>4} |[/] {escape(expanded)}")
-                pad, carets = " " * (s.start.col - 1), "^" * max(width, 1)
+                con.print(f"      [dim]{s.start.line:>4} |[/] {_show(expanded)}")
+                # The caret sits under the visible form: an escape is wider than its character.
+                before = visible(expanded[: s.start.col - 1])
+                under = visible(expanded[s.start.col - 1 : s.start.col - 1 + max(width, 1)])
+                pad, carets = " " * len(before), "^" * max(len(under), 1)
                 con.print(f"      [dim]     |[/] {pad}[{_STYLE[sev]}]{carets}[/]")
             for rel in r.finding.related:
                 con.print(
-                    f"      [dim]related: {escape(rel.span.path)}:{rel.span.start.line}:"
-                    f"{rel.span.start.col} {escape(rel.label)}[/]"
+                    f"      [dim]related: {_show(rel.span.path)}:{rel.span.start.line}:"
+                    f"{rel.span.start.col} {_show(rel.label)}[/]"
                 )
         con.print()
     fired = sorted({r.rule.id: r.rule for r in report.results}.values(), key=lambda r: r.id)
@@ -67,22 +81,22 @@ def render(report: Report, *, color: bool = False) -> str:
                 con.print(f"    [green]{escape(line)}[/]" if line.strip() else "")
         con.print()
     for section in report.sections:
-        con.print(f"[bold]{escape(section.title)}[/]")
+        con.print(f"[bold]{_show(section.title)}[/]")
         for row in section.rows:
-            con.print("  " + escape("  ".join(f"{k}={v}" for k, v in row.items())))
+            con.print("  " + _show("  ".join(f"{k}={v}" for k, v in row.items())))
         con.print()
     if report.errors:
         con.print(f"[bold red]Files not scanned ({len(report.errors)})[/]")
         for e in report.errors:
             where = f"{e.path}:{e.line}" if e.line else e.path
-            con.print(f"  {escape(where)}: {escape(e.reason)}")
+            con.print(f"  {_show(where)}: {_show(e.reason)}")
         con.print()
     if report.unused_suppressions:
         con.print(f"[bold yellow]Unused suppressions ({len(report.unused_suppressions)})[/]")
         for u in report.unused_suppressions:
             con.print(
-                f"  {escape(u.span.path)}:{u.span.start.line} ({u.kind}) "
-                f"{escape(', '.join(u.rule_ids))} suppresses nothing"
+                f"  {_show(u.span.path)}:{u.span.start.line} ({u.kind}) "
+                f"{_show(', '.join(u.rule_ids))} suppresses nothing"
             )
         con.print()
     _summary(con, report)

@@ -1,0 +1,240 @@
+"""Checks that each rendered format is well-formed and carries hostile text only as text.
+
+Shared by tests/test_output_safety.py and tests/test_fuzz_hostile.py. Every check reads the
+output with a real parser (json, ElementTree and minidom, the OASIS SARIF schema with URI
+format checking, markdown-it-py and GitHub's cmark-gfm) and compares what a reader would see
+with the findings of the JSON output of the same report.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.dom.minidom
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+import cmarkgfm
+import jsonschema
+from cmarkgfm.cmark import Options
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from kubeward.registry import load_rules
+from kubeward.report._escape import visible
+from tests.conftest import sarif_schema
+
+# What no output meant for a terminal may hold (besides its line feeds): C0/C1 controls, DEL,
+# bidi overrides, isolates and marks, line separators, lone surrogates.
+UNSAFE = re.compile(
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+    "\u2028\u2029\ud800-\udfff]"
+)
+_SGR = re.compile("\x1b\\[[0-9;]*m")  # rich's own colours
+_OUR_HTML_BLOCKS = {"<details><summary>Remediation</summary>\n", "</details>\n"}
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (*_strings(k), *_strings(v))]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def check_json(out: str) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(out)
+    for s in _strings(doc):
+        s.encode("utf-8")  # no lone surrogate survives: every consumer can encode it
+    return doc
+
+
+def _location(f: dict[str, Any]) -> str:
+    start = f["location"]["start"]
+    return f"{f['location']['path']}:{start['line']}:{start['column']}"
+
+
+def check_sarif(out: str, doc: dict[str, Any]) -> None:
+    sarif = check_json(out)
+    checker = jsonschema.FormatChecker()
+    assert "uri-reference" in checker.checkers, "rfc3986-validator is needed to check URIs"
+    jsonschema.validate(sarif, sarif_schema(), format_checker=checker)
+    run = sarif["runs"][0]
+    # Findings then suppressed, as the JSON lists them; each URI names the same file's bytes.
+    listed = [*doc["findings"], *doc["suppressed"]]
+    assert len(run["results"]) == len(listed)
+    for res, f in zip(run["results"], listed, strict=True):
+        uri = res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        assert unquote_to_bytes(uri) == _path_bytes(f["location"]["path"]), (uri, f)
+        assert res["message"]["text"] == f["message"]
+
+
+def _path_bytes(shown: str) -> bytes:
+    """The bytes a JSON path names: `\\xNN` is the non-UTF-8 byte NN (see report/_escape.py)."""
+    return re.sub(rb"\\x([89a-f][0-9a-f])", lambda m: bytes([int(m[1], 16)]), shown.encode())
+
+
+def check_junit(out: str, doc: dict[str, Any]) -> None:
+    root = ET.fromstring(out.encode("utf-8"))
+    xml.dom.minidom.parseString(out.encode("utf-8"))
+    failures = "\n".join(f.text or "" for f in root.iter("failure"))
+    for f in doc["findings"]:
+        assert f"{visible(_location(f))}: [{f['severity']}] {visible(f['message'])}" in failures
+    errors = [e.get("name") for e in root.iter("testcase") if e.find("error") is not None]
+    assert errors == [visible(e["path"]) for e in doc["errors"]]
+
+
+def check_text(out: str, doc: dict[str, Any], *, color: bool) -> None:
+    plain = _SGR.sub("", out) if color else out
+    assert not UNSAFE.search(plain), UNSAFE.findall(plain)[:10]
+    for f in doc["findings"]:
+        assert visible(f["message"]) in plain
+
+
+def _inline_text(tok: Token) -> str:
+    """What a reader sees of an inline token: its text and code, nothing else."""
+    parts = []
+    for c in tok.children or []:
+        if c.type in ("text", "code_inline"):
+            parts.append(c.content)
+        elif c.type in ("softbreak", "hardbreak"):
+            parts.append("\n")
+    return "".join(parts)
+
+
+def check_markdown(out: str, doc: dict[str, Any]) -> None:
+    """CommonMark (markdown-it-py) with GFM tables: the structure is the template's, whatever
+    the values; each finding is one table row whose cells read exactly as its location and
+    message; no raw HTML, link or image comes from the input. Then GitHub's own renderer."""
+    md = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+    tokens = md.parse(out)
+    fired = {f["rule"] for f in doc["findings"]}
+    headings = [t for t in tokens if t.type == "heading_open"]
+    expected = (
+        1 + len(fired) + len(doc["sections"]) + bool(doc["errors"])
+        + bool(doc["unused_suppressions"])
+    )  # fmt: skip
+    assert len(headings) == expected
+    html = [t.content for t in tokens if t.type == "html_block"]
+    assert set(html) <= _OUR_HTML_BLOCKS and len(html) == (2 if fired else 0)
+    inline = [c for t in tokens if t.type == "inline" for c in t.children or []]
+    assert not [c for c in inline if c.type in ("html_inline", "image")]
+    ours = _our_links(doc)
+    assert [c.attrs["href"] for c in inline if c.type == "link_open"] == [
+        c.attrs["href"] for c in inline if c.type == "link_open" and c.attrs["href"] in ours
+    ]
+    rows = _table_rows(tokens)
+    assert len(rows) == len(doc["findings"])
+    for cells, f in zip(rows, doc["findings"], strict=True):
+        assert cells[0] == f["severity"] and cells[1] == f["rule"]
+        assert cells[2] == visible(_location(f)).strip()
+        assert cells[3] == visible(f["message"]).strip()
+    bullets = _error_items(tokens)
+    assert len(bullets) == len(doc["errors"])
+    for item, e in zip(bullets, doc["errors"], strict=True):
+        line = f":{e['line']}" if e["line"] else ""
+        assert item == f"{visible(e['path'])}{line}: {visible(e['reason'])}".strip()
+    _check_github(out, doc)
+
+
+def _our_links(doc: dict[str, Any]) -> set[str]:
+    """The links the template writes: each fired rule's page, and those its remediation text
+    (written by us) holds."""
+    rules = load_rules()
+    fired = {f["rule"] for f in doc["findings"]}
+    found = {f["help_uri"] for f in doc["findings"]}
+    for rid in fired:
+        found |= set(re.findall(r"https?://[^\s)>\]]+", rules[rid].section("Remediation")))
+    return found
+
+
+def _table_rows(tokens: list[Token]) -> list[list[str]]:
+    """The body rows of the findings table (the one whose header starts with `severity`)."""
+    rows: list[list[str]] = []
+    in_findings = in_body = False
+    cells: list[str] = []
+    for t in tokens:
+        if t.type == "table_open":
+            in_findings = in_body = False
+        elif t.type == "inline" and not in_body and t.content == "severity" and not rows:
+            in_findings = True
+        elif t.type == "tbody_open":
+            in_body = in_findings
+        elif t.type == "tbody_close":
+            in_body = in_findings = False
+        elif in_body and t.type == "tr_open":
+            cells = []
+        elif in_body and t.type == "inline":
+            cells.append(_inline_text(t).strip())
+        elif in_body and t.type == "tr_close":
+            rows.append(cells)
+    return rows
+
+
+def _error_items(tokens: list[Token]) -> list[str]:
+    """The items of the list under the `Files not scanned` heading."""
+    items: list[str] = []
+    state = ""
+    for t in tokens:
+        if t.type == "inline" and state == "heading":
+            state = "list" if _inline_text(t).startswith("Files not scanned") else ""
+        elif t.type == "heading_open":
+            state = "heading"
+        elif state == "list" and t.type == "inline":
+            items.append(_inline_text(t).strip())
+    return items
+
+
+class _Html(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[str] = []
+        self.hrefs: list[str] = []
+        self.comments: list[str] = []
+        self.cells: list[str] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        if tag == "a":
+            self.hrefs.append(dict(attrs).get("href") or "")
+        if tag == "td":
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td" and self._cell is not None:
+            self.cells.append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+    def handle_comment(self, data: str) -> None:
+        self.comments.append(data)
+
+
+def _check_github(out: str, doc: dict[str, Any]) -> None:
+    """GitHub's renderer (cmark-gfm with its extensions, raw HTML allowed as GitHub allows it
+    before sanitising): no tag, comment or link the template did not write."""
+    html = cmarkgfm.github_flavored_markdown_to_html(out, options=Options.CMARK_OPT_UNSAFE)
+    p = _Html()
+    p.feed(html)
+    allowed = {
+        "h2", "h3", "h4", "p", "strong", "table", "thead", "tbody", "tr", "th", "td", "a",
+        "code", "pre", "ul", "li", "details", "summary", "em", "ol", "blockquote",
+    }  # fmt: skip
+    assert set(p.tags) <= allowed, set(p.tags) - allowed
+    assert p.tags.count("details") == (1 if doc["findings"] else 0)
+    assert not p.comments
+    ours = _our_links(doc)
+    assert [h for h in p.hrefs if h not in ours] == []
+    # Each findings row reads as the finding (the layer table's cells come first).
+    cells = p.cells[2 * 6 :] if doc["findings"] else []
+    for i, f in enumerate(doc["findings"]):
+        assert cells[4 * i + 2] == visible(_location(f)).strip()
+        assert cells[4 * i + 3] == visible(f["message"]).strip()
