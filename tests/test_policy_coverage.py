@@ -7,14 +7,9 @@ from pathlib import Path
 import pytest
 
 from kubeward.model.image import parse_image
-from kubeward.model.policy import (
-    ResourceMatch,
-    gobwas_regex,
-    kyverno_forms,
-    kyverno_regex,
-    policy_controller_forms,
-    policy_controller_regex,
-)
+from kubeward.model.policy import ResourceMatch
+from kubeward.policy import policy_controller
+from kubeward.policy.kyverno import gobwas_regex, kyverno_forms, kyverno_regex
 from tests.conftest import FIXTURES
 from tests.expectations import Expectations, hits, run_rule
 
@@ -104,8 +99,7 @@ def _kyverno(pattern: str, image: str) -> bool:
 
 
 def _pc(glob: str, image: str) -> bool:
-    rx = policy_controller_regex(glob)
-    return rx is not None and any(rx.match(f) for f in policy_controller_forms(parse_image(image)))
+    return policy_controller.selects(glob, parse_image(image))
 
 
 @pytest.mark.parametrize(
@@ -139,8 +133,8 @@ def test_kyverno_wildcards(pattern: str, image: str, expected: bool) -> None:
         (
             "ghcr.io/acme/app@sha256:*",
             "ghcr.io/acme/app@sha256:" + "b" * 64,
-            False,
-        ),  # no @ in globs
+            True,
+        ),  # '@' is allowed in globs since policy-controller 6ac055c9 (2022)
         ("ghcr.io/acme/[a-z]*", "ghcr.io/acme/app", False),  # rejected glob
     ],
 )

@@ -451,9 +451,11 @@ def test_set_signed_by_an_impostor_of_the_trusted_log(
     assert any("Rekor signed entry timestamp does not verify" in r for r in result["reasons"])
 
 
-def test_identity_regexp_must_match_whole_identity(
+def test_identity_regexp_is_unanchored_as_in_cosign(
     registry_env: Registry, world: World, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """cosign matches `--certificate-identity-regexp` with Go's `MatchString`: anywhere in the
+    identity, so a prefix matches and only `^...$` pins the whole identity."""
     image = _case(registry_env, world, "regexp")
     rc, result = _verify(
         registry_env,
@@ -461,9 +463,20 @@ def test_identity_regexp_must_match_whole_identity(
         image,
         capsys,
         "--certificate-identity-regexp",
-        "https://github.com/acme/shop/",  # a prefix is not a full match
+        "github.com/acme/shop/",
+        "--certificate-oidc-issuer",
+        ISSUER,
+    )
+    assert rc == 0, result["reasons"]
+    rc, result = _verify(
+        registry_env,
+        world,
+        image,
+        capsys,
+        "--certificate-identity-regexp",
+        "^https://github.com/acme/shop/$",
         "--certificate-oidc-issuer",
         ISSUER,
     )
     assert rc == 1
-    assert any("does not match /https://github.com/acme/shop//" in r for r in result["reasons"])
+    assert any("does not match /^https://github.com/acme/shop/$/" in r for r in result["reasons"])

@@ -1,23 +1,16 @@
 """Admission policies that verify images, and the image patterns each one covers.
 
-Each engine matches images its own way, and the coverage question ("would an unsigned copy of
-this image get through?") depends on those details:
+Which image a pattern selects is decided by `kubeward.policy` (shared with `kubeward verify
+--policy`): Kyverno's wildcards and gobwas globs in `kubeward.policy.kyverno`, policy-controller's
+globs in `kubeward.policy.policy_controller`. This module models the policies around them:
 
-- Kyverno (`kyverno.io` `ClusterPolicy`/`Policy`, `verifyImages[].imageReferences`): the
-  `wildcard.Match` of its `ext/wildcard` package: `*` matches any run of characters, `/`
-  included, and `?` one character. Kyverno matches against the normalised reference
-  (`docker.io/library/nginx:latest`); we also try the text as written so that we never call an
-  image uncovered that Kyverno would match.
+- Kyverno (`kyverno.io` `ClusterPolicy`/`Policy`, `verifyImages[].imageReferences`).
 - Kyverno `ImageValidatingPolicy` (`policies.kyverno.io`, also `NamespacedImageValidatingPolicy`,
-  `spec.matchImageReferences[]`): a `glob` is compiled with `github.com/gobwas/glob` without
-  separators (kyverno `pkg/imageverification/match`): `*` any run, `/` included, `?` one
-  character, plus `[...]` classes and `{a,b}` alternatives; an empty list matches every image.
-  An `expression` entry is CEL over `ref` and cannot be evaluated here: it covers nothing.
-- Sigstore policy-controller (`ClusterImagePolicy`, `spec.images[].glob`): `pkg/apis/glob`
-  turns `**` into `.*` and `*` into `[^/]*` (a `*` stops at `/` but not at `:`), anchors the
-  whole string, and matches the go-containerregistry name (`index.docker.io/library/nginx:latest`,
-  or `repo@sha256:...` for a digest), falling back to the text as written. A bare `*` means
-  `index.docker.io/library/*` and `*/*` means `index.docker.io/*/*`.
+  `spec.matchImageReferences[]`): an empty list matches every image. An `expression` entry is
+  CEL over `ref` and cannot be evaluated here: it covers nothing.
+- Sigstore policy-controller (`ClusterImagePolicy`, `spec.images[].glob`), matched against the
+  go-containerregistry name of the image (`index.docker.io/library/nginx:latest`, or
+  `repo@sha256:...` for a digest), as its webhook does.
   A non-empty `spec.match` limits the policy to the admitted objects (the workload, the
   ReplicaSet or Job its controller creates, its pods) one entry names by group, resource and
   version (or `*`) after the webhook's kind table, and whose own labels the entry's `selector`
@@ -33,15 +26,16 @@ import fnmatch
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from kubeward.model.image import DOCKER_HUB, ImageRef
+from kubeward.model.image import ImageRef
 from kubeward.model.images import ImageUse
 from kubeward.model.k8s import KubeObject
 from kubeward.model.kustomize import KustomizeNamespaces
 from kubeward.model.labels import LabelSelector, labels_of, parse_selector
 from kubeward.parse.yamlnode import YNode
+from kubeward.policy import policy_controller
+from kubeward.policy.kyverno import gobwas_regex, kyverno_forms, kyverno_regex
 from kubeward.registry import instances_in, provider, scan_provider
 from kubeward.source import SourceFile, Span
 
@@ -68,114 +62,6 @@ def is_catch_all_wildcard(text: str) -> bool:
     """A Kyverno wildcard (subject/issuer) that matches any value: `*`, `**`, `?*`."""
     t = text.strip()
     return t != "" and set(t) <= {"*", "?"} and "*" in t
-
-
-# --- matching ---------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=4096)
-def kyverno_regex(pattern: str) -> re.Pattern[str]:
-    """Kyverno's wildcard.Match: `*` any run (slashes included), `?` one character."""
-    out = []
-    for ch in pattern:
-        if ch == "*":
-            out.append(".*")
-        elif ch == "?":
-            out.append(".")
-        else:
-            out.append(re.escape(ch))
-    return re.compile("^" + "".join(out) + "$", re.S)
-
-
-@lru_cache(maxsize=4096)
-def gobwas_regex(pattern: str) -> re.Pattern[str] | None:
-    """`gobwas/glob.Compile(pattern)` with no separators, as Kyverno's ImageValidatingPolicy
-    compiles `matchImageReferences[].glob`: `*` and `**` any run, `?` one character, `[...]`
-    (`[!...]` negated) a class, `{a,b}` alternatives, `\\` an escape. None for a glob it
-    rejects (an unclosed class or brace): Kyverno refuses such a policy."""
-    out: list[str] = []
-    depth = 0
-    i = 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\":
-            if i + 1 >= len(pattern):
-                return None
-            out.append(re.escape(pattern[i + 1]))
-            i += 2
-            continue
-        if ch == "*":
-            out.append(".*")
-        elif ch == "?":
-            out.append(".")
-        elif ch == "[":
-            end = pattern.find("]", i + 1)
-            if end < 0:
-                return None
-            body = pattern[i + 1 : end]
-            neg = body.startswith("!")
-            body = body[1:] if neg else body
-            if not body:
-                return None
-            chars = "".join("\\" + c if c in "\\^]" else c for c in body)
-            out.append(f"[{'^' if neg else ''}{chars}]")
-            i = end + 1
-            continue
-        elif ch == "{":
-            depth += 1
-            out.append("(?:")
-        elif ch == "}" and depth:
-            depth -= 1
-            out.append(")")
-        elif ch == "," and depth:
-            out.append("|")
-        else:
-            out.append(re.escape(ch))
-        i += 1
-    if depth:
-        return None
-    return re.compile("^" + "".join(out) + "$", re.S)
-
-
-_VALID_PC_GLOB = re.compile(r"^[a-zA-Z0-9\-_:/*.]+$")
-
-
-@lru_cache(maxsize=4096)
-def policy_controller_regex(glob: str) -> re.Pattern[str] | None:
-    """policy-controller's `glob.Compile` (None for a glob it rejects)."""
-    if glob == "*/*":
-        glob = "index.docker.io/*/*"
-    if glob == "*":
-        glob = "index.docker.io/library/*"
-    if not _VALID_PC_GLOB.match(glob):
-        return None
-    g = glob.replace(".", r"\.").replace("**", "#").replace("*", "[^/]*").replace("#", ".*")
-    return re.compile(f"^{g}$")
-
-
-def kyverno_forms(ref: ImageRef) -> tuple[str, ...]:
-    """The strings Kyverno may compare its patterns with (normalised and as written)."""
-    forms = {ref.text.strip()}
-    names = {ref.name}
-    if ref.registry == DOCKER_HUB:
-        names.add(f"{DOCKER_HUB}/{ref.familiar_name}")
-    for name in names:
-        forms.add(name)
-        if ref.digest:
-            forms.add(f"{name}@{ref.digest}")
-            if ref.tag:
-                forms.add(f"{name}:{ref.tag}@{ref.digest}")
-        else:
-            forms.add(f"{name}:{ref.tag or 'latest'}")
-    return tuple(sorted(forms))
-
-
-def policy_controller_forms(ref: ImageRef) -> tuple[str, ...]:
-    """go-containerregistry's `Reference.Name()`, and the text as written (its fallback)."""
-    registry = "index.docker.io" if ref.registry == DOCKER_HUB else ref.registry
-    name = f"{registry}/{ref.repository}"
-    full = f"{name}@{ref.digest}" if ref.digest else f"{name}:{ref.tag or 'latest'}"
-    return (full, ref.text.strip())
 
 
 # --- the model ----------------------------------------------------------------------------------
@@ -391,10 +277,8 @@ class VerificationPolicy:
                     return p.text
             return None
         if self.engine == POLICY_CONTROLLER:
-            forms = policy_controller_forms(ref)
             for p in self.patterns:
-                rx = policy_controller_regex(p.text)
-                if rx is not None and any(rx.match(f) for f in forms):
+                if policy_controller.selects(p.text, ref):
                     return p.text
             return None
         return "every image" if self.match_all else None

@@ -28,6 +28,7 @@ from cryptography.x509.verification import VerificationError as X509Error
 from rfc3161_client import VerificationError as TsaError
 from rfc3161_client import VerifierBuilder, decode_timestamp_response
 
+from kubeward.policy.identity import InvalidRegexp, regexp_matches
 from kubeward.verify import _crypto
 from kubeward.verify._errors import VerificationError
 from kubeward.verify._model import (
@@ -38,7 +39,6 @@ from kubeward.verify._model import (
     SignerPolicy,
     TlogEntry,
     VerifiedSignature,
-    full_match,
 )
 from kubeward.verify._trust import TrustedRoot
 
@@ -259,37 +259,43 @@ def certificate_issuer(cert: x509.Certificate) -> str | None:
     )
 
 
+def _pair_mismatch(identity: str, issuer: str, pair: IdentityPolicy) -> str | None:
+    """Why a certificate's (identity, issuer) is not this pair (None: it is)."""
+    if pair.identity is None and pair.identity_regexp is None:
+        return "no certificate identity to check was given"
+    if pair.issuer is None and pair.issuer_regexp is None:
+        return "no OIDC issuer to check was given"
+    if pair.identity is not None and identity != pair.identity:
+        return f"certificate identity {identity!r} is not the expected {pair.identity!r}"
+    if pair.identity_regexp is not None and not regexp_matches(pair.identity_regexp, identity):
+        return f"certificate identity {identity!r} does not match /{pair.identity_regexp}/"
+    if pair.issuer is not None and issuer != pair.issuer:
+        return f"certificate issuer {issuer!r} is not the expected {pair.issuer!r}"
+    if pair.issuer_regexp is not None and not regexp_matches(pair.issuer_regexp, issuer):
+        return f"certificate issuer {issuer!r} does not match /{pair.issuer_regexp}/"
+    return None
+
+
 def _check_identity(cert: x509.Certificate, policy: IdentityPolicy) -> tuple[str, str]:
+    """The certificate's (identity, issuer) must be one of the policy's pairs, as a pair."""
     identity = certificate_identity(cert)
     issuer = certificate_issuer(cert)
     if identity is None:
         raise _fail("signing certificate has no subject alternative name", "identity-mismatch")
     if issuer is None:
         raise _fail("signing certificate has no OIDC issuer extension", "identity-mismatch")
-    if policy.identity is not None and identity != policy.identity:
+    try:
+        why = [_pair_mismatch(identity, issuer, pair) for pair in policy.pairs]
+    except InvalidRegexp as exc:
+        raise _fail(str(exc), "no-policy") from exc
+    if all(w is not None for w in why):
+        if len(why) == 1:
+            raise _fail(str(why[0]), "identity-mismatch")
         raise _fail(
-            f"certificate identity {identity!r} is not the expected {policy.identity!r}",
+            f"certificate identity {identity!r} from issuer {issuer!r} is none of the "
+            f"{len(why)} accepted identities: " + "; ".join(str(w) for w in why),
             "identity-mismatch",
         )
-    if policy.identity_regexp is not None and not full_match(policy.identity_regexp, identity):
-        raise _fail(
-            f"certificate identity {identity!r} does not match /{policy.identity_regexp}/",
-            "identity-mismatch",
-        )
-    if policy.issuer is not None and issuer != policy.issuer:
-        raise _fail(
-            f"certificate issuer {issuer!r} is not the expected {policy.issuer!r}",
-            "identity-mismatch",
-        )
-    if policy.issuer_regexp is not None and not full_match(policy.issuer_regexp, issuer):
-        raise _fail(
-            f"certificate issuer {issuer!r} does not match /{policy.issuer_regexp}/",
-            "identity-mismatch",
-        )
-    if policy.identity is None and policy.identity_regexp is None:
-        raise _fail("no certificate identity to check was given", "identity-mismatch")
-    if policy.issuer is None and policy.issuer_regexp is None:
-        raise _fail("no OIDC issuer to check was given", "identity-mismatch")
     for oid, expected in policy.extensions:
         actual = certificate_extension(cert, oid)
         if actual != expected:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
@@ -68,7 +67,13 @@ class Evidence:
 
 @dataclass(frozen=True)
 class IdentityPolicy:
-    """Keyless: the certificate SAN and OIDC issuer, exact or as a full-match regexp."""
+    """Keyless: the certificate SAN and OIDC issuer, each exact or as a regular expression
+    (Go RE2, unanchored, as cosign: see `kubeward.policy.identity`).
+
+    With `alternatives`, this pair or any one of those pairs is accepted, always as a pair
+    (policy-controller `keyless.identities`, cosign's `CheckOpts.Identities`): a subject of
+    one pair with the issuer of another is not.
+    """
 
     identity: str | None = None
     identity_regexp: str | None = None
@@ -76,11 +81,22 @@ class IdentityPolicy:
     issuer_regexp: str | None = None
     extensions: tuple[tuple[str, str], ...] = ()
     """Extra Fulcio extension OIDs (dotted) and the exact value each must hold."""
+    alternatives: tuple[IdentityPolicy, ...] = ()
+    """Further (identity, issuer) pairs, each accepted on its own; their `extensions` and
+    `alternatives` are not used."""
 
-    def describe(self) -> str:
+    @property
+    def pairs(self) -> tuple[IdentityPolicy, ...]:
+        """Every accepted (identity, issuer) pair, this one first."""
+        return (replace(self, alternatives=()), *self.alternatives)
+
+    def describe_pair(self) -> str:
         who = self.identity or f"/{self.identity_regexp}/"
         by = self.issuer or f"/{self.issuer_regexp}/"
         return f"identity {who} from issuer {by}"
+
+    def describe(self) -> str:
+        return " or ".join(p.describe_pair() for p in self.pairs)
 
 
 @dataclass(frozen=True)
@@ -117,10 +133,3 @@ class VerifiedSignature:
     payload_type: str | None = None
     payload: bytes | None = None
     notes: tuple[str, ...] = field(default=())
-
-
-def full_match(pattern: str, value: str) -> bool:
-    try:
-        return re.fullmatch(pattern, value) is not None
-    except re.error:
-        return False

@@ -17,8 +17,8 @@ _SUPPORTED_ENTRIES = frozenset(
 def supports(ev: Evidence, policy: SignerPolicy) -> bool:
     """Can sigstore-python verify this material under this policy?
 
-    Not: key-based material, identity regular expressions or extra extension checks, Rekor
-    `intoto` entries, anything without exactly one log entry.
+    Not: key-based material, identity regular expressions, several accepted identities or
+    extra extension checks, Rekor `intoto` entries, anything without exactly one log entry.
     """
     return (
         ev.certificate is not None
@@ -28,6 +28,7 @@ def supports(ev: Evidence, policy: SignerPolicy) -> bool:
         and policy.identity_regexp is None
         and policy.issuer_regexp is None
         and not policy.extensions
+        and not policy.alternatives
         and len(ev.tlog_entries) == 1
         and all((e.kind, e.version) in _SUPPORTED_ENTRIES for e in ev.tlog_entries)
     )

@@ -89,17 +89,38 @@ def signer_policy_from_args(args: argparse.Namespace) -> SignerPolicy:
     issuer_regexp = getattr(args, "certificate_oidc_issuer_regexp", None)
     if not issuer and not issuer_regexp:
         raise InputError("--certificate-oidc-issuer (or -regexp) is required with an identity")
+    identity_regexp = getattr(args, "certificate_identity_regexp", None)
+    _check_regexp("--certificate-identity-regexp", identity_regexp)
+    _check_regexp("--certificate-oidc-issuer-regexp", issuer_regexp)
     return IdentityPolicy(
         identity=args.certificate_identity,
-        identity_regexp=getattr(args, "certificate_identity_regexp", None),
+        identity_regexp=identity_regexp,
         issuer=issuer,
         issuer_regexp=issuer_regexp,
     )
 
 
+def _check_regexp(flag: str, pattern: str | None) -> None:
+    """A pattern Go's RE2 rejects is a usage error, as in cosign, not a silent non-match."""
+    from kubeward.policy.identity import InvalidRegexp, compile_regexp
+
+    if pattern is None:
+        return
+    try:
+        compile_regexp(pattern)
+    except InvalidRegexp as exc:
+        raise InputError(f"{flag}: {exc}") from exc
+
+
 def _run_verify_bundle(args: argparse.Namespace) -> int:
     from kubeward.verify.bundle import Engine, artifact_from_input, verify_bundle
 
+    try:
+        _check_regexp("--certificate-identity-regexp", args.certificate_identity_regexp)
+        _check_regexp("--certificate-oidc-issuer-regexp", args.certificate_oidc_issuer_regexp)
+    except InputError as exc:
+        print(f"kubeward verify-bundle: {exc.reason}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         policy = signer_policy_from_args(args)
         artifact = artifact_from_input(args.artifact)

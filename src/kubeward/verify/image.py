@@ -349,8 +349,7 @@ def verify_image(
         if manifest is None:
             return ImageResult(image, None, Verdict.ERROR, (f"{ref}: manifest not found",))
         digest = manifest.digest
-        repository = f"{ref.registry}/{ref.repository}"
-        selected = [p for p in policies if p.selects(repository)]
+        selected = [p for p in policies if p.selects(image)]
         if not selected:
             return ImageResult(
                 image, digest, Verdict.FAIL, ("no policy selects this image (fails closed)",)

@@ -1,22 +1,26 @@
 """Image policies: from the command line or Sigstore policy-controller `ClusterImagePolicy`.
 
-A policy selects images by glob; it passes when at least one of its authorities is satisfied:
-a signature (and every attestation the authority lists) verified for that signer. Every
-policy that selects an image must pass. No matching policy, or a policy without
-authorities, fails closed.
+A policy selects images by glob, exactly as policy-controller's admission webhook does
+(`kubeward.policy.policy_controller`, shared with the scan's coverage rule); it passes when at
+least one of its authorities is satisfied: a signature (and every attestation the authority
+lists) verified for that signer. Every policy that selects an image must pass. No matching
+policy, or a policy without authorities, fails closed. An invalid glob or identity pattern is a
+configuration error naming the file and line, as policy-controller refuses such a policy.
 """
 
 from __future__ import annotations
 
-import fnmatch
-import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from kubeward.model.image import parse_image
+from kubeward.parse.yamlnode import YamlLimitError, YNode, load_documents
+from kubeward.policy import policy_controller
+from kubeward.policy.identity import InvalidRegexp, compile_regexp
 from kubeward.verify._crypto import load_public_key_pem
 from kubeward.verify._errors import InputError
 from kubeward.verify._model import IdentityPolicy, KeyPolicy, SignerPolicy
@@ -84,58 +88,87 @@ class ImagePolicy:
     authorities: tuple[Authority, ...]
 
     def selects(self, image: str) -> bool:
-        return any(glob_matches(g, image) for g in self.globs)
+        """Whether the policy applies to `image` (a reference as written: `host/repo:tag`)."""
+        ref = parse_image(image)
+        return any(policy_controller.selects(g, ref) for g in self.globs)
 
 
-def glob_matches(glob: str, image: str) -> bool:
-    """policy-controller globs: `*` within a path segment, `**` across segments.
-
-    An image without a registry in the glob is taken as Docker Hub (`index.docker.io`).
-    """
-    candidates = {image}
-    if image.startswith("docker.io/"):
-        candidates.add("index.docker.io/" + image.removeprefix("docker.io/"))
-    pattern = re.escape(glob).replace(r"\*\*", "\0").replace(r"\*", "[^/]*").replace("\0", ".*")
-    pattern = pattern.replace(r"\?", "[^/]")
-    return any(re.fullmatch(pattern, c) or fnmatch.fnmatchcase(c, glob) for c in candidates)
+Where = Callable[..., str]
+"""`where(*path)`: the file and line of a node under the current document, for messages."""
 
 
-def _keyless(doc: Any, where: str) -> IdentityPolicy:
-    identities = doc.get("identities") or []
-    if not identities:
-        raise InputError(f"{where}: keyless authority without identities (fails closed)")
-    first = identities[0]
-    if len(identities) > 1:
-        # Several identities are alternatives; expressed as one alternation per field.
-        subjects = [
-            re.escape(i["subject"]) if "subject" in i else i.get("subjectRegExp", ".*")
-            for i in identities
-        ]
-        issuers = [
-            re.escape(i["issuer"]) if "issuer" in i else i.get("issuerRegExp", ".*")
-            for i in identities
-        ]
-        return IdentityPolicy(
-            identity_regexp="|".join(f"(?:{s})" for s in subjects),
-            issuer_regexp="|".join(f"(?:{s})" for s in issuers),
-        )
+class _Locator:
+    """File and line of the nodes of a policy file, for configuration errors."""
+
+    def __init__(self, text: str, source: str) -> None:
+        self.source = source
+        try:
+            self.documents = load_documents(text, source)
+        except (yaml.YAMLError, YamlLimitError):
+            self.documents = []
+
+    def where(self, index: int, *path: str | int) -> str:
+        node: YNode | None = self.documents[index] if index < len(self.documents) else None
+        for key in path:
+            if node is None:
+                break
+            if isinstance(key, int):
+                items = node.seq() if node.is_seq else []
+                node = items[key] if key < len(items) else None
+            else:
+                node = node.get(key) if node.is_map else None
+        return f"{self.source}:{node.span.start.line}" if node is not None else self.source
+
+
+def _pattern(doc: dict[str, Any], key: str, where: Where, what: str) -> str | None:
+    value = doc.get(key)
+    if value is None:
+        return None
+    text = str(value)
+    try:
+        compile_regexp(text)
+    except InvalidRegexp as exc:
+        raise InputError(f"{where(key)}: {what} {key}: {exc}") from exc
+    return text
+
+
+def _identity(doc: Any, where: Where, what: str) -> IdentityPolicy:
+    if not isinstance(doc, dict):
+        raise InputError(f"{where()}: {what} is not a mapping")
+    for plain, rx in (("subject", "subjectRegExp"), ("issuer", "issuerRegExp")):
+        if doc.get(plain) is not None and doc.get(rx) is not None:
+            raise InputError(f"{where(rx)}: {what} sets both {plain} and {rx} (give one)")
+    subject, issuer = doc.get("subject"), doc.get("issuer")
     policy = IdentityPolicy(
-        identity=first.get("subject"),
-        identity_regexp=first.get("subjectRegExp"),
-        issuer=first.get("issuer"),
-        issuer_regexp=first.get("issuerRegExp"),
+        identity=None if subject is None else str(subject),
+        identity_regexp=_pattern(doc, "subjectRegExp", where, what),
+        issuer=None if issuer is None else str(issuer),
+        issuer_regexp=_pattern(doc, "issuerRegExp", where, what),
     )
     if not (policy.identity or policy.identity_regexp) or not (
         policy.issuer or policy.issuer_regexp
     ):
-        raise InputError(f"{where}: keyless identity needs subject and issuer (or RegExp)")
+        raise InputError(f"{where()}: {what} needs subject and issuer (or RegExp)")
     return policy
 
 
-def _authority(doc: Any, where: str, base: Path) -> Authority:
+def _keyless(doc: Any, where: Where, what: str) -> IdentityPolicy:
+    """`keyless.identities`: each entry is an (identity, issuer) pair, accepted as a pair."""
+    identities = (doc.get("identities") if isinstance(doc, dict) else None) or []
+    if not isinstance(identities, list) or not identities:
+        raise InputError(f"{where()}: {what}: keyless authority without identities (fails closed)")
+    pairs = [
+        _identity(item, lambda *p, i=i: where("identities", i, *p), f"{what} identity {i}")
+        for i, item in enumerate(identities)
+    ]
+    return replace(pairs[0], alternatives=tuple(pairs[1:]))
+
+
+def _authority(doc: Any, at: Where, what: str) -> Authority:
+    where = f"{at()}: {what}"
     if not isinstance(doc, dict):
-        raise InputError(f"{where}: authority is not a mapping")
-    name = str(doc.get("name") or where)
+        raise InputError(f"{where} is not a mapping")
+    name = str(doc.get("name") or what)
     signer: SignerPolicy
     if "key" in doc:
         key = doc["key"] or {}
@@ -147,7 +180,7 @@ def _authority(doc: Any, where: str, base: Path) -> Authority:
             raise InputError(f"{where}: key authority without data")
         signer = KeyPolicy(keys=(load_public_key_pem(data, source=where),), name=name)
     elif "keyless" in doc:
-        signer = _keyless(doc["keyless"] or {}, where)
+        signer = _keyless(doc["keyless"] or {}, lambda *p: at("keyless", *p), what)
     else:
         raise InputError(f"{where}: authority has neither key nor keyless (fails closed)")
     attestations = tuple(
@@ -168,20 +201,41 @@ def parse_policy_documents(text: str, *, source: str) -> list[ImagePolicy]:
         documents = list(yaml.safe_load_all(text))
     except yaml.YAMLError as exc:
         raise InputError(f"{source} is not YAML: {exc}") from exc
+    locator = _Locator(text, source)
     policies = []
     for index, doc in enumerate(documents):
         if not isinstance(doc, dict) or doc.get("kind") != "ClusterImagePolicy":
             continue
+
+        def at(*path: str | int, index: int = index) -> str:
+            return locator.where(index, *path)
+
         name = str((doc.get("metadata") or {}).get("name") or f"{source}#{index}")
         spec = doc.get("spec") or {}
-        globs = tuple(str(i.get("glob")) for i in spec.get("images") or [] if i.get("glob"))
+        images = spec.get("images") or []
+        globs = []
+        for i, item in enumerate(images):
+            glob = item.get("glob") if isinstance(item, dict) else None
+            if glob is None:
+                continue
+            try:
+                policy_controller.compile_glob(str(glob))
+            except policy_controller.InvalidGlob as exc:
+                raise InputError(
+                    f"{at('spec', 'images', i, 'glob')}: ClusterImagePolicy {name}: {exc}"
+                ) from exc
+            globs.append(str(glob))
         if not globs:
-            raise InputError(f"ClusterImagePolicy {name}: no image globs")
+            raise InputError(f"{at('spec')}: ClusterImagePolicy {name}: no image globs")
         authorities = tuple(
-            _authority(a, f"ClusterImagePolicy {name} authority {i}", Path(source).parent)
+            _authority(
+                a,
+                lambda *p, i=i: at("spec", "authorities", i, *p),
+                f"ClusterImagePolicy {name} authority {i}",
+            )
             for i, a in enumerate(spec.get("authorities") or [])
         )
-        policies.append(ImagePolicy(name=name, globs=globs, authorities=authorities))
+        policies.append(ImagePolicy(name=name, globs=tuple(globs), authorities=authorities))
     if not policies:
         raise InputError(f"{source} holds no ClusterImagePolicy (an empty policy fails closed)")
     return policies

@@ -138,7 +138,7 @@ def verify_provenance(
             "rekor.sigstore.dev for it, kubeward verifies offline and cannot establish a "
             "trusted signing time for the short-lived certificate",
         )
-    policy = IdentityPolicy(identity_regexp=r"https://github\.com/.+", issuer=GITHUB_ISSUER)
+    policy = IdentityPolicy(identity_regexp=r"^https://github\.com/.+", issuer=GITHUB_ISSUER)
     try:
         signature = verify_evidence(evidence, root=root, policy=policy, artifact=None)
     except VerificationError as exc:

@@ -10,10 +10,9 @@ from kubeward.model.policy import (
     PolicyCoverage,
     Target,
     VerificationPolicy,
-    kyverno_forms,
-    policy_controller_forms,
-    policy_controller_regex,
 )
+from kubeward.policy import policy_controller
+from kubeward.policy.kyverno import kyverno_forms
 from kubeward.registry import Finding, Layer, Related, Severity, report_section, rule
 from kubeward.results import Section
 from kubeward.scan_context import ScanContext
@@ -33,7 +32,7 @@ def _nearest(policies: tuple[VerificationPolicy, ...], use: ImageUse) -> Verific
     name, then the same file, then the deepest shared directory."""
     if not policies:
         return None
-    names = kyverno_forms(use.ref) + policy_controller_forms(use.ref)
+    names = (*kyverno_forms(use.ref), policy_controller.reference_name(use.ref))
     image_dir = use.span.path.rsplit("/", 1)[0].split("/")
 
     def score(p: VerificationPolicy) -> tuple[int, int, int, str, int]:
@@ -52,9 +51,8 @@ def _glob_hint(p: VerificationPolicy, use: ImageUse) -> str:
         return ""  # the glob matches: something else (its `spec.match`) left the image out
     for pat in p.patterns:
         if "*" in pat.text and "**" not in pat.text:
-            rx = policy_controller_regex(pat.text.replace("*", "**"))
-            if rx is not None and any(rx.match(f) for f in policy_controller_forms(use.ref)):
-                wider = pat.text.replace("*", "**")
+            wider = pat.text.replace("*", "**")
+            if policy_controller.selects(wider, use.ref):
                 return f" (its glob {pat.text} stops at '/'; {wider} would match)"
     return ""
 
