@@ -343,6 +343,7 @@ def verify_image(
     image: str, *, policies: Sequence[ImagePolicy], client: RegistryClient, root: TrustedRoot
 ) -> ImageResult:
     """Verify one image against every policy that selects it."""
+    client = client.with_deadline(client.options.image_deadline)
     try:
         ref = parse_image_ref(image)
         manifest = client.get_manifest(ref)

@@ -9,24 +9,31 @@ failure surfaces as `RegistryError` with a reason.
 from __future__ import annotations
 
 import base64
+import contextlib
+import dataclasses
 import hashlib
+import http.client
 import ipaddress
 import json
 import os
 import re
+import socket
 import ssl
+import threading
 import time
-import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kubeward.verify._errors import VerificationError
+from kubeward import __version__
+from kubeward.verify._errors import InputError, VerificationError
+from kubeward.verify._json import load_json
 
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 MANIFEST_TYPES = (
-    "application/vnd.oci.image.index.v1+json",
+    OCI_INDEX,
     "application/vnd.oci.image.manifest.v1+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
     "application/vnd.docker.distribution.manifest.v2+json",
@@ -35,6 +42,7 @@ _MAX_MANIFEST = 4 * 1024 * 1024
 _MAX_BLOB = 64 * 1024 * 1024
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _DOCKER_HUB = "registry-1.docker.io"
+_USER_AGENT = f"kubeward/{__version__}"
 
 
 class RegistryError(VerificationError):
@@ -104,7 +112,10 @@ class Manifest:
 
     @property
     def json(self) -> dict[str, Any]:
-        doc = json.loads(self.data)
+        try:
+            doc = load_json(self.data, f"manifest {self.digest}")
+        except InputError as exc:
+            raise RegistryError(exc.reason) from exc
         if not isinstance(doc, dict):
             raise RegistryError("manifest is not a JSON object")
         return doc
@@ -162,30 +173,101 @@ class RegistryOptions:
     insecure: frozenset[str] = frozenset()
     """Registries (host:port) to reach over plain HTTP; only loopback ones are accepted."""
     timeout: float = 10.0
+    """Seconds one request may take in all: connect, TLS, headers, body, redirects and retries.
+
+    A deadline, not only a socket timeout: a server that trickles a byte every few seconds is
+    cut off when it passes."""
     retries: int = 2
+    image_deadline: float | None = 120.0
+    """Seconds everything one image needs may take (see `RegistryClient.with_deadline`)."""
     credentials: tuple[str, str] | None = None
     """Explicit credentials; otherwise the Docker config file is consulted."""
 
 
-class _NoRedirectAuth(urllib.request.HTTPRedirectHandler):
-    """Follow redirects (blob storage), but never carry our Authorization to another host."""
+@dataclass(frozen=True)
+class Deadline:
+    """A moment on the monotonic clock by which some work must be done."""
 
-    def redirect_request(
-        self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any, newurl: str
-    ) -> urllib.request.Request | None:
-        new = super().redirect_request(req, fp, code, msg, headers, newurl)
-        if new is not None and urllib.parse.urlsplit(newurl).netloc != req.host:
-            new.remove_header("Authorization")
-        return new
+    at: float
+    seconds: float
+    """The budget it was set with (for messages)."""
+    what: str
+    """What it bounds: `request` or `image`."""
+
+    @classmethod
+    def after(cls, seconds: float, what: str) -> Deadline:
+        return cls(time.monotonic() + seconds, seconds, what)
+
+    def remaining(self) -> float:
+        return self.at - time.monotonic()
+
+    def sooner(self, other: Deadline | None) -> Deadline:
+        return self if other is None or self.at <= other.at else other
+
+    def exceeded(self, url: str) -> RegistryError:
+        return RegistryError(
+            f"{url}: no complete answer within the {self.seconds:g} s {self.what} deadline"
+        )
+
+
+class _Watchdog:
+    """Shuts a connection's socket down when its deadline passes, whatever it is blocked in.
+
+    A socket timeout bounds each read, not their sum; the watchdog bounds connect, TLS
+    handshake, headers and body together. Shutting the socket down (not closing it) makes the
+    blocked read return at once, in the thread that owns the connection.
+    """
+
+    def __init__(self, connection: http.client.HTTPConnection, seconds: float) -> None:
+        self._connection = connection
+        self._lock = threading.Lock()
+        self.fired = False
+        self._timer = threading.Timer(max(seconds, 0.0), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            sock = self._connection.sock
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self._timer.cancel()
+        with self._lock:
+            self._connection.close()
+
+
+class _Retry(Exception):
+    """A failure worth another attempt (network trouble, 5xx), with what to report if not."""
+
+    def __init__(self, reason: str, response: tuple[int, dict[str, str], bytes] | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.response = response
+
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_MAX_REDIRECTS = 5
+_CHUNK = 64 * 1024
+_MAX_ERROR_BODY = 64 * 1024
 
 
 @dataclass
 class RegistryClient:
-    """Talks to one or more registries; keeps bearer tokens per registry and scope."""
+    """Talks to one or more registries; keeps bearer tokens per registry and scope.
+
+    `deadline`, when set, bounds every request this client makes (on top of each request's
+    own `options.timeout`); `with_deadline` gives a client for one image's work.
+    """
 
     options: RegistryOptions = field(default_factory=RegistryOptions)
+    deadline: Deadline | None = None
     _tokens: dict[tuple[str, str], str] = field(default_factory=dict)
     _basic: set[str] = field(default_factory=set)
+    _context: ssl.SSLContext | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for host in self.options.insecure:
@@ -194,12 +276,18 @@ class RegistryClient:
                     f"--insecure-registry {host}: plain HTTP is only allowed for loopback "
                     "registries"
                 )
-        context = ssl.create_default_context(
-            cafile=str(self.options.ca_file) if self.options.ca_file else None
-        )
-        self._opener = urllib.request.build_opener(
-            urllib.request.HTTPSHandler(context=context), _NoRedirectAuth()
-        )
+        if self._context is None:
+            self._context = ssl.create_default_context(
+                cafile=str(self.options.ca_file) if self.options.ca_file else None
+            )
+
+    def with_deadline(self, seconds: float | None) -> RegistryClient:
+        """This client (same options, shared tokens) with all its requests ending within
+        `seconds` from now; an earlier deadline it already has stays. None: no new deadline."""
+        if seconds is None:
+            return self
+        deadline = Deadline.after(seconds, "image").sooner(self.deadline)
+        return dataclasses.replace(self, deadline=deadline)
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -212,35 +300,152 @@ class RegistryClient:
         return self.options.credentials or docker_config_credentials(registry)
 
     def _send(
-        self, request: urllib.request.Request, *, limit: int
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str],
+        data: bytes | None,
+        limit: int,
     ) -> tuple[int, dict[str, str], bytes]:
-        last: Exception | None = None
+        """One request with its retries, redirects and deadline; every failure a RegistryError."""
+        deadline = Deadline.after(self.options.timeout, "request").sooner(self.deadline)
+        last = "unknown error"
         for attempt in range(self.options.retries + 1):
+            if deadline.remaining() <= 0:
+                raise deadline.exceeded(url)
             try:
-                with self._opener.open(request, timeout=self.options.timeout) as response:
-                    body = response.read(limit + 1)
-                    if len(body) > limit:
-                        raise RegistryError(f"{request.full_url}: response larger than {limit}")
-                    return response.status, dict(response.headers.items()), body
-            except urllib.error.HTTPError as exc:
-                body = exc.read(65536) if exc.fp else b""
-                if exc.code >= 500 and attempt < self.options.retries:
-                    last = exc
-                    time.sleep(0.2 * (attempt + 1))
-                    continue
-                return exc.code, dict(exc.headers.items()), body
-            except (urllib.error.URLError, OSError, ValueError) as exc:
-                last = exc
-                reason = getattr(exc, "reason", exc)
-                if isinstance(reason, ssl.SSLCertVerificationError):
-                    raise RegistryError(
-                        f"{request.full_url}: TLS certificate not trusted "
-                        f"({reason.verify_message}); pass the registry's CA with --registry-ca"
-                    ) from exc
-                if attempt < self.options.retries:
-                    time.sleep(0.2 * (attempt + 1))
-                    continue
-        raise RegistryError(f"{request.full_url}: registry unreachable: {_describe(last)}")
+                return self._follow(
+                    method, url, headers=headers, data=data, limit=limit, deadline=deadline
+                )
+            except _Retry as exc:
+                last = exc.reason
+                pause = 0.2 * (attempt + 1)
+                if attempt == self.options.retries or deadline.remaining() <= pause:
+                    if exc.response is not None:
+                        return exc.response
+                    break
+                time.sleep(pause)
+        raise RegistryError(f"{url}: registry unreachable: {last}")
+
+    def _follow(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str],
+        data: bytes | None,
+        limit: int,
+        deadline: Deadline,
+    ) -> tuple[int, dict[str, str], bytes]:
+        """Follow redirects (blob storage), never carrying our Authorization to another host
+        and never from HTTPS to plain HTTP (except to a loopback registry named insecure)."""
+        for _ in range(_MAX_REDIRECTS + 1):
+            status, response_headers, body = self._exchange(
+                method, url, headers=headers, data=data, limit=limit, deadline=deadline
+            )
+            location = _header(response_headers, "Location")
+            if status not in _REDIRECTS or not location or method not in ("GET", "HEAD"):
+                return status, response_headers, body
+            target = urllib.parse.urljoin(url, location)
+            parts = urllib.parse.urlsplit(target)
+            if parts.scheme != "https" and not (
+                parts.scheme == "http" and parts.netloc in self.options.insecure
+            ):
+                raise RegistryError(f"{url}: refusing a redirect to {_one_line(target)}")
+            if parts.netloc != urllib.parse.urlsplit(url).netloc:
+                headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+            url = target
+        raise RegistryError(f"{url}: more than {_MAX_REDIRECTS} redirects")
+
+    def _connection(self, url: str, timeout: float) -> tuple[http.client.HTTPConnection, str]:
+        """A connection for `url` (through the environment's proxy, if any) and the request
+        target to send on it."""
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise RegistryError(f"{_one_line(url)}: not an http(s) URL")
+        target = parts.path or "/"
+        if parts.query:
+            target += "?" + parts.query
+        host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+        proxy = _proxy_for(parts.scheme, host)
+        connection: http.client.HTTPConnection
+        if proxy is None:
+            if parts.scheme == "https":
+                connection = http.client.HTTPSConnection(
+                    host, port, timeout=timeout, context=self._context
+                )
+            else:
+                connection = http.client.HTTPConnection(host, port, timeout=timeout)
+            return connection, target
+        proxy_parts = urllib.parse.urlsplit(proxy)
+        proxy_headers = {}
+        if proxy_parts.username is not None:
+            creds = (
+                urllib.parse.unquote(proxy_parts.username),
+                urllib.parse.unquote(proxy_parts.password or ""),
+            )
+            proxy_headers["Proxy-Authorization"] = _basic_header(creds)
+        proxy_host, proxy_port = proxy_parts.hostname or "", proxy_parts.port or 8080
+        if parts.scheme == "https":
+            connection = http.client.HTTPSConnection(
+                proxy_host, proxy_port, timeout=timeout, context=self._context
+            )
+            connection.set_tunnel(host, port, headers=proxy_headers)
+            return connection, target
+        connection = http.client.HTTPConnection(proxy_host, proxy_port, timeout=timeout)
+        return connection, url  # a plain-HTTP proxy takes the absolute URL
+
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str],
+        data: bytes | None,
+        limit: int,
+        deadline: Deadline,
+    ) -> tuple[int, dict[str, str], bytes]:
+        """One HTTP exchange within `deadline`; raises RegistryError, or _Retry when another
+        attempt may help."""
+        remaining = deadline.remaining()
+        if remaining <= 0:
+            raise deadline.exceeded(url)
+        connection, target = self._connection(url, remaining)
+        watchdog = _Watchdog(connection, remaining)
+        try:
+            connection.request(
+                method,
+                target,
+                body=data,
+                headers={"User-Agent": _USER_AGENT, "Connection": "close", **headers},
+            )
+            response = connection.getresponse()
+            status = response.status
+            response_headers = dict(response.getheaders())
+            error = status >= 400
+            cap = _MAX_ERROR_BODY if error else limit
+            body = _read_body(response, url, cap, deadline, truncate=error)
+        except ssl.SSLCertVerificationError as exc:
+            raise RegistryError(
+                f"{url}: TLS certificate not trusted ({exc.verify_message}); pass the "
+                "registry's CA with --registry-ca"
+            ) from exc
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            if watchdog.fired or deadline.remaining() <= 0:
+                raise deadline.exceeded(url) from exc
+            if isinstance(exc, ssl.SSLError):
+                raise RegistryError(f"{url}: TLS error: {_one_line(str(exc))}") from exc
+            if isinstance(exc, OSError | http.client.IncompleteRead):
+                raise _Retry(_describe(exc)) from exc
+            raise RegistryError(f"{url}: malformed HTTP response: {_describe(exc)}") from exc
+        finally:
+            watchdog.close()
+        if watchdog.fired:
+            raise deadline.exceeded(url)
+        if status >= 500:
+            raise _Retry(f"registry answered {status}", (status, response_headers, body))
+        return status, response_headers, body
 
     def _token(self, registry: str, challenge: str, scope: str) -> str:
         params = dict(re.findall(r'(\w+)="([^"]*)"', challenge))
@@ -249,11 +454,9 @@ class RegistryClient:
             raise RegistryError(f"{registry}: bearer challenge without a usable realm")
         query = {"service": params.get("service", ""), "scope": params.get("scope", scope)}
         url = realm + ("&" if "?" in realm else "?") + urllib.parse.urlencode(query)
-        request = urllib.request.Request(url)
         creds = self._credentials(registry)
-        if creds is not None:
-            request.add_header("Authorization", _basic_header(creds))
-        status, _, body = self._send(request, limit=1024 * 1024)
+        auth = {"Authorization": _basic_header(creds)} if creds is not None else {}
+        status, _, body = self._send("GET", url, headers=auth, data=None, limit=1024 * 1024)
         if status != 200:
             raise RegistryError(f"{registry}: token service answered {status}", status=status)
         try:
@@ -280,18 +483,18 @@ class RegistryClient:
         """One authenticated request: answers a 401 challenge once, then gives up."""
         url = absolute_url or self._base(registry) + path
 
-        def build() -> urllib.request.Request:
-            req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+        def send() -> tuple[int, dict[str, str], bytes]:
+            sent = dict(headers or {})
             token = self._tokens.get((registry, scope))
             if token is not None:
-                req.add_header("Authorization", f"Bearer {token}")
+                sent["Authorization"] = f"Bearer {token}"
             elif registry in self._basic:
                 creds = self._credentials(registry)
                 if creds is not None:
-                    req.add_header("Authorization", _basic_header(creds))
-            return req
+                    sent["Authorization"] = _basic_header(creds)
+            return self._send(method, url, headers=sent, data=data, limit=limit)
 
-        status, response_headers, body = self._send(build(), limit=limit)
+        status, response_headers, body = send()
         if status != 401:
             return status, response_headers, body
         challenge = _header(response_headers, "WWW-Authenticate") or ""
@@ -309,7 +512,7 @@ class RegistryClient:
             raise RegistryError(
                 f"{registry}: unauthorized ({challenge or 'no challenge'})", status=401
             )
-        status, response_headers, body = self._send(build(), limit=limit)
+        status, response_headers, body = send()
         if status == 401:
             raise RegistryError(f"{registry}: credentials were refused", status=401)
         return status, response_headers, body
@@ -337,11 +540,12 @@ class RegistryClient:
         digest = sha256_digest(body)
         if target.startswith("sha256:") and digest != target:
             raise RegistryError(f"{ref}: registry served a manifest whose digest is {digest}")
+        manifest = Manifest(data=body, media_type="", digest=digest)
         try:
-            media_type = json.loads(body).get("mediaType") or _header(headers, "Content-Type")
-        except (ValueError, AttributeError) as exc:
-            raise RegistryError(f"{ref}: manifest is not JSON") from exc
-        return Manifest(data=body, media_type=str(media_type or ""), digest=digest)
+            media_type = manifest.json.get("mediaType") or _header(headers, "Content-Type")
+        except RegistryError as exc:
+            raise RegistryError(f"{ref}: {exc.reason}") from exc
+        return dataclasses.replace(manifest, media_type=str(media_type or ""))
 
     def get_blob(self, ref: ImageRef, digest: str, *, limit: int = _MAX_BLOB) -> bytes:
         status, _, body = self.request(
@@ -358,22 +562,31 @@ class RegistryClient:
         return body
 
     def referrers(self, ref: ImageRef, digest: str) -> list[dict[str, Any]] | None:
-        """OCI 1.1 referrers of `digest`; None when the registry has no referrers API."""
-        status, _, body = self.request(
+        """OCI 1.1 referrers of `digest`; None when the registry offers no usable referrers
+        API, and the caller falls back to the `sha256-<hex>` tag scheme.
+
+        Like go-containerregistry's `fetchReferrers` (which cosign uses), only a 200 answer
+        of type OCI image index counts as the API; a 404, 400, 406 or any other type means
+        no API. Unlike it, a 5xx or an index that does not parse also falls back rather than
+        failing the image: the tag scheme may still hold the evidence, and evidence from
+        either place is verified all the same.
+        """
+        status, headers, body = self.request(
             "GET",
             ref.registry,
             f"/v2/{ref.repository}/referrers/{digest}",
             scope=f"repository:{ref.repository}:pull",
-            headers={"Accept": "application/vnd.oci.image.index.v1+json"},
+            headers={"Accept": OCI_INDEX},
         )
-        if status in (404, 405):
+        content_type = (_header(headers, "Content-Type") or "").partition(";")[0].strip()
+        if status != 200 or content_type.lower() != OCI_INDEX:
             return None
-        if status != 200:
-            raise RegistryError(f"{ref}: referrers API answered {status}")
         try:
-            manifests = json.loads(body).get("manifests") or []
-        except (ValueError, AttributeError) as exc:
-            raise RegistryError(f"{ref}: referrers API answered garbage") from exc
+            manifests = load_json(body, "referrers index").get("manifests")
+        except (InputError, AttributeError):
+            return None
+        if not isinstance(manifests, list):
+            return None
         return [m for m in manifests if isinstance(m, dict)]
 
     def put_blob(self, ref: ImageRef, data: bytes) -> str:
@@ -432,8 +645,66 @@ def _error_text(body: bytes) -> str:
         return ""
 
 
-def _describe(exc: Exception | None) -> str:
-    if exc is None:
-        return "unknown error"
-    reason = getattr(exc, "reason", None)
-    return str(reason or exc) or type(exc).__name__
+def _describe(exc: Exception) -> str:
+    """A short, single-line account of a network or protocol failure."""
+    if isinstance(exc, http.client.RemoteDisconnected):
+        return "the server closed the connection without answering"
+    if isinstance(exc, http.client.IncompleteRead):
+        if exc.expected:
+            return f"body cut short ({len(exc.partial)} bytes read, {exc.expected} more expected)"
+        return f"body cut short ({len(exc.partial)} bytes read)"
+    if isinstance(exc, http.client.BadStatusLine):
+        return f"bad status line {str(exc)[:80]!r}"
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    text = getattr(exc, "strerror", None) or str(exc)
+    return _one_line(text) or type(exc).__name__
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    """Text from the network, made safe for a one-line message."""
+    flat = "".join(c if c.isprintable() else " " for c in text)
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def _read_body(
+    response: http.client.HTTPResponse,
+    url: str,
+    limit: int,
+    deadline: Deadline,
+    *,
+    truncate: bool,
+) -> bytes:
+    """The body, read in chunks, checking `deadline` between them. Over `limit` bytes is an
+    error (cut at `limit` when `truncate`); shorter than its Content-Length is IncompleteRead."""
+    declared = response.length
+    if declared is not None and declared > limit and not truncate:
+        raise RegistryError(f"{url}: response larger than {limit} bytes")
+    chunks: list[bytes] = []
+    total = 0
+    cap = limit if truncate else limit + 1
+    while total < cap:
+        chunk = response.read(min(_CHUNK, cap - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+        if deadline.remaining() <= 0:
+            raise TimeoutError("deadline passed while reading the body")
+    body = b"".join(chunks)
+    if len(body) > limit:
+        raise RegistryError(f"{url}: response larger than {limit} bytes")
+    if not truncate and declared is not None and total < min(declared, cap):
+        raise http.client.IncompleteRead(body, declared - total)
+    return body
+
+
+def _proxy_for(scheme: str, host: str) -> str | None:
+    """The proxy the environment names for this scheme and host (never for loopback hosts,
+    as Go's net/http does)."""
+    if _is_loopback(host):
+        return None
+    proxy = urllib.request.getproxies().get(scheme)
+    if not proxy or urllib.request.proxy_bypass(host):
+        return None
+    return proxy if "://" in proxy else "http://" + proxy
