@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from kubeward.registry import FILE_PROVIDERS, SCAN_PROVIDERS, instances_in
 from kubeward.source import SourceFile
-
-if TYPE_CHECKING:
-    from kubeward.engine import Judge
 
 T = TypeVar("T")
 
@@ -24,8 +21,6 @@ class ScanContext:
     roots: Sequence[Path] = ()
     config: Mapping[str, Any] = field(default_factory=dict)
     _cache: dict[type, list[Any]] = field(default_factory=dict)
-    # Set by the engine: how this scan judged its findings (severity, suppressions, baseline).
-    judge: Judge | None = None
 
     def instances(self, target: type[T]) -> list[T]:
         """All instances of a model type in the scan."""
@@ -39,6 +34,10 @@ class ScanContext:
                 raise KeyError(f"no provider for model type {target.__name__}")
             self._cache[target] = got
         return cast(list[T], got)
+
+    def provide(self, target: type, instances: Iterable[object]) -> None:
+        """Set the instances of a model type no provider builds (an engine `Stage`'s)."""
+        self._cache[target] = list(instances)
 
     def in_file(self, f: SourceFile, target: type[T]) -> list[T]:
         """Instances of a file-scoped model type in one file (computed once)."""
