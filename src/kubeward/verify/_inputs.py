@@ -96,7 +96,7 @@ def canonical(value: object) -> object:
             if f.compare:
                 out[f.name] = canonical(getattr(value, f.name))
         return out
-    raise TypeError(f"cannot take the digest of a {type(value).__name__}")
+    raise TypeError(f"cannot take the digest of a value of type {type(value).__name__}")
 
 
 @dataclass(frozen=True)
