@@ -373,7 +373,8 @@ def _annotation_scopes(f: SourceFile) -> list[tuple[Span, tuple[str, ...]]]:
 class Judge:
     """Turns rule findings into results: the effective severity, a fingerprint, and whether
     an inline comment, an annotation or the baseline suppresses it. It remembers which
-    suppressions were used, so the unused ones can be listed. The engine uses one per scan."""
+    suppressions were used, so the unused ones can be listed. The engine uses one per scan
+    and leaves it on the `ScanContext`."""
 
     def __init__(self, ctx: ScanContext, config: Config, baseline: set[str] | None) -> None:
         self.ctx = ctx
@@ -468,6 +469,7 @@ def _apply(
     baseline: set[str] | None,
 ) -> None:
     judge = Judge(ctx, config, baseline)
+    ctx.judge = judge
     hits.sort(key=lambda h: (h[1].span.path, h[1].span.start, h[0], h[1].message))
     seen: set[tuple[str, Span, str]] = set()
     for rid, finding in hits:

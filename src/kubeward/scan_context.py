@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from kubeward.registry import FILE_PROVIDERS, SCAN_PROVIDERS, instances_in
 from kubeward.source import SourceFile
+
+if TYPE_CHECKING:
+    from kubeward.engine import Judge
 
 T = TypeVar("T")
 
@@ -21,6 +24,8 @@ class ScanContext:
     roots: Sequence[Path] = ()
     config: Mapping[str, Any] = field(default_factory=dict)
     _cache: dict[type, list[Any]] = field(default_factory=dict)
+    # Set by the engine: how this scan judged its findings (severity, suppressions, baseline).
+    judge: Judge | None = None
 
     def instances(self, target: type[T]) -> list[T]:
         """All instances of a model type in the scan."""
