@@ -121,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-file-size", type=int, default=None, metavar="BYTES")
     s.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     s.add_argument("--no-progress", action="store_true")
-    from kubeward.verify.scan_hook import add_scan_arguments
+    from kubeward.verify._cli_image import add_scan_arguments
 
     add_scan_arguments(s)  # --verify-images and its policy and registry options
     s.set_defaults(func=cmd_scan)
@@ -222,9 +222,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
             )
         if args.jobs < 0:
             raise ValueError("--jobs must be 0 (all cores) or more")
-        from kubeward.verify.scan_hook import check_scan_arguments
+        from kubeward.verify._cli_image import scan_stage_from_args
 
-        check_scan_arguments(args)
+        stage = scan_stage_from_args(args)  # --verify-images: a stage of the engine
     except (ConfigError, ValueError) as e:
         print(f"kubeward: error: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -235,25 +235,15 @@ def cmd_scan(args: argparse.Namespace) -> int:
         only_rules=args.rule,
         baseline=baseline,
         max_file_size=args.max_file_size,
+        stages=[stage] if stage is not None else [],
     )
     try:
-        report, ctx = _run_with_progress(args, options)
+        report, _ = _run_with_progress(args, options)
     except UnknownRuleError as e:
         print(
             f"kubeward: error: unknown rule id {e.args[0]} (see `kubeward rules`)", file=sys.stderr
         )
         return EXIT_USAGE
-    if args.verify_images:
-        from kubeward.model.images import ImageUse
-        from kubeward.verify.scan_hook import VerifyImagesUsageError, verify_scan_images
-
-        try:
-            verify_scan_images(
-                args, report, ctx.instances(ImageUse), options=options, scan_context=ctx
-            )
-        except VerifyImagesUsageError as e:
-            print(f"kubeward: error: {e}", file=sys.stderr)
-            return EXIT_USAGE
     for fmt, target in outputs:
         to_tty = target == "-" and sys.stdout.isatty()
         color = args.color == "always" or (args.color == "auto" and to_tty)

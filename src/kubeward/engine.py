@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from kubeward import __version__
 from kubeward.config import Config
@@ -51,6 +51,25 @@ STALL_SECONDS = 300  # no chunk finished for this long: finish the scan in one p
 Progress = Callable[[int, int], None]  # (done, total)
 
 
+class Stage(Protocol):
+    """A scan-wide model that needs more than the files (the registries asked by `scan
+    --verify-images`, `kubeward.verify.scan_hook`). It is built once the files are parsed,
+    only when a rule over it is selected; its rules then run, and are judged, suppressed and
+    ordered, like every other rule."""
+
+    @property
+    def target(self) -> type:
+        """The model type it provides, which no file or scan provider builds."""
+        ...
+
+    def build(
+        self, ctx: ScanContext, rule_ids: frozenset[str]
+    ) -> tuple[Sequence[object], Sequence[ScanError]]:
+        """The instances, and errors at the places they concern; `rule_ids` are the selected
+        rules over `target`."""
+        ...
+
+
 @dataclass
 class ScanOptions:
     config: Config = field(default_factory=Config)
@@ -59,6 +78,7 @@ class ScanOptions:
     only_rules: Sequence[str] | None = None
     baseline: set[str] | None = None
     max_file_size: int | None = None
+    stages: Sequence[Stage] = ()
 
 
 # --- per-file work (runs in workers) ---------------------------------------------------------
@@ -173,10 +193,15 @@ def _scan(
     started = time.monotonic()
     config = options.config
     registry = load_rules()
-    # Rules over a model no provider builds (the registry checks of --verify-images) are run
-    # by their own hook, not here; leaving them out keeps their suppressions from being
-    # called unused.
-    rules = [r for r in _selected_rules(registry, config, options.only_rules) if has_provider(r)]
+    # Rules over a model no provider builds (the registry checks of --verify-images) run only
+    # when a stage provides it; leaving them out keeps their suppressions from being called
+    # unused.
+    staged = {s.target for s in options.stages}
+    rules = [
+        r
+        for r in _selected_rules(registry, config, options.only_rules)
+        if has_provider(r) or r.target in staged
+    ]
     max_size = options.max_file_size or config.max_file_size or DEFAULT_MAX_FILE_SIZE
     items, errors = discover(paths, exclude=[*options.exclude, *config.ignore_paths])
     params = _rule_params(rules, config)
@@ -202,6 +227,10 @@ def _scan(
         if err is not None:
             errors.append(err)
     ctx = ScanContext(files=files, roots=list(paths), config=config.globals)
+    for stage in options.stages:
+        _build_stage(
+            stage, ctx, frozenset(r.id for r in scan_rules if r.target is stage.target), errors
+        )
     for r in scan_rules:
         try:
             scan_objs: list[Any] = ctx.instances(r.target)
@@ -235,6 +264,23 @@ def _scan(
 
 class UnknownRuleError(KeyError):
     """`--rule` named a rule that does not exist (a usage error, not a bug)."""
+
+
+def _build_stage(
+    stage: Stage, ctx: ScanContext, rule_ids: frozenset[str], errors: list[ScanError]
+) -> None:
+    if not rule_ids:  # no selected rule reads it: no registry is asked
+        return
+    objs: Sequence[object] = ()
+    try:
+        objs, stage_errors = stage.build(ctx, rule_ids)
+        errors.extend(stage_errors)
+    except Exception as e:  # a stage bug must not lose the scan, as for a rule
+        name = stage.target.__name__
+        errors.append(
+            ScanError("<scan>", f"internal error building {name}: {type(e).__name__}: {e}")
+        )
+    ctx.provide(stage.target, objs)
 
 
 def _selected_rules(
@@ -354,8 +400,7 @@ class Judge:
     """Turns rule findings into results: the effective severity, a fingerprint, and whether
     an inline comment, an annotation or the baseline suppresses it. It remembers which
     suppressions were used, so the unused ones can be listed. The engine uses one per scan
-    and leaves it on the `ScanContext`, so that checks run after the scan (the registry
-    checks of `scan --verify-images`) are judged the same way."""
+    and leaves it on the `ScanContext`."""
 
     def __init__(self, ctx: ScanContext, config: Config, baseline: set[str] | None) -> None:
         self.ctx = ctx

@@ -310,7 +310,7 @@ def instances_in(f: SourceFile, target: type[T]) -> list[T]:
 
 def has_provider(r: Rule) -> bool:
     """Whether some provider builds the rule's model type (the registry checks of
-    `scan --verify-images` run over a type only their own hook builds)."""
+    `scan --verify-images` run over a type only an engine `Stage` builds)."""
     return r.target in FILE_PROVIDERS or r.target in SCAN_PROVIDERS
 
 

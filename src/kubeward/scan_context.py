@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -42,6 +42,10 @@ class ScanContext:
                 raise KeyError(f"no provider for model type {target.__name__}")
             self._cache[target] = got
         return cast(list[T], got)
+
+    def provide(self, target: type, instances: Iterable[object]) -> None:
+        """Set the instances of a model type no provider builds (an engine `Stage`'s)."""
+        self._cache[target] = list(instances)
 
     def in_file(self, f: SourceFile, target: type[T]) -> list[T]:
         """Instances of a file-scoped model type in one file (computed once)."""

@@ -16,21 +16,15 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from kubeward.discover import discover
 from kubeward.engine import ScanOptions, scan
-from kubeward.load import load_file
-from kubeward.model.images import ImageUse
-from kubeward.registry import load_rules
 from kubeward.results import Report
-from kubeward.scan_context import ScanContext
-from kubeward.verify.registry import ImageRef, RegistryClient, sha256_digest
-from kubeward.verify.rules import NETWORK_RULES
-from kubeward.verify.scan_hook import (
+from kubeward.verify._cli_image import (
     VerifyImagesUsageError,
     add_scan_arguments,
-    check_scan_arguments,
-    verify_scan_images,
+    scan_stage_from_args,
 )
+from kubeward.verify.registry import ImageRef, RegistryClient, sha256_digest
+from kubeward.verify.rules import NETWORK_RULES
 from tests.expectations import hits, read_expectations
 from tests.verify._registry_fixture import Registry
 from tests.verify.test_own_signatures import Log, _pem_public, _push_image, _sign_image
@@ -156,7 +150,7 @@ def _line(container: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    """The parts of the `scan` parser the hook reads, with the hook's own options."""
+    """The parts of the `scan` parser the stage's options need, with those options."""
     parser = argparse.ArgumentParser()
     parser.add_argument("paths", nargs="+", type=Path)
     parser.add_argument("--rule", action="append", default=None)
@@ -166,7 +160,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _scan_and_verify(tree: Tree, *extra: str, baseline: set[str] | None = None) -> Report:
-    """What `kubeward scan` does with --verify-images, as the CLI will wire it."""
+    """What `kubeward scan` does with --verify-images: the stage runs inside the engine."""
     args = _parser().parse_args(
         [
             str(tree.root),
@@ -180,18 +174,11 @@ def _scan_and_verify(tree: Tree, *extra: str, baseline: set[str] | None = None) 
             *extra,
         ]
     )
-    check_scan_arguments(args)
-    # As in a full scan, the verification rules are among the rules that ran (over nothing):
-    # the engine then judges their suppressions before the hook has used them.
-    rules = ["image-not-pinned-by-digest", *sorted(NETWORK_RULES)]
-    options = ScanOptions(only_rules=rules, jobs=1, baseline=baseline)
-    report = scan(args.paths, options)
-    load_rules()
-    items, _ = discover(args.paths)
-    context = ScanContext(files=[load_file(d)[0] for d in items], roots=args.paths)
-    images = context.instances(ImageUse)
-    verify_scan_images(args, report, images, options=options, scan_context=context)
-    return report
+    stage = scan_stage_from_args(args)
+    assert stage is not None
+    rules = args.rule or ["image-not-pinned-by-digest", *sorted(NETWORK_RULES)]
+    options = ScanOptions(only_rules=rules, jobs=1, baseline=baseline, stages=[stage])
+    return scan(args.paths, options)
 
 
 @pytest.mark.parametrize("rule_id", sorted(NETWORK_RULES))
@@ -238,7 +225,7 @@ def test_messages_errors_and_suppressions(tree: Tree, monkeypatch: pytest.Monkey
         ("image-signature-unverified", _line("suppressed"), "inline"),
         ("image-tag-digest-drift", _line("annotated"), "annotation"),
     }
-    # The engine judged these suppressions unused before the hook ran; they are used now.
+    # Judged with the other rules' findings: these suppressions are used, not unused.
     assert [
         (u.span.start.line, u.rule_ids)
         for u in report.unused_suppressions
@@ -309,7 +296,7 @@ def test_rule_filter_and_wrong_policy(tree: Tree, monkeypatch: pytest.MonkeyPatc
 def test_usage_errors(argv: list[str], message: str) -> None:
     args = _parser().parse_args([".", *argv])
     with pytest.raises(VerifyImagesUsageError, match=message):
-        check_scan_arguments(args)
+        scan_stage_from_args(args)
 
 
 def test_unreachable_registry_is_tried_once(tmp_path: Path) -> None:
@@ -328,11 +315,9 @@ def test_unreachable_registry_is_tried_once(tmp_path: Path) -> None:
     args = _parser().parse_args(
         [str(tmp_path), "--verify-images", "--key", str(key), "--registry-timeout", "2"]
     )
-    load_rules()
-    items, _ = discover(args.paths)
-    context = ScanContext(files=[load_file(d)[0] for d in items], roots=args.paths)
-    report = Report(version="0", roots=[str(tmp_path)])
-    verify_scan_images(args, report, context.instances(ImageUse), scan_context=context)
+    stage = scan_stage_from_args(args)
+    assert stage is not None
+    report = scan(args.paths, ScanOptions(only_rules=sorted(NETWORK_RULES), stages=[stage]))
     assert not report.results
     first, *others = report.errors
     assert (first.line, first.reason.startswith(f"cannot verify {host}/down/app0:1: ")) == (8, True)

@@ -52,19 +52,30 @@ def is_valid_digest(digest: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class ImageRef:
-    """A parsed image reference.
+    """A parsed image reference: the one type the scan, `kubeward verify` and its registry
+    client share (`kubeward.verify.ImageRef` is this class).
 
     `error` is set (and the other fields best-effort) when the text is not a valid reference;
     `templated` when it holds a template expression, whose value no static rule can know.
+    Built from its parts (`ImageRef("ghcr.io", "acme/api", "1.2")`), `text` is the canonical
+    form.
     """
 
-    text: str
     registry: str = DOCKER_HUB
     repository: str = ""
     tag: str | None = None
     digest: str | None = None
+    text: str = ""
+    """The reference as written."""
     templated: bool = False
     error: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.text and self.repository and self.error is None and not self.templated:
+            object.__setattr__(self, "text", self.canonical)
+
+    def __str__(self) -> str:
+        return self.canonical
 
     @property
     def is_resolved(self) -> bool:
@@ -102,6 +113,15 @@ class ImageRef:
         if self.digest:
             out += f"@{self.digest}"
         return out
+
+    @property
+    def reference(self) -> str:
+        """The tag or digest to ask a registry for (the digest when both are given)."""
+        return self.digest or self.tag or "latest"
+
+    def with_digest(self, digest: str) -> ImageRef:
+        """The same name and tag, pinned to `digest`."""
+        return ImageRef(self.registry, self.repository, self.tag, digest)
 
 
 def parse_image(text: str) -> ImageRef:

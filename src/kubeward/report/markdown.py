@@ -30,7 +30,7 @@ def render(report: Report) -> str:
     if report.suppressed:
         out.append(f"{len(report.suppressed)} suppressed.")
     out.append("")
-    config = f"`{_cell(report.config)}`" if report.config else "none (defaults)"
+    config = md_code(report.config) if report.config else "none (defaults)"
     out += [f"Configuration: {config}", ""]
     if n:
         layers = report.by_layer()

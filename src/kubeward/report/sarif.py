@@ -51,7 +51,8 @@ def _location(span: Span, message: str | None = None, ident: int | None = None) 
     return loc
 
 
-def _rule(r: Rule) -> dict[str, Any]:
+def rule_descriptor(r: Rule) -> dict[str, Any]:
+    """The SARIF `reportingDescriptor` of a rule (`kubeward verify`'s SARIF uses it too)."""
     tags = ["security", "supply-chain", f"layer-{int(r.layer)}"]
     tags += [f"CIS-{c}" for c in r.cis] + [f"SLSA-{s}" for s in r.slsa]
     return {
@@ -134,7 +135,7 @@ def report_sarif(report: Report) -> dict[str, Any]:
                 "version": report.version,
                 "semanticVersion": report.version,
                 "informationUri": INFORMATION_URI,
-                "rules": [_rule(r) for r in all_rules],
+                "rules": [rule_descriptor(r) for r in all_rules],
             }
         },
         "invocations": [

@@ -1,21 +1,54 @@
-"""`kubeward verify IMAGE...`."""
+"""`kubeward verify IMAGE...` and the `--verify-images` options of `kubeward scan`.
+
+The CLI edge: arguments become typed inputs here (`PolicySet`, `Trust`, `RegistryOptions`,
+the scan's `VerifyImagesStage`), and nothing below this module sees `argparse`.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
+import enum
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, assert_never
 
 from kubeward.verify._errors import InputError, VerificationError
 
 if TYPE_CHECKING:
-    from kubeward.verify.image import ImageResult
-    from kubeward.verify.policy import (
-        ImagePolicy,
-    )
-    from kubeward.verify.registry import RegistryClient
+    from kubeward.verify._inputs import PolicySet, Trust
+    from kubeward.verify.image import VerificationReport
+    from kubeward.verify.registry import RegistryOptions
+    from kubeward.verify.scan_hook import VerifyImagesStage
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+# Options of `add_policy_arguments` that only mean something with `scan --verify-images`.
+_SCAN_OPTION_DESTS = (
+    "key",
+    "certificate_identity",
+    "certificate_identity_regexp",
+    "certificate_oidc_issuer",
+    "certificate_oidc_issuer_regexp",
+    "policy",
+    "trusted_root",
+    "registry_ca",
+    "slsa_builder_id",
+    "slsa_source_repo",
+    "slsa_ref",
+    "attestation",
+    "insecure_registry",
+)
+
+
+class OutputFormat(enum.Enum):
+    TEXT = "text"
+    JSON = "json"
+    SARIF = "sarif"
+
+
+class VerifyImagesUsageError(ValueError):
+    """The verification options are wrong (no policy, unreadable key...): a usage error."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("images", nargs="+", metavar="IMAGE")
     add_policy_arguments(p)
-    p.add_argument("--format", choices=["text", "json", "sarif"], default="text")
+    p.add_argument("--format", choices=[f.value for f in OutputFormat], default="text")
     p.set_defaults(func=run)
 
 
@@ -63,21 +96,45 @@ def add_policy_arguments(p: argparse._ActionsContainer) -> None:
     p.add_argument("--registry-timeout", type=float, default=10.0, help="seconds per request")
 
 
-def policies_from_args(args: argparse.Namespace) -> list[ImagePolicy]:
-    """The image policies the options describe; raises `InputError` when they do not."""
-    from kubeward.verify.cli import signer_policy_from_args
-    from kubeward.verify.policy import (
-        AttestationRequirement,
-        SlsaConditions,
-        command_line_policy,
-        load_policy_file,
-        predicate_type_uri,
+def add_scan_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add `--verify-images` and the options of `kubeward verify` to the `scan` subparser."""
+    group = parser.add_argument_group(
+        "image verification",
+        "With --verify-images, resolve every image the scanned files reference in its registry "
+        "and verify its cosign signatures and attestations against the policy these options "
+        "give (as `kubeward verify` does). Needs the network.",
     )
+    group.add_argument(
+        "--verify-images",
+        action="store_true",
+        help="verify referenced images in their registries; report unsigned, policy-failing "
+        "and tag-drifted images as findings",
+    )
+    add_policy_arguments(group)
+
+
+# --- arguments into typed inputs --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VerifyInputs:
+    """What the policy, trust and registry options say."""
+
+    policy: PolicySet
+    trust: Trust
+    registry: RegistryOptions
+
+
+def policy_from_args(args: argparse.Namespace) -> PolicySet:
+    """The policy set the options describe; raises `InputError` when they do not."""
+    from kubeward.verify._inputs import PolicySet
+    from kubeward.verify.cli import signer_policy_from_args
+    from kubeward.verify.policy import AttestationRequirement, SlsaConditions, predicate_type_uri
 
     if args.policy is not None:
         if args.key or args.certificate_identity or args.certificate_identity_regexp:
             raise InputError("give either --policy or --key/--certificate-identity, not both")
-        return load_policy_file(args.policy)
+        return PolicySet.from_file(args.policy)
     conditions = SlsaConditions(
         builder_id=args.slsa_builder_id, source_repository=args.slsa_source_repo, ref=args.slsa_ref
     )
@@ -92,150 +149,92 @@ def policies_from_args(args: argparse.Namespace) -> list[ImagePolicy]:
                 name=name, predicate_type=uri, slsa=conditions if is_slsa else SlsaConditions()
             )
         )
-    return [command_line_policy(signer_policy_from_args(args), requirements)]
+    return PolicySet.for_signer(signer_policy_from_args(args), attestations=requirements)
 
 
-def render_text(results: list[ImageResult]) -> str:
-    lines = []
-    for result in results:
-        head = f"{result.verdict.value.upper():5} {result.image}"
-        if result.digest:
-            head += f" ({result.digest})"
-        lines.append(head)
-        for item in result.verified:
-            what = item.predicate_type or "signature"
-            by = item.signer + (f" [{item.issuer}]" if item.issuer else "")
-            lines.append(f"      verified {item.kind} {what} by {by} from {item.where}")
-        for sbom in result.sboms:
-            state = f"signed by {sbom.signed_by}" if sbom.signed_by else "not signed"
-            if sbom.problems:
-                state = "signature not verified: " + "; ".join(sbom.problems)
-            lines.append(
-                f"      attached sbom {sbom.media_type} ({sbom.size} bytes) from {sbom.where}, "
-                f"{state}"
-            )
-        lines += [f"      - {reason}" for reason in result.reasons]
-    return "\n".join(lines)
-
-
-def render_json(results: list[ImageResult]) -> str:
-    return json.dumps(
-        {"version": 1, "tool": "kubeward verify", "results": [r.to_json() for r in results]},
-        indent=2,
-    )
-
-
-def client_from_args(args: argparse.Namespace) -> RegistryClient:
+def inputs_from_args(args: argparse.Namespace) -> VerifyInputs:
+    """Policy, trust material and registry options; raises `VerificationError` (usage)."""
+    from kubeward.verify._inputs import Trust
     from kubeward.verify.registry import RegistryClient, RegistryOptions
 
-    return RegistryClient(
-        RegistryOptions(
-            ca_file=args.registry_ca,
-            insecure=frozenset(args.insecure_registry),
-            timeout=args.registry_timeout,
-        )
+    policy = policy_from_args(args)
+    trust = Trust.production() if args.trusted_root is None else Trust.from_file(args.trusted_root)
+    registry = RegistryOptions(
+        ca_file=args.registry_ca,
+        insecure=frozenset(args.insecure_registry),
+        timeout=args.registry_timeout,
+    )
+    RegistryClient(registry)  # refuses plain HTTP to a registry that is not loopback
+    return VerifyInputs(policy, trust, registry)
+
+
+def scan_stage_from_args(args: argparse.Namespace) -> VerifyImagesStage | None:
+    """The verification stage `scan --verify-images` asks for, or None without the flag.
+
+    Raises `VerifyImagesUsageError` (before anything is scanned) for options that cannot work.
+    """
+    if not getattr(args, "verify_images", False):
+        given = [d for d in _SCAN_OPTION_DESTS if getattr(args, d, None)]
+        if given:
+            flag = "--" + given[0].replace("_", "-")
+            raise VerifyImagesUsageError(f"{flag} only applies with --verify-images")
+        return None
+    from kubeward.verify.registry import RegistryClient
+    from kubeward.verify.scan_hook import VerifyImagesStage
+
+    try:
+        inputs = inputs_from_args(args)
+    except VerificationError as exc:
+        raise VerifyImagesUsageError(f"--verify-images: {exc.reason}") from exc
+    return VerifyImagesStage(
+        policy=inputs.policy, trust=inputs.trust, client=RegistryClient(inputs.registry)
     )
 
 
-_SARIF_SCHEMA = (
-    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
-)
-_SARIF_LEVEL = {"pass": "none", "fail": "error"}  # by Verdict value
+# --- the command ----------------------------------------------------------------------------
 
 
-def render_sarif(results: list[ImageResult]) -> str:
-    """SARIF 2.1.0: one result per image checked (kind pass or fail) at a logical location
-    naming the image; images that could not be checked are tool execution notifications."""
-    from kubeward import __version__
-    from kubeward.registry import RULES
-    from kubeward.verify.image import Verdict
-    from kubeward.verify.rules import NETWORK_RULES  # noqa: F401  (registers the rule)
+def render(report: VerificationReport, fmt: OutputFormat) -> str:
+    if fmt is OutputFormat.TEXT:
+        from kubeward.report import verify_text
 
-    rule = RULES["image-signature-unverified"]
-    descriptor = {
-        "id": rule.id,
-        "name": "".join(w.capitalize() for w in rule.id.split("-")),
-        "shortDescription": {"text": rule.title},
-        "fullDescription": {"text": rule.summary or rule.title},
-        "help": {"text": rule.doc, "markdown": rule.doc},
-        "helpUri": rule.help_uri,
-        "defaultConfiguration": {"level": "error"},
-        "properties": {
-            "tags": ["security", "supply-chain", f"layer-{int(rule.layer)}"],
-            "security-severity": rule.severity.security_severity,
-        },
-    }
-    sarif_results = []
-    notifications = []
-    for result in results:
-        location = {"logicalLocations": [{"fullyQualifiedName": result.image, "kind": "image"}]}
-        if result.verdict is Verdict.ERROR:
-            notifications.append(
-                {
-                    "level": "error",
-                    "message": {"text": f"{result.image}: {'; '.join(result.reasons)}"},
-                    "locations": [location],
-                }
-            )
-            continue
-        passed = result.verdict is Verdict.PASS
-        summary = "verified" if passed else "is not verified"
-        text = f"{result.image} ({result.digest}) {summary}"
-        if result.reasons:
-            text += ": " + "; ".join(result.reasons)
-        sarif_results.append(
-            {
-                "ruleId": rule.id,
-                "ruleIndex": 0,
-                "kind": "pass" if passed else "fail",
-                "level": _SARIF_LEVEL[result.verdict.value],
-                "message": {"text": text},
-                "locations": [location],
-                "properties": result.to_json(),
-            }
-        )
-    doc = {
-        "$schema": _SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "kubeward",
-                        "version": __version__,
-                        "semanticVersion": __version__,
-                        "informationUri": "https://github.com/kubeward/kubeward",
-                        "rules": [descriptor],
-                    }
-                },
-                "invocations": [
-                    {
-                        "executionSuccessful": not notifications,
-                        "toolExecutionNotifications": notifications,
-                    }
-                ],
-                "results": sarif_results,
-            }
-        ],
-    }
-    return json.dumps(doc, indent=2)
+        return verify_text.render(report)
+    if fmt is OutputFormat.JSON:
+        from kubeward.report import verify_json
+
+        return verify_json.render(report)
+    if fmt is OutputFormat.SARIF:
+        from kubeward.report import verify_sarif
+
+        return verify_sarif.render(report)
+    assert_never(fmt)
 
 
 def run(args: argparse.Namespace) -> int:
-    from kubeward.verify._trust import load_trusted_root
-    from kubeward.verify.image import Verdict, verify_images
+    from kubeward import __version__
+    from kubeward.verify.image import VerificationReport, verify_image
+    from kubeward.verify.registry import RegistryClient
 
     try:
-        policies = policies_from_args(args)
-        root = load_trusted_root(args.trusted_root)
-        client = client_from_args(args)
-        results = verify_images(args.images, policies=policies, client=client, root=root)
+        inputs = inputs_from_args(args)
+        client = RegistryClient(inputs.registry)
+        verdicts = tuple(
+            verify_image(image, inputs.policy, client=client, trust=inputs.trust)
+            for image in args.images
+        )
     except VerificationError as exc:
         print(f"kubeward verify: {exc.reason}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     except Exception as exc:  # never a traceback for the user
         print(f"kubeward verify: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 2
-    renderers = {"json": render_json, "sarif": render_sarif, "text": render_text}
-    print(renderers[args.format](results))
-    return 0 if all(r.verdict is Verdict.PASS for r in results) else 1
+        return EXIT_USAGE
+    report = VerificationReport(
+        verdicts=verdicts,
+        version=__version__,
+        policy_source=inputs.policy.source,
+        policy_digest=inputs.policy.digest,
+        trust_source=inputs.trust.source,
+        trust_digest=inputs.trust.digest,
+    )
+    print(render(report, OutputFormat(args.format)), end="")
+    return EXIT_OK if all(v.passed for v in verdicts) else EXIT_FAILED

@@ -21,3 +21,10 @@ class InputError(VerificationError):
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason, kind="invalid-input")
+
+
+class DeadlineExceeded(VerificationError):
+    """The verification's deadline passed before it could finish: not a definitive answer."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, kind="deadline-exceeded")

@@ -1,14 +1,22 @@
-"""`kubeward verify IMAGE...`: resolve each image, find its cosign evidence, apply policies."""
+"""Verify one image: resolve it, find its cosign evidence, apply the policies that select it.
+
+`verify_image` is the verification core that `kubeward verify`, `scan --verify-images` and an
+admission gate share; its inputs (`PolicySet`, `Trust`, `Deadline`) are in
+`kubeward.verify._inputs` and everything is exported from `kubeward.verify`.
+"""
 
 from __future__ import annotations
 
 import enum
 import hashlib
 import json
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from typing import Any
 
+from kubeward.model.image import ImageRef, parse_image
 from kubeward.verify._core import verify_evidence
 from kubeward.verify._cosign import (
     Found,
@@ -18,22 +26,28 @@ from kubeward.verify._cosign import (
     legacy_signatures,
     referrer_bundles,
 )
-from kubeward.verify._errors import VerificationError
+from kubeward.verify._errors import DeadlineExceeded, VerificationError
+from kubeward.verify._inputs import Deadline, PolicySet, Trust
 from kubeward.verify._model import ArtifactRef, SignerPolicy, VerifiedSignature
 from kubeward.verify._statement import Statement, parse_statement
 from kubeward.verify._trust import TrustedRoot
 from kubeward.verify.policy import AttestationRequirement, Authority, ImagePolicy, SlsaConditions
 from kubeward.verify.provenance import provenance_facts
-from kubeward.verify.registry import ImageRef, RegistryClient, RegistryError, parse_image_ref
+from kubeward.verify.registry import RegistryClient, RegistryError, parse_image_ref
 
 COSIGN_SIGN_PREDICATE = "https://sigstore.dev/cosign/sign/v1"
 
 
 class Verdict(enum.Enum):
+    """The outcome for one image."""
+
     PASS = "pass"
+    """Every policy that selects the image is satisfied."""
     FAIL = "fail"
+    """A definitive no: no policy selects the image, or one that does is not satisfied."""
     ERROR = "error"
-    """The image could not be checked (registry down, malformed input)."""
+    """The image could not be checked (registry down, malformed input, deadline passed): not
+    a definitive answer, so not one to cache."""
 
 
 @dataclass(frozen=True)
@@ -43,10 +57,15 @@ class Verified:
     kind: str
     """`signature` or `attestation`."""
     where: str
+    """Where it was found: the tag or referrer digest."""
     signer: str
+    """The certificate identity (SAN), or the name of the key."""
     issuer: str | None
+    """The OIDC issuer of a keyless signature."""
     times: tuple[str, ...]
+    """The verified signing times, with their source (tlog, tsa)."""
     predicate_type: str | None = None
+    """For attestations: the in-toto predicate type."""
 
 
 @dataclass(frozen=True)
@@ -65,47 +84,62 @@ class AttachedSbom:
     problems: tuple[str, ...] = ()
     """Why a signature over the SBOM did not verify (none when there was none)."""
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "where": self.where,
-            "media_type": self.media_type,
-            "digest": self.digest,
-            "size": self.size,
-            "signed_by": self.signed_by,
-            "problems": list(self.problems),
-        }
+
+@dataclass(frozen=True)
+class PolicyOutcome:
+    """How one policy that selects the image judged it."""
+
+    policy: str
+    """The policy's name (`metadata.name` of its `ClusterImagePolicy`)."""
+    passed: bool
+    authority: str | None = None
+    """The authority that satisfied the policy (None when it failed)."""
+    reasons: tuple[str, ...] = ()
+    """Why each authority was not satisfied, when the policy failed."""
 
 
 @dataclass(frozen=True)
-class ImageResult:
+class ImageVerdict:
     """The verdict for one image and every reason behind it."""
 
     image: str
+    """The reference as given."""
     digest: str | None
+    """The manifest digest the reference resolved to (None when it could not be resolved)."""
     verdict: Verdict
     reasons: tuple[str, ...]
+    """Every reason, for people: which authority satisfied each policy, or why none did."""
     verified: tuple[Verified, ...] = ()
     sboms: tuple[AttachedSbom, ...] = ()
+    policies: tuple[PolicyOutcome, ...] = ()
+    """Each policy that selected the image, in the policy set's order."""
+    error: str | None = None
+    """For `Verdict.ERROR`: a stable kebab-case kind (`registry-error`, `invalid-input`,
+    `deadline-exceeded`...)."""
+    resolved: ImageRef | None = None
+    """The reference pinned to the digest it resolved to (`name:tag@sha256:...`)."""
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "image": self.image,
-            "digest": self.digest,
-            "verdict": self.verdict.value,
-            "reasons": list(self.reasons),
-            "verified": [
-                {
-                    "kind": v.kind,
-                    "where": v.where,
-                    "signer": v.signer,
-                    "issuer": v.issuer,
-                    "times": list(v.times),
-                    "predicate_type": v.predicate_type,
-                }
-                for v in self.verified
-            ],
-            "sboms": [s.to_json() for s in self.sboms],
-        }
+    @property
+    def passed(self) -> bool:
+        return self.verdict is Verdict.PASS
+
+    @property
+    def definitive(self) -> bool:
+        """PASS or FAIL: an answer about the image, not about reaching it."""
+        return self.verdict is not Verdict.ERROR
+
+
+@dataclass(frozen=True)
+class VerificationReport:
+    """What `kubeward verify` renders: the verdicts and what they were judged against."""
+
+    verdicts: tuple[ImageVerdict, ...]
+    version: str
+    """kubeward's version."""
+    policy_source: str
+    policy_digest: str
+    trust_source: str
+    trust_digest: str
 
 
 @dataclass
@@ -339,62 +373,172 @@ def _sbom_signer(
     return None, tuple(dict.fromkeys(reasons))
 
 
-def verify_image(
-    image: str, *, policies: Sequence[ImagePolicy], client: RegistryClient, root: TrustedRoot
-) -> ImageResult:
-    """Verify one image against every policy that selects it."""
-    client = client.with_deadline(client.options.image_deadline)
-    try:
-        ref = parse_image_ref(image)
-        manifest = client.get_manifest(ref)
-        if manifest is None:
-            return ImageResult(image, None, Verdict.ERROR, (f"{ref}: manifest not found",))
-        digest = manifest.digest
-        selected = [p for p in policies if p.selects(image)]
-        if not selected:
-            return ImageResult(
-                image, digest, Verdict.FAIL, ("no policy selects this image (fails closed)",)
-            )
-        evidence = _Evidence()
-        evidence.signatures = legacy_signatures(client, ref, digest)
-        bundles = referrer_bundles(client, ref, digest)
-        evidence.attestations = legacy_attestations(client, ref, digest) + bundles
-        evidence.signatures += [b for b in bundles if b.evidence is not None]
-        verified: list[Verified] = []
-        reasons: list[str] = []
-        failed = False
-        for policy in selected:
-            if not policy.authorities:
-                failed = True
-                reasons.append(f"policy {policy.name}: no authorities (fails closed)")
-                continue
-            policy_reasons: list[str] = []
-            for authority in policy.authorities:
-                hits, why = _apply_authority(
-                    authority, evidence, ref=ref.with_digest(digest), digest=digest, root=root
-                )
-                if hits:
-                    verified += hits
-                    reasons.append(f"policy {policy.name}: authority {authority.name} satisfied")
-                    break
-                policy_reasons += [f"authority {authority.name}: {r}" for r in why]
-            else:
-                failed = True
-                reasons += [f"policy {policy.name}: {r}" for r in policy_reasons]
-        verdict = Verdict.FAIL if failed else Verdict.PASS
-        sboms = _attached_sboms(client, ref, digest, selected, root)
-        return ImageResult(image, digest, verdict, tuple(reasons), tuple(verified), sboms)
-    except RegistryError as exc:
-        return ImageResult(image, None, Verdict.ERROR, (exc.reason,))
-    except VerificationError as exc:
-        return ImageResult(image, None, Verdict.ERROR, (exc.reason,))
+class _Progress:
+    """The step a verification has reached, checked against its deadline at every step."""
+
+    def __init__(self, deadline: Deadline | None) -> None:
+        self.deadline = deadline
+        self.doing = "starting"
+
+    def step(self, doing: str) -> None:
+        self.doing = doing
+        if self.deadline is not None:
+            self.deadline.check(doing)
 
 
-def verify_images(
-    images: Sequence[str],
+def _apply_policy(
+    policy: ImagePolicy, evidence: _Evidence, *, ref: ImageRef, digest: str, root: TrustedRoot
+) -> tuple[PolicyOutcome, list[Verified]]:
+    if not policy.authorities:
+        return PolicyOutcome(policy.name, False, reasons=("no authorities (fails closed)",)), []
+    reasons: list[str] = []
+    for authority in policy.authorities:
+        hits, why = _apply_authority(authority, evidence, ref=ref, digest=digest, root=root)
+        if hits:
+            return PolicyOutcome(policy.name, True, authority=authority.name), hits
+        reasons += [f"authority {authority.name}: {r}" for r in why]
+    return PolicyOutcome(policy.name, False, reasons=tuple(reasons)), []
+
+
+def _outcome_reasons(outcome: PolicyOutcome) -> list[str]:
+    if outcome.passed:
+        return [f"policy {outcome.policy}: authority {outcome.authority} satisfied"]
+    return [f"policy {outcome.policy}: {r}" for r in outcome.reasons]
+
+
+def _parse(ref: ImageRef | str) -> ImageRef:
+    parsed = parse_image(ref) if isinstance(ref, str) else ref
+    if parsed.templated:
+        raise VerificationError(
+            f"{parsed.text!r} is a template; its value is not known", kind="invalid-input"
+        )
+    if parsed.error is not None:
+        raise VerificationError(
+            f"{parsed.text!r} is not a valid image reference: {parsed.error}",
+            kind="invalid-input",
+        )
+    return parsed
+
+
+def _verify(
+    image: str,
+    ref: ImageRef | str,
+    policy: PolicySet,
     *,
-    policies: Sequence[ImagePolicy],
     client: RegistryClient,
     root: TrustedRoot,
-) -> list[ImageResult]:
-    return [verify_image(i, policies=policies, client=client, root=root) for i in images]
+    progress: _Progress,
+) -> ImageVerdict:
+    try:
+        parsed = _parse(ref)
+        progress.step(f"resolving {parsed}")
+        manifest = client.get_manifest(parsed)
+        if manifest is None:
+            return ImageVerdict(
+                image,
+                None,
+                Verdict.ERROR,
+                (f"{parsed}: manifest not found",),
+                error="manifest-not-found",
+            )
+        digest = manifest.digest
+        pinned = parsed.with_digest(digest)
+        selected = policy.selecting(parsed)
+        if not selected:
+            return ImageVerdict(
+                image,
+                digest,
+                Verdict.FAIL,
+                ("no policy selects this image (fails closed)",),
+                resolved=pinned,
+            )
+        progress.step(f"fetching the signatures and attestations of {pinned}")
+        evidence = _Evidence()
+        evidence.signatures = legacy_signatures(client, parsed, digest)
+        bundles = referrer_bundles(client, parsed, digest)
+        evidence.attestations = legacy_attestations(client, parsed, digest) + bundles
+        evidence.signatures += [b for b in bundles if b.evidence is not None]
+        outcomes: list[PolicyOutcome] = []
+        verified: list[Verified] = []
+        for image_policy in selected:
+            progress.step(f"verifying {pinned} for policy {image_policy.name}")
+            outcome, hits = _apply_policy(
+                image_policy, evidence, ref=pinned, digest=digest, root=root
+            )
+            outcomes.append(outcome)
+            verified += hits
+        progress.step(f"fetching the SBOMs attached to {pinned}")
+        sboms = _attached_sboms(client, parsed, digest, selected, root)
+        return ImageVerdict(
+            image,
+            digest,
+            Verdict.PASS if all(o.passed for o in outcomes) else Verdict.FAIL,
+            tuple(r for o in outcomes for r in _outcome_reasons(o)),
+            tuple(verified),
+            sboms,
+            policies=tuple(outcomes),
+            resolved=pinned,
+        )
+    except VerificationError as exc:  # RegistryError, InputError, DeadlineExceeded among them
+        return ImageVerdict(image, None, Verdict.ERROR, (exc.reason,), error=exc.kind)
+
+
+def _within(
+    deadline: Deadline, image: str, work: Callable[[], ImageVerdict], progress: _Progress
+) -> ImageVerdict:
+    """`work()`, or an ERROR verdict as soon as the deadline passes.
+
+    The work runs on a daemon thread that the caller stops waiting for at the deadline; it
+    gives up at its next step (each checks the deadline), and what it returns then is dropped.
+    """
+    answer: Future[ImageVerdict] = Future()
+
+    def run() -> None:
+        try:
+            answer.set_result(work())
+        except BaseException as exc:  # handed to the caller, who re-raises it
+            answer.set_exception(exc)
+
+    threading.Thread(target=run, name=f"verify {image}", daemon=True).start()
+    try:
+        return answer.result(timeout=deadline.remaining())
+    except FutureTimeout:
+        return _deadline_verdict(image, DeadlineExceeded(f"deadline passed while {progress.doing}"))
+
+
+def verify_image(
+    ref: ImageRef | str,
+    policy: PolicySet,
+    *,
+    client: RegistryClient,
+    trust: Trust,
+    deadline: Deadline | None = None,
+) -> ImageVerdict:
+    """Verify one image against every policy of `policy` that selects it.
+
+    Never raises for a bad image, registry or evidence: those are in the verdict (`FAIL` when
+    the answer is no, `ERROR` when there is no answer). With a `deadline`, the verdict comes
+    back by then: an `ERROR` of kind `deadline-exceeded` if the verification has not finished.
+    """
+    image = ref if isinstance(ref, str) else ref.text
+    # The registry client ends its own requests by the same moment (and by its per-image
+    # budget), so work cut off at the deadline does not linger on a slow registry.
+    seconds = client.options.image_deadline
+    if deadline is not None:
+        left = deadline.remaining()
+        seconds = left if seconds is None else min(seconds, left)
+    client = client.with_deadline(seconds)
+    progress = _Progress(deadline)
+    if deadline is None:
+        return _verify(image, ref, policy, client=client, root=trust.root, progress=progress)
+    if deadline.expired:
+        return _deadline_verdict(image, DeadlineExceeded(f"deadline passed before {image}"))
+
+    def work() -> ImageVerdict:
+        return _verify(image, ref, policy, client=client, root=trust.root, progress=progress)
+
+    return _within(deadline, image, work, progress)
+
+
+def _deadline_verdict(image: str, exc: DeadlineExceeded) -> ImageVerdict:
+    return ImageVerdict(image, None, Verdict.ERROR, (exc.reason,), error=exc.kind)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from kubeward import __version__
+from kubeward.model.image import ImageRef as ImageRef
 from kubeward.verify._errors import InputError, VerificationError
 from kubeward.verify._json import load_json
 
@@ -53,34 +54,11 @@ class RegistryError(VerificationError):
         self.status = status
 
 
-@dataclass(frozen=True)
-class ImageRef:
-    """`registry/repository[:tag][@sha256:…]`, normalised like Docker does."""
-
-    registry: str
-    repository: str
-    tag: str | None = None
-    digest: str | None = None
-
-    @property
-    def reference(self) -> str:
-        """The tag or digest to ask the registry for."""
-        return self.digest or self.tag or "latest"
-
-    def with_digest(self, digest: str) -> ImageRef:
-        return ImageRef(self.registry, self.repository, self.tag, digest)
-
-    def __str__(self) -> str:
-        text = f"{self.registry}/{self.repository}"
-        if self.tag:
-            text += f":{self.tag}"
-        if self.digest:
-            text += f"@{self.digest}"
-        return text
-
-
 def parse_image_ref(text: str) -> ImageRef:
-    """Parse an image reference; raises `RegistryError` when it is not one."""
+    """Parse an image reference; raises `RegistryError` when it is not one.
+
+    `ImageRef` is `kubeward.model.image.ImageRef`, the one reference type of scan and verify.
+    """
     rest, _, digest = text.partition("@")
     if digest and not _DIGEST.match(digest):
         raise RegistryError(f"{text!r}: digest must be sha256:<64 hex>")

@@ -1,8 +1,8 @@
 """Findings of `scan --verify-images`: what a registry serves for the images a scan names.
 
-These rules run over `VerifiedImage`, which no provider yields: the engine never runs them by
-itself (they need the network). `kubeward.verify.scan_hook` builds a `VerifiedImage` per image
-reference after asking each registry, and runs these pure functions over them.
+These rules run over `VerifiedImage`, which no file or scan provider yields (it needs the
+network): the engine runs them only when the verification stage of `kubeward.verify.scan_hook`
+is given, which builds a `VerifiedImage` per image reference after asking each registry.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from kubeward.model.images import ImageUse
 from kubeward.registry import Finding, Layer, Severity, rule
 
 if TYPE_CHECKING:  # the verification engine is loaded only when a scan verifies images
-    from kubeward.verify.image import ImageResult
+    from kubeward.verify.image import ImageVerdict
 
 _COSIGN_VERIFY = "https://docs.sigstore.dev/cosign/verifying/verify/"
 _POLICY_CONTROLLER = "https://docs.sigstore.dev/policy-controller/overview/"
@@ -28,7 +28,7 @@ class VerifiedImage:
     use: ImageUse
     image: str
     """The reference as it was checked (`registry/repository[:tag][@digest]`)."""
-    result: ImageResult
+    result: ImageVerdict
     """The signature and attestation verdict against the policy given to `scan`."""
     tag_digest: str | None = None
     """For `name:tag@digest`: the digest the tag resolves to now (None when not checked)."""
