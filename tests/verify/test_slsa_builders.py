@@ -78,7 +78,6 @@ def _argv(case: dict[str, Any], builder_id: str | None, base: Path) -> list[str]
         # Local upstream images are OCI layouts that only serve to compute the digest; the
         # case gives it, so every image is named by digest (nothing is fetched).
         name = case["image"] if case["remote_image"] else "local.invalid/" + case["image"]
-        name = name.rsplit(":", 1)[0] if ":" in name.rsplit("/", 1)[-1] else name
         return [
             "verify-provenance",
             "--provenance-path",
