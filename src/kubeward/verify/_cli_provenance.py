@@ -66,6 +66,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("artifacts", nargs="*", help="artifact files or sha256:<hex>")
     p.set_defaults(func=run)
 
+    from kubeward.verify import _cli_npm_vsa
+
+    _cli_npm_vsa.register(subparsers)
+
 
 def _inputs(pairs: list[str]) -> dict[str, str]:
     result = {}

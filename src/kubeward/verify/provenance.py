@@ -113,7 +113,7 @@ def load_provenance(text: str | bytes) -> list[Evidence]:
     evidence = []
     for doc in documents:
         if isinstance(doc, dict) and "mediaType" in doc:
-            evidence.append(parse_bundle(json.dumps(doc)))
+            evidence.append(parse_provenance_bundle(doc))
         elif isinstance(doc, dict) and "payloadType" in doc:
             envelope = parse_envelope(doc)
             evidence.append(Evidence(certificate=_cert_from_envelope(doc), envelope=envelope))
@@ -122,6 +122,23 @@ def load_provenance(text: str | bytes) -> list[Evidence]:
     if not evidence:
         raise InputError("provenance file is empty")
     return evidence
+
+
+def parse_provenance_bundle(doc: dict[str, Any]) -> Evidence:
+    """A Sigstore bundle, read as slsa-verifier reads it: only the leaf of a certificate chain.
+
+    slsa-verifier (verifiers/internal/gha/bundle.go `getLeafCertFromBundle`) takes the first
+    certificate of a v0.1/v0.2 `x509CertificateChain` and builds the chain from the trusted
+    root; npm's v0.1 bundles carry the whole chain, root included.
+    """
+    material = doc.get("verificationMaterial")
+    if isinstance(material, dict) and isinstance(material.get("x509CertificateChain"), dict):
+        chain: dict[str, Any] = material["x509CertificateChain"]
+        certs = chain.get("certificates")
+        if isinstance(certs, list) and len(certs) > 1:
+            leaf = {**chain, "certificates": certs[:1]}
+            doc = {**doc, "verificationMaterial": {**material, "x509CertificateChain": leaf}}
+    return parse_bundle(json.dumps(doc))
 
 
 def _cert_from_envelope(doc: Mapping[str, Any]) -> x509.Certificate | None:
@@ -175,6 +192,14 @@ class WorkflowIdentity:
     source_sha1: str
     hosted: str | None
     """Runner environment: `github-hosted`, `self-hosted` or None when absent."""
+    build_trigger: str = ""
+    source_ref: str | None = None
+    source_id: str | None = None
+    source_owner_id: str | None = None
+    subject_sha1: str | None = None
+    build_config_path: str | None = None
+    run_id: str | None = None
+    """`<run id>/attempts/<attempt>` from the run invocation URI."""
 
     @property
     def workflow_name(self) -> str:
@@ -204,22 +229,44 @@ def workflow_identity(cert: x509.Certificate) -> WorkflowIdentity:
         uris = []
     if not uris:
         raise _err("ErrorInvalidFormat", "the certificate has no URI (workflow) identity")
-    issuer = _claim(cert, "1", "8")
+    trigger = _claim(cert, "2", "20")
     sha1 = _claim(cert, "3", "13")
+    config_sha1 = _ext(cert, "19")
+    if sha1 and config_sha1 and sha1 != config_sha1:
+        raise _err("ErrorInvalidFormat", "certificate source and build config digests differ")
+    issuer = _claim(cert, "1", "8")
     deprecated_repo = certificate_extension(cert, _FULCIO + "5") or ""
-    source_uri = certificate_extension(cert, _FULCIO + "12") or ""
+    source_uri = _ext(cert, "12")
     if deprecated_repo and source_uri and _GITHUB + deprecated_repo != source_uri:
         raise _err("ErrorInvalidFormat", "certificate source repository claims differ")
     repository = source_uri.removeprefix(_GITHUB) or deprecated_repo
-    runner = certificate_extension(cert, _FULCIO + "11")
-    hosted = runner if runner in ("github-hosted", "self-hosted") else None
+    runner = _ext(cert, "11")
+    config_path = None
+    if config_uri := _ext(cert, "18"):
+        parts = config_uri.split("@")
+        prefix = f"https://github.com/{repository}/"
+        if len(parts) != 2 or not parts[0].startswith(prefix):
+            raise _err("ErrorInvalidFormat", f"certificate build config URI {config_uri!r}")
+        config_path = parts[0].removeprefix(prefix) or None
+    run_id = _ext(cert, "21").removeprefix(f"https://github.com/{repository}/actions/runs/")
     return WorkflowIdentity(
         issuer=issuer,
         workflow=str(uris[0]),
         source_repository=repository,
         source_sha1=sha1,
-        hosted=hosted,
+        hosted=runner if runner in ("github-hosted", "self-hosted") else None,
+        build_trigger=trigger,
+        source_ref=_ext(cert, "14") or None,
+        source_id=_ext(cert, "15") or None,
+        source_owner_id=_ext(cert, "17") or None,
+        subject_sha1=_ext(cert, "10") or None,
+        build_config_path=config_path,
+        run_id=run_id or None,
     )
+
+
+def _ext(cert: x509.Certificate, suffix: str) -> str:
+    return certificate_extension(cert, _FULCIO + suffix) or ""
 
 
 def verify_builder_identity(
@@ -339,9 +386,15 @@ def verify_common(prov: GhaProvenance, request: ProvenanceRequest, digests: list
     """VerifyProvenanceCommonOptions: source, subjects, branch, tag, versioned tag, inputs."""
     verify_source_uri(prov, request.source)
     for digest in digests:
-        if not prov.statement.has_sha256(digest):
+        # verifyDigest: the algorithm follows from the digest's length (sha256, sha512).
+        algo = f"sha{len(digest) * 8}"
+        if not any(
+            name == algo and value == digest.hex()
+            for subject in prov.statement.subjects
+            for name, value in subject.digests
+        ):
             raise _err(
-                "ErrorMismatchHash", f"sha256:{digest.hex()} is not a subject of the provenance"
+                "ErrorMismatchHash", f"{algo}:{digest.hex()} is not a subject of the provenance"
             )
     if request.branch is not None:
         branch = branch_from_ref(prov.branch())
