@@ -229,3 +229,57 @@ def test_vsa_tampered_payload(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     argv[2] = str(base / "vsa/gce/v1/gke-gce-pre.bcid-vsa.jsonl")
     assert main(argv) == 1
     assert capsys.readouterr().err.startswith("FAILED: ErrorMismatchVerifiedLevels:")
+
+
+@pytest.mark.parametrize("content", [b"[" * 100_000 + b"]" * 100_000, b'{"a": Infinity}', b"\xff{"])
+@pytest.mark.parametrize("command", ["artifact", "gcb", "npm", "vsa"])
+def test_hostile_documents_fail_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, content: bytes
+) -> None:
+    """Deep nesting, non-JSON constants and bad bytes: one clear line, never a crash."""
+    path = tmp_path / "hostile.json"
+    path.write_bytes(content)
+    key = tmp_path / "key.pem"
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    key.write_bytes(
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    )
+    digest = "sha256:" + "ab" * 32
+    argv = {
+        "artifact": [
+            "verify-provenance",
+            "--provenance-path",
+            str(path),
+            "--source-uri",
+            "x",
+            digest,
+        ],
+        "gcb": [
+            "verify-provenance",
+            "--provenance-path",
+            str(path),
+            "--image",
+            f"example.invalid/app@{digest}",
+            "--source-uri",
+            "github.com/o/r",
+            "--builder-id",
+            "https://cloudbuild.googleapis.com/GoogleHostedWorker",
+        ],
+        "npm": [
+            "verify-npm-package",
+            "--attestations-path",
+            str(path),
+            "--source-uri",
+            "github.com/o/r",
+            "sha512:" + "ab" * 64,
+        ],
+        "vsa": ["verify-vsa", "--attestation-path", str(path), "--public-key-path", str(key)],
+    }[command]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("FAILED: ") and len(err.strip().splitlines()) == 1, err
+    assert "unexpected error" not in err and "Traceback" not in err

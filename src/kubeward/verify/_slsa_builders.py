@@ -6,8 +6,10 @@ code is kubeward's own.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from kubeward.verify._errors import VerificationError
 
@@ -80,6 +82,24 @@ BUILD_TYPES_V1: dict[str, dict[str, str]] = {
 
 def err(kind: str, reason: str) -> VerificationError:
     return VerificationError(reason, kind=kind)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def loads_json(data: str | bytes, *, what: str, kind: str) -> Any:
+    """json.loads for attacker-supplied documents: one clear error for anything malformed.
+
+    Deep nesting (RecursionError), NaN/Infinity and undecodable bytes all become a
+    `VerificationError` of `kind` naming `what`.
+    """
+    try:
+        return json.loads(data, parse_constant=_no_constant)
+    except RecursionError:
+        raise err(kind, f"{what} is nested too deeply") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise err(kind, f"{what} is not valid JSON: {exc}") from None
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from kubeward.verify._errors import VerificationError
-from kubeward.verify._slsa_builders import BuilderID, err, verify_versioned_tag
+from kubeward.verify._slsa_builders import BuilderID, err, loads_json, verify_versioned_tag
 
 GCB_BUILDER = "https://cloudbuild.googleapis.com/GoogleHostedWorker"
 INTOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
@@ -148,9 +148,11 @@ def _verified_statement(entry: dict[str, Any]) -> dict[str, Any]:
             problems.append(exc.reason)
             continue
         try:
-            statement = _mapping(json.loads(payload), "statement")
-        except ValueError:
-            problems.append("payload is not JSON")
+            statement = _mapping(
+                loads_json(payload, what="payload", kind="ErrorInvalidDssePayload"), "statement"
+            )
+        except VerificationError as exc:
+            problems.append(exc.reason)
             continue
         want = PREDICATE_V1 if key_id == V1_GLOBAL_PAE_KEY_ID else PREDICATE_V01
         if (
@@ -299,10 +301,9 @@ def verify_gcb_provenance(
     versioned_tag: str | None = None,
 ) -> GcbResult:
     """GCBVerifier.VerifyImage; `digest` is the image's sha256 hex. Raises VerificationError."""
-    try:
-        doc = _mapping(json.loads(data), "document")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise err("ErrorInvalidDssePayload", f"GCB provenance is not JSON: {exc}") from exc
+    doc = _mapping(
+        loads_json(data, what="GCB provenance", kind="ErrorInvalidDssePayload"), "document"
+    )
     summary = doc.get("provenance_summary")
     entries = summary.get("provenance") if isinstance(summary, dict) else None
     if not isinstance(entries, list) or not entries:

@@ -37,6 +37,7 @@ from kubeward.verify._slsa_builders import (
     PROVENANCE_V1,
     BuilderID,
     err,
+    loads_json,
 )
 from kubeward.verify._slsa_vsa import ssh_sha256_fingerprint
 from kubeward.verify._statement import Statement, parse_statement
@@ -116,10 +117,7 @@ def _registry_key(keys: Sequence[Mapping[str, Any]], key_id: str) -> PublicKeyTy
 
 def _attestations(data: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
     """extractAttestations: the provenance and the publish attestation's bundles."""
-    try:
-        doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError(f"npm attestations are not JSON: {exc}") from exc
+    doc = loads_json(data, what="npm attestations", kind="invalid-input")
     items = doc.get("attestations") if isinstance(doc, dict) else None
     if not isinstance(items, list) or len(items) < 2:
         raise InputError("npm attestations: expected a provenance and a publish attestation")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +26,7 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_public_key,
 )
 
-from kubeward.verify._slsa_builders import err
+from kubeward.verify._slsa_builders import err, loads_json
 
 INTOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 VSA_PREDICATE_TYPE = "https://slsa.dev/verification_summary/v1"
@@ -97,10 +96,7 @@ def _verify(key: PublicKeyTypes, signature: bytes, message: bytes) -> bool:
 
 def verify_vsa(data: bytes, *, key: PublicKeyTypes, request: VsaRequest) -> dict[str, Any]:
     """VerifyVSA; returns the verified statement, raises `VerificationError`."""
-    try:
-        envelope = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise err("ErrorInvalidDssePayload", f"the VSA is not a DSSE envelope: {exc}") from exc
+    envelope = loads_json(data, what="the VSA envelope", kind="ErrorInvalidDssePayload")
     if not isinstance(envelope, dict) or envelope.get("payloadType") != INTOTO_PAYLOAD_TYPE:
         raise err("ErrorInvalidDssePayload", "the VSA is not an in-toto DSSE envelope")
     try:
@@ -128,10 +124,7 @@ def verify_vsa(data: bytes, *, key: PublicKeyTypes, request: VsaRequest) -> dict
         raise err(
             "ErrorNoValidSignature", f"no VSA signature verifies with the key {key_id or '?'}"
         )
-    try:
-        statement = json.loads(payload)
-    except ValueError as exc:
-        raise err("ErrorInvalidDssePayload", "the VSA statement is not JSON") from exc
+    statement = loads_json(payload, what="the VSA statement", kind="ErrorInvalidDssePayload")
     if not isinstance(statement, dict) or statement.get("_type") not in _STATEMENT_TYPES:
         raise err("ErrorInvalidDssePayload", "the VSA payload is not an in-toto statement")
     if statement.get("predicateType") != VSA_PREDICATE_TYPE:

@@ -36,6 +36,7 @@ from kubeward.verify._slsa_builders import (
     TRUSTED_BUILDER_REPOSITORY,
     BuilderID,
     branch_from_ref,
+    loads_json,
     normalize_git_uri,
     parse_git_ref,
     parse_git_uri_and_ref,
@@ -102,14 +103,11 @@ def load_provenance(text: str | bytes) -> list[Evidence]:
     stripped = raw.strip()
     documents: list[Any] = []
     try:
-        documents = [json.loads(stripped)]
-    except ValueError:
+        documents = [loads_json(stripped, what="provenance", kind="invalid-input")]
+    except VerificationError:
         for line in stripped.splitlines():
             if line.strip():
-                try:
-                    documents.append(json.loads(line))
-                except ValueError as exc:
-                    raise InputError(f"provenance line is not JSON: {exc}") from exc
+                documents.append(loads_json(line, what="provenance line", kind="invalid-input"))
     evidence = []
     for doc in documents:
         if isinstance(doc, dict) and "mediaType" in doc:
