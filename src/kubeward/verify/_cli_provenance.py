@@ -30,7 +30,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "artifacts given as files or sha256:<hex>. Exit 0 when verified.",
     )
     p.add_argument("--provenance-path", type=Path, help="provenance file (artifacts)")
-    p.add_argument("--image", help="verify the SLSA attestation attached to this image instead")
+    p.add_argument(
+        "--image",
+        help="verify provenance for this image: the attestation attached to it, or the one "
+        "given with --provenance-path (slsa-verifier verify-image; Google Cloud Build images)",
+    )
     p.add_argument("--registry-ca", type=Path, help="CA bundle for registry TLS")
     p.add_argument("--insecure-registry", action="append", default=[], metavar="HOST:PORT")
     p.add_argument("--source-uri", required=True, help="expected source, e.g. github.com/o/r")
@@ -61,6 +65,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("artifacts", nargs="*", help="artifact files or sha256:<hex>")
     p.set_defaults(func=run)
+
+    from kubeward.verify import _cli_npm_vsa
+
+    _cli_npm_vsa.register(subparsers)
 
 
 def _inputs(pairs: list[str]) -> dict[str, str]:
@@ -107,6 +115,85 @@ def _verify_image(
     raise errors[0]
 
 
+def _verifier_for(builder_id: str | None) -> str:
+    """getVerifier (slsa-verifier verifiers/verifier.go): GHA unless the builder ID says."""
+    from kubeward.verify._slsa_builders import BuilderID
+    from kubeward.verify._slsa_gcb import GCB_BUILDER
+
+    if not builder_id:
+        return "gha"
+    name = BuilderID.parse(builder_id, need_version=False).name
+    if name.startswith("https://github.com/"):
+        return "gha"
+    if name == GCB_BUILDER:
+        return "gcb"
+    raise VerificationError(
+        f"no verifier for builder {builder_id!r} (GitHub workflows and {GCB_BUILDER})",
+        kind="ErrorVerifierNotSupported",
+    )
+
+
+def _read(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {what} {path}: {exc.strerror}") from exc
+
+
+def _verify_image_file(
+    args: argparse.Namespace, request: ProvenanceRequest, verifier: str
+) -> ProvenanceResult:
+    """`verify-image IMAGE --provenance-path FILE`: the provenance comes from the file."""
+    from kubeward.verify.provenance import ProvenanceResult
+
+    digest = _image_digest(args)
+    data = _read(args.provenance_path, "provenance")
+    if verifier == "gcb":
+        from kubeward.verify._slsa_gcb import verify_gcb_provenance
+
+        result = verify_gcb_provenance(
+            data,
+            digest=digest.hex(),
+            source=request.source,
+            builder_id=request.builder_id,
+            branch=request.branch,
+            tag=request.tag,
+            versioned_tag=request.versioned_tag,
+        )
+        return ProvenanceResult(
+            builder_id=result.builder_id,
+            source=request.source,
+            ref=None,
+            predicate_type=str(result.statement.get("predicateType")),
+        )
+    from kubeward.verify._trust import load_trusted_root
+    from kubeward.verify.provenance import load_provenance, verify_provenance
+
+    root = load_trusted_root(args.trusted_root)
+    errors: list[VerificationError] = []
+    for evidence in load_provenance(data):
+        try:
+            return verify_provenance(evidence, digests=[digest], request=request, root=root)
+        except VerificationError as exc:
+            errors.append(exc)
+    raise errors[0]
+
+
+def _image_digest(args: argparse.Namespace) -> bytes:
+    from kubeward.verify.registry import RegistryClient, RegistryOptions, parse_image_ref
+
+    ref = parse_image_ref(args.image)
+    if ref.digest is None:
+        client = RegistryClient(
+            RegistryOptions(ca_file=args.registry_ca, insecure=frozenset(args.insecure_registry))
+        )
+        manifest = client.get_manifest(ref)
+        if manifest is None:
+            raise InputError(f"{args.image}: manifest not found")
+        return bytes.fromhex(manifest.digest.removeprefix("sha256:"))
+    return bytes.fromhex(ref.digest.removeprefix("sha256:"))
+
+
 def run(args: argparse.Namespace) -> int:
     from kubeward.verify._trust import load_trusted_root
     from kubeward.verify.bundle import artifact_from_input
@@ -128,21 +215,33 @@ def run(args: argparse.Namespace) -> int:
             workflow_inputs=_inputs(args.build_workflow_input),
             testing=args.testing,
         )
-        root = load_trusted_root(args.trusted_root)
+        verifier = _verifier_for(args.builder_id)
         if args.image is not None:
-            if args.provenance_path is not None or args.artifacts:
-                raise InputError("--image takes neither --provenance-path nor artifacts")
+            if args.artifacts:
+                raise InputError("--image takes no artifacts")
             if args.kind == ArtifactKind.ARTIFACT.value:
                 request = replace(request, kind=ArtifactKind.IMAGE)
-            results = [_verify_image(args, request, root)]
+            if args.provenance_path is not None:
+                results = [_verify_image_file(args, request, verifier)]
+            elif verifier == "gcb":
+                raise InputError(
+                    "Cloud Build provenance is read from --provenance-path (the output of "
+                    "`gcloud artifacts docker images describe IMAGE --show-provenance "
+                    "--format=json`)"
+                )
+            else:
+                results = [_verify_image(args, request, load_trusted_root(args.trusted_root))]
         else:
+            if verifier == "gcb":
+                raise VerificationError(
+                    "Cloud Build provenance is verified for images only (--image)",
+                    kind="ErrorNotSupported",
+                )
             if args.provenance_path is None or not args.artifacts:
                 raise InputError("give --provenance-path and artifacts, or --image")
+            root = load_trusted_root(args.trusted_root)
             digests = [artifact_from_input(a).sha256 for a in args.artifacts]
-            try:
-                text = args.provenance_path.read_bytes()
-            except OSError as exc:
-                raise InputError(f"cannot read {args.provenance_path}: {exc.strerror}") from exc
+            text = _read(args.provenance_path, "provenance")
             results = [
                 verify_provenance(ev, digests=digests, request=request, root=root)
                 for ev in load_provenance(text)
