@@ -110,7 +110,7 @@ class CoreVerifier:
                 ca_file=config.registry_ca,
                 insecure=config.insecure_registries,
                 timeout=config.registry_timeout,
-                retries=1,
+                retries=config.registry_retries,
             )
         )
         self.client.metrics = metrics

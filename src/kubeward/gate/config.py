@@ -3,7 +3,7 @@
 ```yaml
 policies: [/etc/kubeward/policies/policies.yaml]   # ClusterImagePolicy documents
 trustedRoot: /etc/kubeward/trust/trusted_root.json # default: sigstore production (offline)
-registry: {ca: /etc/kubeward/registry-ca.pem, timeoutSeconds: 3, insecure: []}
+registry: {ca: /etc/kubeward/registry-ca.pem, timeoutSeconds: 3, retries: 1, insecure: []}
 tls: {certFile: /etc/kubeward/tls/tls.crt, keyFile: /etc/kubeward/tls/tls.key}
 listen: {host: 0.0.0.0, port: 8443}
 timeoutSeconds: 10         # the webhooks' timeoutSeconds
@@ -43,6 +43,7 @@ class GateConfig:
     trusted_root: Path | None = None
     registry_ca: Path | None = None
     registry_timeout: float = 3.0
+    registry_retries: int = 1
     insecure_registries: frozenset[str] = frozenset()
     cert_file: Path | None = None
     key_file: Path | None = None
@@ -136,6 +137,7 @@ def parse_config(doc: Any, *, base: Path) -> GateConfig:
         trusted_root=_path(doc.get("trustedRoot"), base, "trustedRoot"),
         registry_ca=_path(registry.get("ca"), base, "registry.ca"),
         registry_timeout=_number(registry.get("timeoutSeconds"), "registry.timeoutSeconds", 3.0),
+        registry_retries=int(_number(registry.get("retries"), "registry.retries", 1, positive=False)),
         insecure_registries=frozenset(str(i) for i in insecure),
         cert_file=_path(tls.get("certFile"), base, "tls.certFile"),
         key_file=_path(tls.get("keyFile"), base, "tls.keyFile"),
