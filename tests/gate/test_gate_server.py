@@ -94,7 +94,11 @@ def write_config(world: World, name: str, **overrides: Any) -> tuple[Path, int]:
 
 @pytest.fixture(scope="module")
 def world(gate_registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> World:
-    directory = tmp_path_factory.mktemp("gate")
+    return build_world(gate_registry, tmp_path_factory.mktemp("gate"))
+
+
+def build_world(gate_registry: Registry, directory: Path) -> World:
+    """Images pushed and signed, the policies, the trust root and the webhook's TLS."""
     client = pusher(gate_registry)
     log, key = Log(), ec.generate_private_key(ec.SECP256R1())
     digests = {}

@@ -137,7 +137,9 @@ def parse_config(doc: Any, *, base: Path) -> GateConfig:
         trusted_root=_path(doc.get("trustedRoot"), base, "trustedRoot"),
         registry_ca=_path(registry.get("ca"), base, "registry.ca"),
         registry_timeout=_number(registry.get("timeoutSeconds"), "registry.timeoutSeconds", 3.0),
-        registry_retries=int(_number(registry.get("retries"), "registry.retries", 1, positive=False)),
+        registry_retries=int(
+            _number(registry.get("retries"), "registry.retries", 1, positive=False)
+        ),
         insecure_registries=frozenset(str(i) for i in insecure),
         cert_file=_path(tls.get("certFile"), base, "tls.certFile"),
         key_file=_path(tls.get("keyFile"), base, "tls.keyFile"),
