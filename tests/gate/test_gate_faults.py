@@ -21,29 +21,15 @@ import yaml
 from kubeward.gate.review import POD_SPEC_PATHS
 from tests.conftest import require_shared
 from tests.gate._harness import ApiServer, start_gate, start_redis
-from tests.gate.test_gate_server import (
-    STOPPED,
-    TIMEOUT,
-    World,
-    _env,
-    admission,
-    build_world,
-    pod,
-    write_config,
-)
-from tests.verify._registry_fixture import Registry, _write_tls
-
-
-@pytest.fixture(scope="module")
-def world(gate_registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> World:
-    return build_world(gate_registry, tmp_path_factory.mktemp("gate-faults"))
+from tests.gate._world import STOPPED, TIMEOUT, World, admission, env_for, pod, write_config
+from tests.verify._registry_fixture import _write_tls
 
 
 def test_redis_down_falls_back_to_the_local_cache(world: World, tmp_path: Path) -> None:
     redis = start_redis(tmp_path / "redis")
     server = next(redis)
     path, port = write_config(world, "redis-down", cache={"redis": server.url})
-    gate = start_gate(path, ca_file=world.tls[0], env=_env(world), port=port)
+    gate = start_gate(path, ca_file=world.tls[0], env=env_for(world), port=port)
     api = ApiServer(port, world.tls[0], timeout=TIMEOUT)
     try:
         pinned = f"{world.image('app/signed:1.0')}@{world.digests['app/signed']}"
@@ -95,7 +81,7 @@ def test_certificate_rotated_mid_run(world: World, tmp_path: Path) -> None:
     first = _write_tls(live)
     config = dict(tls={"certFile": str(first[1]), "keyFile": str(first[2])})
     path, port = write_config(world, "rotate", **config)
-    gate = start_gate(path, ca_file=first[0], env=_env(world), port=port)
+    gate = start_gate(path, ca_file=first[0], env=env_for(world), port=port)
     old_client = ApiServer(port, first[0], timeout=TIMEOUT)
     try:
         assert old_client.request("GET", "/healthz")[0] == 200  # kept alive across rotation
@@ -128,7 +114,7 @@ def test_certificate_rotated_mid_run(world: World, tmp_path: Path) -> None:
 
 def test_sigterm_answers_the_review_in_flight(world: World) -> None:
     path, port = write_config(world, "graceful")
-    gate = start_gate(path, ca_file=world.tls[0], env=_env(world), port=port)
+    gate = start_gate(path, ca_file=world.tls[0], env=env_for(world), port=port)
     api = ApiServer(port, world.tls[0], timeout=TIMEOUT)
     answers: list[dict[str, Any]] = []
     with socket.socket() as silent:  # a registry that never answers keeps the review busy
@@ -174,7 +160,11 @@ def test_corpus_manifests_every_container_judged(world: World, tmp_path: Path) -
         ledger={"file": str(ledger)},
         registry={"timeoutSeconds": 1, "retries": 0},
     )
-    env = {**_env(world), "https_proxy": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9"}
+    env = {
+        **env_for(world),
+        "https_proxy": "http://127.0.0.1:9",
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+    }
     gate = start_gate(path, ca_file=world.tls[0], env=env, port=port)
     api = ApiServer(port, world.tls[0], timeout=TIMEOUT)
     expected: dict[str, int] = {}
