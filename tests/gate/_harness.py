@@ -96,19 +96,44 @@ def start_redis(directory: Path) -> Iterator[Redis]:
         redis.stop()
 
 
+class _Connection(http.client.HTTPSConnection):
+    """HTTPS to 127.0.0.1 whatever the host name, which is kept for SNI and verification."""
+
+    def connect(self) -> None:
+        sock = socket.create_connection(("127.0.0.1", self.port), self.timeout)
+        self.sock = self._context.wrap_socket(  # type: ignore[attr-defined]
+            sock, server_hostname=self.host
+        )
+
+
 class ApiServer:
     """The apiserver's side of a webhook call: HTTPS to the service, trusting the caBundle
     only, one request timeout (the webhook's `timeoutSeconds`), keep-alive."""
 
-    def __init__(self, port: int, ca_file: Path, *, timeout: float) -> None:
-        self.port, self.timeout = port, timeout
-        self.context = ssl.create_default_context(cafile=str(ca_file))
+    def __init__(
+        self,
+        port: int,
+        ca_file: Path | None = None,
+        *,
+        timeout: float,
+        ca_data: str | None = None,
+        server_name: str | None = None,
+    ) -> None:
+        """`server_name`: the Service's DNS name, sent as SNI and checked in the certificate
+        (the connection itself goes to 127.0.0.1)."""
+        self.port, self.timeout, self.server_name = port, timeout, server_name
+        self.context = ssl.create_default_context(
+            cafile=None if ca_file is None else str(ca_file), cadata=ca_data
+        )
         self._conn: http.client.HTTPSConnection | None = None
 
     def _connection(self) -> http.client.HTTPSConnection:
         if self._conn is None:
-            self._conn = http.client.HTTPSConnection(
-                "127.0.0.1", self.port, context=self.context, timeout=self.timeout
+            self._conn = _Connection(
+                self.server_name or "127.0.0.1",
+                self.port,
+                context=self.context,
+                timeout=self.timeout,
             )
         return self._conn
 
@@ -165,7 +190,13 @@ class GateProcess:
 
 
 def start_gate(
-    config: Path, *, ca_file: Path, env: dict[str, str], port: int, workers: int = 1
+    config: Path,
+    *,
+    ca_file: Path,
+    env: dict[str, str],
+    port: int,
+    workers: int = 1,
+    server_name: str | None = None,
 ) -> GateProcess:
     """`kubeward gate --config CONFIG` in a subprocess, waited for until /readyz says 200."""
     log = config.with_suffix(".log")
@@ -186,7 +217,7 @@ def start_gate(
         env=full_env,
     )
     gate = GateProcess(process, port, log)
-    client = ApiServer(port, ca_file, timeout=5)
+    client = ApiServer(port, ca_file, timeout=5, server_name=server_name)
     deadline = time.monotonic() + 60
     try:
         while True:
