@@ -15,7 +15,7 @@ from kubeward.verify.registry import ImageRef
 from tests.gate._harness import free_port
 from tests.verify._registry_fixture import Registry, _write_tls
 from tests.verify.test_own_signatures import Log, _pem_public, _push_image, _sign_image
-from tests.verify.test_registry_verify import pusher
+from tests.verify.test_registry_verify import DOCKER_MANIFEST, OCI_INDEX, pusher
 
 TIMEOUT = 4  # the webhooks' timeoutSeconds; the gate answers within TIMEOUT - MARGIN
 MARGIN = 1
@@ -83,6 +83,25 @@ def write_config(world: World, name: str, **overrides: Any) -> tuple[Path, int]:
     return path, port
 
 
+def _push_index(client: Any, ref: ImageRef) -> tuple[str, str]:
+    """A two-platform OCI index under the tag: (index digest, amd64 manifest digest)."""
+    manifests = []
+    for arch in ("amd64", "arm64"):
+        platform_ref = ImageRef(ref.registry, ref.repository, f"1.0-{arch}")
+        digest = _push_image(client, platform_ref, f"{ref.repository} {arch}")
+        size = len(client.get_manifest(platform_ref).data)
+        manifests.append(
+            {
+                "mediaType": DOCKER_MANIFEST,
+                "digest": digest,
+                "size": size,
+                "platform": {"os": "linux", "architecture": arch},
+            }
+        )
+    index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests})
+    return client.put_manifest(ref, "1.0", index.encode(), OCI_INDEX), manifests[0]["digest"]
+
+
 def build_world(gate_registry: Registry, directory: Path) -> World:
     """Images pushed and signed, the policies, the trust root and the webhook's TLS."""
     client = pusher(gate_registry)
@@ -95,6 +114,10 @@ def build_world(gate_registry: Registry, directory: Path) -> World:
             _sign_image(client, log, ref, digests[name], key)
         if name == "app/tampered":
             _sign_image(client, log, ref, digests[name], key, signed_digest="sha256:" + "0" * 64)
+    for name, sign_platform in (("app/multi", False), ("app/multi-platform", True)):
+        ref = ImageRef(gate_registry.host, name, "1.0")
+        digests[name], platform = _push_index(client, ref)
+        _sign_image(client, log, ref, platform if sign_platform else digests[name], key)
     moved_from = digests["app/moved"]
     digests["app/moved"] = _push_image(
         client, ImageRef(gate_registry.host, "app/moved", "1.0"), "moved after signing"

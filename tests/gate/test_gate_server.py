@@ -119,6 +119,19 @@ def test_tag_moved_after_signing(world: World, api: ApiServer) -> None:
     assert pinned["allowed"] is True
 
 
+def test_multi_arch_index_is_judged_by_its_own_digest(world: World, api: ApiServer) -> None:
+    """As `cosign verify` of an index: the index digest must be signed; a signature on one
+    platform manifest does not admit the index."""
+    image = world.image("app/multi:1.0")
+    response, patched = mutate_then_validate(api, pod(image))
+    assert patched["spec"]["containers"][0]["image"] == f"{image}@{world.digests['app/multi']}"
+    assert response["allowed"] is True
+    platform_only = world.image("app/multi-platform:1.0")
+    response, _ = mutate_then_validate(api, pod(platform_only))
+    assert response["allowed"] is False
+    assert "no signature found" in response["status"]["message"]
+
+
 def test_warn_mode_policy_admits_with_a_warning(world: World, api: ApiServer) -> None:
     response = api.post("/validate", admission(pod(world.image("audit/unsigned:1.0"))))
     assert response["response"]["allowed"] is True
