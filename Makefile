@@ -3,10 +3,11 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# Debian packages the tests use: a real OCI registry, git with gpg and ssh signing.
-DEBS   := docker-registry git gnupg openssh-client
+# Debian packages the tests use: a real OCI registry, git with gpg and ssh signing, Redis
+# (the gate's shared cache).
+DEBS   := docker-registry git gnupg openssh-client redis-server
 
-.PHONY: demo test lint typecheck unit docs bench agreement system-deps clean
+.PHONY: demo test lint typecheck unit docs bench bench-gate agreement system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +47,10 @@ docs: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m compileall -q src
 	$(BIN)/python bench/run.py
+
+# The admission gate on loopback: a real registry, the gate over TLS, a bounded load run.
+bench-gate: $(STAMP) system-deps
+	$(BIN)/python bench/gate.py
 
 # The peers, in their own virtualenv, run offline side by side with kubeward.
 PEERS  := .peers-venv
