@@ -224,10 +224,13 @@ def test_registry_down_or_silent_is_a_deny_within_the_deadline(api: ApiServer) -
         image = f"127.0.0.1:{silent.getsockname()[1]}/app/x:1"
         response = api.post("/validate", admission(pod(image)))["response"]
     assert response["allowed"] is False
+    # Either the gate's own deadline or the registry client's request deadline (shorter, and
+    # bounded by the gate's) ends it; both deny and say which deadline passed.
+    message = response["status"]["message"]
     assert (
-        f"did not answer within the {TIMEOUT - MARGIN:g} s deadline (fails closed)"
-        in (response["status"]["message"])
-    )
+        f"did not answer within the {TIMEOUT - MARGIN:g} s deadline (fails closed)" in message
+        or "no complete answer within the" in message
+    ), message
 
 
 def test_replicas_share_decisions_through_redis(

@@ -23,8 +23,9 @@ from kubeward.gate.config import GateConfig
 from kubeward.gate.metrics import GateMetrics
 from kubeward.gate.model import GateError, GateVerdict, Mode, Resolved
 from kubeward.verify._errors import VerificationError
+from kubeward.verify._inputs import Deadline, PolicySet, Trust
 from kubeward.verify._trust import load_trusted_root, production_trusted_root_bytes
-from kubeward.verify.image import ImageResult, Verdict, verify_image
+from kubeward.verify.image import ImageVerdict, Verdict, verify_image
 from kubeward.verify.policy import ImagePolicy, parse_policy_documents
 from kubeward.verify.registry import (
     ImageRef,
@@ -96,6 +97,7 @@ class CoreVerifier:
                 else _read(config.trusted_root, "trusted root")
             )
             self.root = load_trusted_root(config.trusted_root)
+            self.trust = Trust(root=self.root, digest=hashlib.sha256(trust).hexdigest())
         except UnicodeDecodeError as exc:
             raise GateError(f"a policy file is not UTF-8: {exc}", category="config") from exc
         except (VerificationError, yaml.YAMLError) as exc:
@@ -143,8 +145,14 @@ class CoreVerifier:
             )
         return Resolved(ref.repository, ref.tag, manifest.digest)
 
-    def _run(self, ref: Resolved, policies: list[ImagePolicy]) -> ImageResult:
-        return verify_image(ref.pinned, policies=policies, client=self.client, root=self.root)
+    def _run(self, ref: Resolved, policies: list[ImagePolicy], deadline: float) -> ImageVerdict:
+        return verify_image(
+            ref.pinned,
+            PolicySet(tuple(policies), source="gate"),
+            client=self.client,
+            trust=self.trust,
+            deadline=Deadline(deadline),
+        )
 
     def verify(self, ref: Resolved, *, deadline: float) -> GateVerdict:
         selected = [p for p in self.policies if p.selects(ref.repository)]
@@ -163,7 +171,7 @@ class CoreVerifier:
         warnings: tuple[str, ...] = ()
         definitive = True
         if enforce:
-            result = self._run(ref, enforce)
+            result = self._run(ref, enforce, deadline)
             if result.verdict is not Verdict.PASS:
                 error = result.verdict is Verdict.ERROR
                 return GateVerdict(
@@ -180,7 +188,7 @@ class CoreVerifier:
                 raise GateError(
                     "the deadline passed before the warn-mode policies ran", category="deadline"
                 )
-            result = self._run(ref, warn)
+            result = self._run(ref, warn, deadline)
             if result.verdict is not Verdict.PASS:
                 definitive = result.verdict is not Verdict.ERROR
                 warnings = tuple(f"warn-mode policy: {r}" for r in result.reasons) or (
