@@ -480,6 +480,11 @@ def _verify(
             resolved=pinned,
         )
     except VerificationError as exc:  # RegistryError, InputError, DeadlineExceeded among them
+        if progress.deadline is not None and progress.deadline.expired:
+            # The registry client shares the deadline: its cut-off is this deadline passing.
+            return _deadline_verdict(
+                image, DeadlineExceeded(f"deadline passed while {progress.doing}")
+            )
         return ImageVerdict(image, None, Verdict.ERROR, (exc.reason,), error=exc.kind)
 
 
