@@ -252,7 +252,8 @@ def _bounded_run(
     budget: GitBudget,
 ) -> tuple[int, bytes, str, bool]:
     """Run `cmd` within the budget's timeout and `GIT_MAX_OUTPUT`: (returncode, stdout,
-    stderr, cut) where `cut` says the output was cut at the limit (the process is killed)."""
+    stderr, cut) where `cut` says the output was cut at the limit: the process is killed
+    then, and the return code is 0 (the output up to the cut is what the caller reads)."""
     timeout = budget.timeout()
     proc = subprocess.Popen(
         list(cmd),
@@ -307,7 +308,7 @@ def _bounded_run(
     code = proc.wait()
     if timed_out:
         raise GitError(f"git {cmd_name(cmd)} did not finish within {timeout:.0f} s")
-    return code, bytes(out[:GIT_MAX_OUTPUT]), err.decode("utf-8", "replace"), cut
+    return 0 if cut else code, bytes(out[:GIT_MAX_OUTPUT]), err.decode("utf-8", "replace"), cut
 
 
 def cmd_name(cmd: Sequence[str]) -> str:
@@ -415,7 +416,7 @@ def read_history(
     if depth <= 0:
         return History(checkout, ())
     args = ["log", "--no-textconv", "--no-ext-diff", f"-n{depth}", f"--format={_FORMAT}"]
-    args += ["HEAD", "--"]
+    args += ["--"]  # HEAD; not named, so that an unborn branch says so
     # A scan of a sub-directory (or of one file) judges the commits that changed it, not the
     # whole repository.
     base = checkout.root.resolve()
