@@ -7,6 +7,11 @@ verdict, so GPG (through the keyring in `GNUPGHOME`) and SSH signatures (through
 `%G?` letters (git-log(1)): G good, U good with unknown validity, X good but expired, Y good
 by an expired key, R good by a revoked key, E cannot be checked (missing key, no allowed
 signers), B bad, N no signature.
+
+The scanned repository is attacker-controlled and git reads its `.git/config`: git is the only
+program kubeward starts, always through `_git_bytes`, with a fixed environment and `-c`
+overrides for every setting that would run a program (`git_environment`, `git_overrides`),
+and bounded in time and output (`GIT_TIMEOUT_S`, `GIT_BUDGET_S`, `GIT_MAX_OUTPUT`).
 """
 
 from __future__ import annotations
