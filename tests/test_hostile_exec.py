@@ -313,3 +313,29 @@ def test_safe_directory_semantics_are_kept(tmp_path: Path) -> None:
     (home / ".gitconfig").write_text(f"[safe]\n\tdirectory = {repo}\n")
     p = _kubeward("scan", str(repo), "-f", "json", "--rule", RULE, env=env)
     assert _findings(p, repo) == {"app.yaml": unsigned}
+
+
+def test_programs_in_the_checkout_are_not_found_through_a_relative_path_entry(
+    tmp_path: Path,
+) -> None:
+    """With `.` (or an empty entry) on PATH, `git` or `gpg` would resolve inside the scanned
+    checkout, git's working directory: kubeward searches absolute PATH entries only."""
+    scripts, markers = _evil(tmp_path)
+    repo = _repo(tmp_path / "repo")
+    unsigned = _commit(repo, "app.yaml")
+    for name in ("git", "gpg", "ssh-keygen"):
+        shutil.copy(scripts / "gpg", repo / name)
+    path = f".::{os.environ.get('PATH', os.defpath)}"
+    # A naive `git` from that PATH, in the checkout, is the checkout's own script:
+    naive = subprocess.run(["git", "--version"], cwd=repo, env={**os.environ, "PATH": path},
+                           capture_output=True, check=False)  # fmt: skip
+    assert naive.returncode == 1 and [m.name.split("-")[0] for m in markers.iterdir()] == ["gpg"]
+    for m in markers.iterdir():
+        m.unlink()
+    p = subprocess.run(
+        [sys.executable, "-m", "kubeward", "scan", ".", "-f", "json", "--rule", RULE],
+        cwd=repo, capture_output=True, text=True, timeout=180, check=False,
+        env={**os.environ, "PYTHONPATH": str(SRC), "PATH": path},
+    )  # fmt: skip
+    assert list(markers.iterdir()) == []
+    assert _findings(p, repo) == {"app.yaml": unsigned}

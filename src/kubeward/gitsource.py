@@ -139,12 +139,19 @@ class GitBudget:
 # for by name (`safe.directory`, `gpg.ssh.allowedSignersFile`, see `_user_config`).
 
 
+def _which(name: str) -> str | None:
+    """`name` on PATH, searching its absolute entries only: a relative entry (`.`, or an
+    empty one) would find a program in the scanned checkout, git's working directory."""
+    dirs = [d for d in os.environ.get("PATH", os.defpath).split(os.pathsep) if os.path.isabs(d)]
+    return shutil.which(name, path=os.pathsep.join(dirs))
+
+
 @functools.cache
 def _program(name: str) -> str:
     """An absolute path for a verification program, found on PATH by kubeward (not by git,
     from a path the repository chose); the bare name when it is not installed, so git fails
     to run it and reports the signature as one it cannot check."""
-    return shutil.which(name) or name
+    return _which(name) or name
 
 
 @functools.cache
@@ -155,7 +162,7 @@ def _user_config(key: str) -> tuple[str, ...]:
     for scope in ("--system", "--global"):
         try:
             out = subprocess.run(
-                ["git", "config", scope, "--includes", "--type=path", "--get-all", key],
+                [_GIT, "config", scope, "--includes", "--type=path", "--get-all", key],
                 cwd="/",
                 env={k: v for k, v in os.environ.items() if k not in _REPO_ENV},
                 capture_output=True,
@@ -169,6 +176,8 @@ def _user_config(key: str) -> tuple[str, ...]:
             values.extend(out.stdout.splitlines())
     return tuple(values)
 
+
+_GIT = _which("git") or "git"
 
 # Variables that would point git at another repository or add configuration.
 _REPO_ENV = frozenset(
@@ -225,6 +234,7 @@ def git_overrides(allowed_signers: Path | None = None) -> list[str]:
         "gpg.ssh.defaultKeyCommand": "false",
         "gpg.minTrustLevel": "undefined",  # git's default: the verdict letters say the rest
         "core.fsmonitor": "false",
+        "safe.bareRepository": "explicit",  # no bare repository found inside the tree
         "core.hooksPath": os.devnull,
         "core.pager": "cat",
         "core.sshCommand": "false",
@@ -339,7 +349,7 @@ def _git_bytes(
     gnupghome: Path | None = None,
     stdin: bytes | None = None,
 ) -> tuple[int, bytes, str, bool]:
-    cmd = ["git", "--no-pager", *git_overrides(allowed_signers)]
+    cmd = [_GIT, "--no-pager", *git_overrides(allowed_signers)]
     if git_dir is not None:
         cmd += [f"--git-dir={git_dir}", f"--work-tree={cwd}"]
     cmd += list(args)
@@ -384,7 +394,7 @@ def find_checkout(
     budget = budget or GitBudget()
     base = root if root.is_dir() else root.parent
     prefix = "" if str(root) in (".", "") else root.as_posix().rstrip("/") + "/"
-    if shutil.which("git") is None:
+    if not os.path.isabs(_GIT):
         return None
     if git_dir is not None:
         code, _out, err, _cut = _git(
