@@ -9,9 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 
-from tests.conftest import FIXTURES, REPO
+from tests.conftest import FIXTURES, REPO, sarif_schema
 
 EXAMPLES = REPO / "examples"
 
@@ -222,6 +223,7 @@ def test_config_is_read_from_the_scan_root_only(tmp_path: Path) -> None:
     assert doc["config"] == used
     sarif = json.loads(kw("scan", str(repo), "-f", "sarif", "--fail-on", "never").stdout)
     assert sarif["runs"][0]["invocations"][0]["properties"]["config"] == used
+    jsonschema.validate(sarif, sarif_schema())
     assert f"configuration: {used}" in kw("scan", str(repo), "--fail-on", "never").stdout
     assert f"Configuration: `{used}`" in kw("scan", str(repo), "-f", "markdown").stdout
     junit = kw("scan", str(repo), "-f", "junit", "--fail-on", "never").stdout

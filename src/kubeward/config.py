@@ -151,8 +151,13 @@ def load_config(path: Path | None, *, trusted: bool = False) -> Config:
         raise ConfigError(f"{path}: cannot read the configuration: {reason}") from None
     try:
         data = yaml.load(text, Loader=yaml.CSafeLoader)
+    except yaml.MarkedYAMLError as e:  # one line: where, and what
+        mark = e.problem_mark or e.context_mark
+        at = f" at line {mark.line + 1}" if mark is not None else ""
+        reason = ", ".join(str(x) for x in (e.context, e.problem) if x)
+        raise ConfigError(f"{path}: malformed YAML{at}: {reason}") from None
     except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: malformed YAML: {e}") from None
+        raise ConfigError(f"{path}: malformed YAML: {' '.join(str(e).split())}") from None
     except RecursionError:
         raise ConfigError(f"{path}: nesting too deep") from None
     base = path.absolute().parent if trusted else None

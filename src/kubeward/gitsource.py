@@ -7,6 +7,11 @@ verdict, so GPG (through the keyring in `GNUPGHOME`) and SSH signatures (through
 `%G?` letters (git-log(1)): G good, U good with unknown validity, X good but expired, Y good
 by an expired key, R good by a revoked key, E cannot be checked (missing key, no allowed
 signers), B bad, N no signature.
+
+The scanned repository is attacker-controlled and git reads its `.git/config`: git is the only
+program kubeward starts, always through `_git_bytes`, with a fixed environment and `-c`
+overrides for every setting that would run a program (`git_environment`, `git_overrides`),
+and bounded in time and output (`GIT_TIMEOUT_S`, `GIT_BUDGET_S`, `GIT_MAX_OUTPUT`).
 """
 
 from __future__ import annotations
@@ -134,12 +139,19 @@ class GitBudget:
 # for by name (`safe.directory`, `gpg.ssh.allowedSignersFile`, see `_user_config`).
 
 
+def _which(name: str) -> str | None:
+    """`name` on PATH, searching its absolute entries only: a relative entry (`.`, or an
+    empty one) would find a program in the scanned checkout, git's working directory."""
+    dirs = [d for d in os.environ.get("PATH", os.defpath).split(os.pathsep) if os.path.isabs(d)]
+    return shutil.which(name, path=os.pathsep.join(dirs))
+
+
 @functools.cache
 def _program(name: str) -> str:
     """An absolute path for a verification program, found on PATH by kubeward (not by git,
     from a path the repository chose); the bare name when it is not installed, so git fails
     to run it and reports the signature as one it cannot check."""
-    return shutil.which(name) or name
+    return _which(name) or name
 
 
 @functools.cache
@@ -150,7 +162,7 @@ def _user_config(key: str) -> tuple[str, ...]:
     for scope in ("--system", "--global"):
         try:
             out = subprocess.run(
-                ["git", "config", scope, "--includes", "--type=path", "--get-all", key],
+                [_GIT, "config", scope, "--includes", "--type=path", "--get-all", key],
                 cwd="/",
                 env={k: v for k, v in os.environ.items() if k not in _REPO_ENV},
                 capture_output=True,
@@ -164,6 +176,8 @@ def _user_config(key: str) -> tuple[str, ...]:
             values.extend(out.stdout.splitlines())
     return tuple(values)
 
+
+_GIT = _which("git") or "git"
 
 # Variables that would point git at another repository or add configuration.
 _REPO_ENV = frozenset(
@@ -220,6 +234,7 @@ def git_overrides(allowed_signers: Path | None = None) -> list[str]:
         "gpg.ssh.defaultKeyCommand": "false",
         "gpg.minTrustLevel": "undefined",  # git's default: the verdict letters say the rest
         "core.fsmonitor": "false",
+        "safe.bareRepository": "explicit",  # no bare repository found inside the tree
         "core.hooksPath": os.devnull,
         "core.pager": "cat",
         "core.sshCommand": "false",
@@ -252,7 +267,8 @@ def _bounded_run(
     budget: GitBudget,
 ) -> tuple[int, bytes, str, bool]:
     """Run `cmd` within the budget's timeout and `GIT_MAX_OUTPUT`: (returncode, stdout,
-    stderr, cut) where `cut` says the output was cut at the limit (the process is killed)."""
+    stderr, cut) where `cut` says the output was cut at the limit: the process is killed
+    then, and the return code is 0 (the output up to the cut is what the caller reads)."""
     timeout = budget.timeout()
     proc = subprocess.Popen(
         list(cmd),
@@ -307,7 +323,7 @@ def _bounded_run(
     code = proc.wait()
     if timed_out:
         raise GitError(f"git {cmd_name(cmd)} did not finish within {timeout:.0f} s")
-    return code, bytes(out[:GIT_MAX_OUTPUT]), err.decode("utf-8", "replace"), cut
+    return 0 if cut else code, bytes(out[:GIT_MAX_OUTPUT]), err.decode("utf-8", "replace"), cut
 
 
 def cmd_name(cmd: Sequence[str]) -> str:
@@ -333,7 +349,7 @@ def _git_bytes(
     gnupghome: Path | None = None,
     stdin: bytes | None = None,
 ) -> tuple[int, bytes, str, bool]:
-    cmd = ["git", "--no-pager", *git_overrides(allowed_signers)]
+    cmd = [_GIT, "--no-pager", *git_overrides(allowed_signers)]
     if git_dir is not None:
         cmd += [f"--git-dir={git_dir}", f"--work-tree={cwd}"]
     cmd += list(args)
@@ -378,7 +394,7 @@ def find_checkout(
     budget = budget or GitBudget()
     base = root if root.is_dir() else root.parent
     prefix = "" if str(root) in (".", "") else root.as_posix().rstrip("/") + "/"
-    if shutil.which("git") is None:
+    if not os.path.isabs(_GIT):
         return None
     if git_dir is not None:
         code, _out, err, _cut = _git(
@@ -415,7 +431,7 @@ def read_history(
     if depth <= 0:
         return History(checkout, ())
     args = ["log", "--no-textconv", "--no-ext-diff", f"-n{depth}", f"--format={_FORMAT}"]
-    args += ["HEAD", "--"]
+    args += ["--"]  # HEAD; not named, so that an unborn branch says so
     # A scan of a sub-directory (or of one file) judges the commits that changed it, not the
     # whole repository.
     base = checkout.root.resolve()

@@ -15,6 +15,7 @@ through `read_bytes`, which:
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import stat
 
@@ -35,9 +36,15 @@ class ReadRefused(ValueError):
         self.missing = missing  # the file does not exist (often normal for optional files)
 
 
+_real_root = functools.lru_cache(maxsize=64)(os.path.realpath)
+
+
 def inside(path: str, root: str) -> bool:
     """Whether `path`'s real path is `root`'s real path or below it."""
-    real, real_root = os.path.realpath(path), os.path.realpath(root)
+    return _within(os.path.realpath(path), _real_root(root))
+
+
+def _within(real: str, real_root: str) -> bool:
     try:
         return os.path.commonpath([real_root, real]) == real_root
     except ValueError:  # different drives (Windows) or mixed absolute and relative
@@ -52,7 +59,7 @@ def read_bytes(path: str, *, root: str | None, max_size: int, hint: str = "") ->
     raise the limit). Raises `ReadRefused` with a reason a person can act on.
     """
     real = os.path.realpath(path)
-    if root is not None and not inside(real, root):
+    if root is not None and not _within(real, _real_root(root)):
         if os.path.islink(path) or real != os.path.abspath(path):
             raise ReadRefused("symbolic link points outside the scan root; not followed")
         raise ReadRefused("outside the scan root; not read")
