@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kubeward.policy.identity import InvalidRegexp, compile_regexp, regexp_matches
+from kubeward.policy.identity import InvalidRegexp, anchoring_gaps, compile_regexp, regexp_matches
 from kubeward.verify.cli import main
 
 IDENTITY = "https://github.com/acme/shop/.github/workflows/release.yml@refs/tags/v1.0.0"
@@ -141,3 +141,32 @@ def test_subject_and_subject_regexp_together_are_refused(
     assert main(["verify", "ghcr.io/acme/app:1", "--policy", str(path)]) == 2
     err = capsys.readouterr().err
     assert f"{path}:14: ClusterImagePolicy acme authority 0 identity 0 sets both subject" in err
+
+
+START = "not anchored at the start with ^"
+END = "open at the end (no $ after a name)"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "gaps"),
+    [
+        ("^https://github\\.com/acme/", ()),
+        ("^https://github\\.com/acme/.*$", ()),
+        ("\\Ahttps://github\\.com/acme/x\\z", ()),
+        ("(?i)^https://github\\.com/acme/", ()),
+        ("^(release|ops)@acme\\.example$", ()),
+        ("(^release@acme\\.example$|^ops@acme\\.example$)", ()),
+        ("^(?:release|ops)@acme\\.example$", ()),
+        ("^https://github\\.com/acme/[a-z]", ()),  # a class at the end: deliberate
+        ("github\\.com/acme/", (START,)),
+        ("^a$|b$", (START,)),  # `^` binds to the first alternative only
+        ("^https://github\\.com/acme", (END,)),  # acme-evil
+        ("^alice@example\\.com", (END,)),  # alice@example.com.attacker.example
+        ("^https://github\\.com/(acme|tools)", (END,)),
+        ("^x\\$", ()),  # an escaped `$` is a literal, not a name character
+        ("token\\.actions\\.githubusercontent\\.com", (START, END)),
+        ("^[$]acme", (END,)),  # a `$` inside a class anchors nothing
+    ],
+)
+def test_anchoring_gaps(pattern: str, gaps: tuple[str, ...]) -> None:
+    assert anchoring_gaps(pattern) == gaps

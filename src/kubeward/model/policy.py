@@ -22,7 +22,6 @@ globs in `kubeward.policy.policy_controller`. This module models the policies ar
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -34,8 +33,8 @@ from kubeward.model.k8s import KubeObject
 from kubeward.model.kustomize import KustomizeNamespaces
 from kubeward.model.labels import LabelSelector, labels_of, parse_selector
 from kubeward.parse.yamlnode import YNode
-from kubeward.policy import policy_controller
-from kubeward.policy.kyverno import gobwas_regex, kyverno_forms, kyverno_regex
+from kubeward.policy import gatekeeper, policy_controller
+from kubeward.policy.kyverno import gobwas_regex, kyverno_forms, kyverno_regex, wildcard_match
 from kubeward.registry import instances_in, provider, scan_provider
 from kubeward.source import SourceFile, Span
 
@@ -169,9 +168,7 @@ class AuditOverride:
     span: Span
 
     def applies(self, t: Target) -> bool:
-        if t.namespace is not None and any(
-            fnmatch.fnmatchcase(t.namespace, n) for n in self.namespaces
-        ):
+        if t.namespace is not None and any(wildcard_match(n, t.namespace) for n in self.namespaces):
             return True
         sel = self.namespace_selector
         return (
@@ -226,11 +223,10 @@ class VerificationPolicy:
         """Whether the policy applies in a namespace (an unknown namespace: yes)."""
         if namespace is None:
             return True
-        if any(fnmatch.fnmatchcase(namespace, n) for n in self.excluded_namespaces):
+        match = gatekeeper.wildcard_matches if self.engine == GATEKEEPER else wildcard_match
+        if any(match(n, namespace) for n in self.excluded_namespaces):
             return False
-        return self.namespaces is None or any(
-            fnmatch.fnmatchcase(namespace, n) for n in self.namespaces
-        )
+        return self.namespaces is None or any(match(n, namespace) for n in self.namespaces)
 
     def selects(self, t: Target) -> bool:
         """Whether the label conditions of the policy's match and exclude admit the target."""

@@ -6,12 +6,10 @@ image or which signer identity it accepts:
 
 - `policy_controller`: Sigstore policy-controller's `ClusterImagePolicy` image globs.
 - `kyverno`: Kyverno's image-reference matching (`verifyImages` wildcards and the gobwas globs
-  of `ImageValidatingPolicy`).
+  of `ImageValidatingPolicy`) and its namespace wildcards.
+- `gatekeeper`: OPA Gatekeeper's namespace wildcards (`match.namespaces`). Gatekeeper has no
+  image patterns of its own: a `RatifyVerification` constraint verifies every image of the
+  objects it matches, and `K8sAllowedRepos` compares images by plain prefix.
 - `identity`: keyless identity regular expressions, with cosign's semantics (Go RE2,
   unanchored `MatchString`).
-
-OPA Gatekeeper has no image patterns of its own to match here: a `RatifyVerification`
-constraint verifies every image of the objects it matches (by namespace and labels, which
-`kubeward.model.policy` evaluates), and `K8sAllowedRepos` restricts where images come from by
-plain prefix (`startswith`) without verifying any signature.
 """

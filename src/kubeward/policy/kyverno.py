@@ -99,3 +99,9 @@ def kyverno_forms(ref: ImageRef) -> tuple[str, ...]:
         else:
             forms.add(f"{name}:{ref.tag or 'latest'}")
     return tuple(sorted(forms))
+
+
+def wildcard_match(pattern: str, text: str) -> bool:
+    """`wildcard.Match(pattern, text)`, as Kyverno compares namespace names in `match` and
+    `exclude` blocks and `validationFailureActionOverrides`."""
+    return kyverno_regex(pattern).match(text) is not None

@@ -37,5 +37,8 @@ from kubeward.rules.gitops import (
     policy_controller_no_match_allows as policy_controller_no_match_allows,
 )
 from kubeward.rules.gitops import policy_controller_policy_weak as policy_controller_policy_weak
+from kubeward.rules.gitops import (
+    policy_identity_regexp_unanchored as policy_identity_regexp_unanchored,
+)
 from kubeward.rules.gitops import policy_webhook_fails_open as policy_webhook_fails_open
 from kubeward.rules.gitops import runtime_detection_missing as runtime_detection_missing
