@@ -30,6 +30,7 @@ from rfc3161_client import VerifierBuilder, decode_timestamp_response
 
 from kubeward.policy.identity import InvalidRegexp, regexp_matches
 from kubeward.verify import _crypto
+from kubeward.verify._bundle import MAX_TLOG_ENTRIES
 from kubeward.verify._errors import VerificationError
 from kubeward.verify._model import (
     ArtifactRef,
@@ -142,7 +143,12 @@ def _verify_tlog_entry(
             log_id=entry.log_id,
             key=log.key,
         )
-        promised = datetime.fromtimestamp(entry.integrated_time, tz=UTC)
+        try:
+            promised = datetime.fromtimestamp(entry.integrated_time, tz=UTC)
+        except (OverflowError, OSError, ValueError) as exc:
+            raise _fail(
+                f"log entry integrated time {entry.integrated_time} is out of range", "bad-tlog"
+            ) from exc
         if promised > now + _CLOCK_SKEW:
             raise _fail(f"log entry integrated time {promised:%Y-%m-%dT%H:%M:%SZ} is in the future")
     proof = entry.inclusion_proof
@@ -544,6 +550,14 @@ def verify_evidence(
     now = now or datetime.now(UTC)
     if not ev.tlog_entries:
         raise _fail("no transparency log entry: the signature was never logged", "bad-tlog")
+    # As sigstore-go's VerifyTlogEntry: a bound against DoS, and no entry counted twice.
+    if len(ev.tlog_entries) > MAX_TLOG_ENTRIES:
+        raise _fail(
+            f"too many transparency log entries ({len(ev.tlog_entries)} > {MAX_TLOG_ENTRIES})",
+            "bad-tlog",
+        )
+    if len({(e.log_id, e.log_index) for e in ev.tlog_entries}) != len(ev.tlog_entries):
+        raise _fail("duplicate transparency log entries", "bad-tlog")
     reasons: list[str] = []
     times = _timestamp_times(ev, root, reasons)
     for entry in ev.tlog_entries:

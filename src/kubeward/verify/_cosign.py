@@ -7,7 +7,7 @@ bundles attached as OCI 1.1 referrers, with the `sha256-<hex>` index fallback.
 from __future__ import annotations
 
 import base64
-import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +15,7 @@ from cryptography import x509
 
 from kubeward.verify._bundle import parse_bundle, parse_envelope
 from kubeward.verify._errors import InputError
+from kubeward.verify._json import json_int, load_json
 from kubeward.verify._model import Evidence, TlogEntry
 from kubeward.verify.registry import ImageRef, RegistryClient, RegistryError
 
@@ -32,6 +33,7 @@ BUNDLE_ARTIFACT_TYPES = frozenset(
     }
 )
 _MAX_LAYERS = 32
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -53,20 +55,22 @@ def tag_for(digest: str, suffix: str) -> str:
 def legacy_tlog_entry(annotation: str) -> TlogEntry:
     """cosign's `dev.sigstore.cosign/bundle` annotation: a SET over the entry's Payload."""
     try:
-        doc = json.loads(annotation)
+        doc = load_json(annotation, f"{ANN_BUNDLE} annotation")
         payload = doc["Payload"]
         body = base64.b64decode(payload["body"], validate=True)
-        kind = json.loads(body)
+        kind = load_json(body, "the log entry body of the annotation")
         return TlogEntry(
-            log_index=int(payload["logIndex"]),
+            log_index=json_int(payload["logIndex"], "logIndex"),
             log_id=bytes.fromhex(payload["logID"]),
             kind=str(kind.get("kind", "")),
             version=str(kind.get("apiVersion", "")),
             body=body,
-            integrated_time=int(payload["integratedTime"]),
+            integrated_time=json_int(payload["integratedTime"], "integratedTime"),
             signed_entry_timestamp=base64.b64decode(doc["SignedEntryTimestamp"], validate=True),
             inclusion_proof=None,
         )
+    except InputError as exc:
+        raise InputError(f"malformed {ANN_BUNDLE} annotation: {exc.reason}") from exc
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise InputError(f"malformed {ANN_BUNDLE} annotation: {exc}") from exc
 
@@ -87,7 +91,7 @@ def _legacy_evidence(
     timestamps: tuple[bytes, ...] = ()
     if annotations.get(ANN_RFC3161):
         try:
-            raw = json.loads(annotations[ANN_RFC3161])["SignedRFC3161Timestamp"]
+            raw = load_json(annotations[ANN_RFC3161], ANN_RFC3161)["SignedRFC3161Timestamp"]
             timestamps = (base64.b64decode(raw, validate=True),)
         except (ValueError, KeyError, TypeError) as exc:
             raise InputError(f"malformed {ANN_RFC3161} annotation") from exc
@@ -106,8 +110,27 @@ def _layers(client: RegistryClient, ref: ImageRef, tag: str) -> tuple[list[dict[
     manifest = client.get_manifest(ref, tag)
     if manifest is None:
         return [], ""
-    layers = manifest.json.get("layers") or []
-    return [layer for layer in layers[:_MAX_LAYERS] if isinstance(layer, dict)], manifest.digest
+    return _dicts(manifest.json.get("layers"))[:_MAX_LAYERS], manifest.digest
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    """The objects of a manifest's array field (nothing when it is not an array)."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _annotations(layer: dict[str, Any]) -> dict[str, str]:
+    """A layer's annotations; OCI annotations are strings, anything else is dropped."""
+    value = layer.get("annotations")
+    if not isinstance(value, dict):
+        return {}
+    return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def _digest_of(descriptor: dict[str, Any], what: str) -> str:
+    digest = descriptor.get("digest")
+    if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
+        raise InputError(f"{what} descriptor has no sha256 digest")
+    return digest
 
 
 def legacy_signatures(client: RegistryClient, ref: ImageRef, digest: str) -> list[Found]:
@@ -117,9 +140,9 @@ def legacy_signatures(client: RegistryClient, ref: ImageRef, digest: str) -> lis
     layers, _ = _layers(client, ref, tag)
     for index, layer in enumerate(layers):
         where = f"{tag} layer {index}"
-        annotations = layer.get("annotations") or {}
+        annotations = _annotations(layer)
         try:
-            payload = client.get_blob(ref, str(layer.get("digest")), limit=1024 * 1024)
+            payload = client.get_blob(ref, _digest_of(layer, "layer"), limit=1024 * 1024)
             signature = base64.b64decode(annotations.get(ANN_SIGNATURE, ""), validate=True)
             if not signature:
                 raise InputError("layer has no signature annotation")
@@ -139,11 +162,9 @@ def legacy_attestations(client: RegistryClient, ref: ImageRef, digest: str) -> l
     for index, layer in enumerate(layers):
         where = f"{tag} layer {index}"
         try:
-            blob = client.get_blob(ref, str(layer.get("digest")), limit=16 * 1024 * 1024)
-            envelope = parse_envelope(json.loads(blob))
-            evidence = _legacy_evidence(
-                layer.get("annotations") or {}, signature=None, envelope=envelope
-            )
+            blob = client.get_blob(ref, _digest_of(layer, "layer"), limit=16 * 1024 * 1024)
+            envelope = parse_envelope(load_json(blob, "DSSE envelope"))
+            evidence = _legacy_evidence(_annotations(layer), signature=None, envelope=envelope)
         except (InputError, RegistryError, ValueError) as exc:
             found.append(Found(where=where, evidence=None, problem=str(exc)))
             continue
@@ -189,26 +210,27 @@ def referrer_bundles(client: RegistryClient, ref: ImageRef, digest: str) -> list
     if descriptors is None:
         index = client.get_manifest(ref, tag_for(digest, ""))
         source = f"referrers tag {tag_for(digest, '')}"
-        descriptors = (index.json.get("manifests") or []) if index is not None else []
+        descriptors = _dicts(index.json.get("manifests")) if index is not None else []
     found = []
     for descriptor in descriptors[:_MAX_LAYERS]:
-        if not isinstance(descriptor, dict):
+        artifact_type = descriptor.get("artifactType")
+        if not isinstance(artifact_type, str) or artifact_type not in BUNDLE_ARTIFACT_TYPES:
             continue
-        if descriptor.get("artifactType") not in BUNDLE_ARTIFACT_TYPES:
-            continue
-        where = f"{source}: {descriptor.get('digest')}"
+        where = f"{source}: {str(descriptor.get('digest'))[:80]}"
         try:
-            manifest = client.get_manifest(ref, str(descriptor.get("digest")))
+            manifest = client.get_manifest(ref, _digest_of(descriptor, "referrer"))
             if manifest is None:
                 raise RegistryError("referrer manifest is missing")
             doc = manifest.json
-            subject = (doc.get("subject") or {}).get("digest")
-            if subject != digest:
-                raise InputError(f"referrer's subject is {subject}, not {digest}")
-            layers = doc.get("layers") or []
+            subject = doc.get("subject")
+            subject_digest = subject.get("digest") if isinstance(subject, dict) else None
+            if subject_digest != digest:
+                raise InputError(f"referrer's subject is {str(subject_digest)[:80]}, not {digest}")
+            layers = _dicts(doc.get("layers"))
             if not layers:
                 raise InputError("referrer has no layer")
-            blob = client.get_blob(ref, str(layers[0].get("digest")), limit=16 * 1024 * 1024)
+            layer_digest = _digest_of(layers[0], "referrer layer")
+            blob = client.get_blob(ref, layer_digest, limit=16 * 1024 * 1024)
             evidence = parse_bundle(blob)
         except (InputError, RegistryError, ValueError) as exc:
             found.append(Found(where=where, evidence=None, problem=str(exc)))

@@ -252,12 +252,19 @@ def verify_set(
     key: PublicKeyTypes,
 ) -> None:
     """Rekor v1 inclusion promise: a signature over the canonical JSON of the entry."""
-    payload = rfc8785.dumps(
-        {
-            "body": base64.b64encode(body).decode(),
-            "integratedTime": integrated_time,
-            "logID": log_id.hex(),
-            "logIndex": log_index,
-        }
-    )
+    try:
+        payload = rfc8785.dumps(
+            {
+                "body": base64.b64encode(body).decode(),
+                "integratedTime": integrated_time,
+                "logID": log_id.hex(),
+                "logIndex": log_index,
+            }
+        )
+    except rfc8785.CanonicalizationError as exc:
+        # JSON canonicalization (RFC 8785) has no integers beyond 2**53: no SET covers them.
+        raise VerificationError(
+            "Rekor signed entry timestamp: log index or integrated time beyond 2**53",
+            kind="bad-tlog",
+        ) from exc
     verify_signature(key, signed_entry_timestamp, payload, what="Rekor signed entry timestamp")

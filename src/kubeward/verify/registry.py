@@ -288,7 +288,7 @@ class RegistryClient:
     ) -> tuple[int, dict[str, str], bytes]:
         """One request with its retries, redirects and deadline; every failure a RegistryError."""
         deadline = Deadline.after(self.options.timeout, "request").sooner(self.deadline)
-        last = "unknown error"
+        last = "registry unreachable"
         for attempt in range(self.options.retries + 1):
             if deadline.remaining() <= 0:
                 raise deadline.exceeded(url)
@@ -304,7 +304,7 @@ class RegistryClient:
                         return exc.response
                     break
                 time.sleep(pause)
-        raise RegistryError(f"{url}: registry unreachable: {last}")
+        raise RegistryError(f"{url}: {last}")
 
     def _follow(
         self,
@@ -414,8 +414,10 @@ class RegistryClient:
                 raise deadline.exceeded(url) from exc
             if isinstance(exc, ssl.SSLError):
                 raise RegistryError(f"{url}: TLS error: {_one_line(str(exc))}") from exc
-            if isinstance(exc, OSError | http.client.IncompleteRead):
-                raise _Retry(_describe(exc)) from exc
+            if isinstance(exc, http.client.IncompleteRead):
+                raise _Retry(f"response {_describe(exc)}") from exc
+            if isinstance(exc, OSError):
+                raise _Retry(f"registry unreachable: {_describe(exc)}") from exc
             raise RegistryError(f"{url}: malformed HTTP response: {_describe(exc)}") from exc
         finally:
             watchdog.close()
@@ -629,8 +631,8 @@ def _describe(exc: Exception) -> str:
         return "the server closed the connection without answering"
     if isinstance(exc, http.client.IncompleteRead):
         if exc.expected:
-            return f"body cut short ({len(exc.partial)} bytes read, {exc.expected} more expected)"
-        return f"body cut short ({len(exc.partial)} bytes read)"
+            return f"cut short ({len(exc.partial)} bytes read, {exc.expected} more expected)"
+        return f"cut short ({len(exc.partial)} bytes read)"
     if isinstance(exc, http.client.BadStatusLine):
         return f"bad status line {str(exc)[:80]!r}"
     if isinstance(exc, TimeoutError):
