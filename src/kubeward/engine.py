@@ -240,19 +240,6 @@ def _scan(
     return report, ctx
 
 
-def _selected_rules(
-    registry: Mapping[str, Rule], config: Config, only: Sequence[str] | None
-) -> list[Rule]:
-    if only:
-        missing = [i for i in only if i not in registry]
-        if missing:
-            raise KeyError(", ".join(missing))
-        chosen = [registry[i] for i in only]
-    else:
-        chosen = [r for r in registry.values() if config.rule(r.id).enabled]
-    return sorted(chosen, key=lambda r: r.id)
-
-
 def _build_stage(
     stage: Stage, ctx: ScanContext, rule_ids: frozenset[str], errors: list[ScanError]
 ) -> None:
@@ -268,6 +255,19 @@ def _build_stage(
             ScanError("<scan>", f"internal error building {name}: {type(e).__name__}: {e}")
         )
     ctx.provide(stage.target, objs)
+
+
+def _selected_rules(
+    registry: Mapping[str, Rule], config: Config, only: Sequence[str] | None
+) -> list[Rule]:
+    if only:
+        missing = [i for i in only if i not in registry]
+        if missing:
+            raise KeyError(", ".join(missing))
+        chosen = [registry[i] for i in only]
+    else:
+        chosen = [r for r in registry.values() if config.rule(r.id).enabled]
+    return sorted(chosen, key=lambda r: r.id)
 
 
 def _parse_all(
