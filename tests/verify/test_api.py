@@ -201,6 +201,20 @@ def test_an_image_no_policy_selects_fails_closed(shop: Shop) -> None:
     assert verdict.reasons == ("no policy selects this image (fails closed)",)
 
 
+@pytest.mark.parametrize(("tag", "selected"), [("1.0", True), ("2.0", False)])
+def test_a_glob_naming_a_tag_selects_that_tag(shop: Shop, tag: str, selected: bool) -> None:
+    """Globs see the whole reference, tag included (policy-controller matches `Name()`)."""
+    text = _policy_text(shop.registry.host, shop.key_pem).replace("/shop/**", f"/shop/api:{tag}")
+    policy = PolicySet.from_yaml(text, source="tagged.yaml")
+    verdict = verify_image(
+        shop.signed, policy, client=_client(shop), trust=Trust.from_file(shop.trusted_root)
+    )
+    assert [p.name for p in policy.selecting(parse_image(shop.signed))] == (
+        ["shop-images"] if selected else []
+    )
+    assert verdict.verdict is (Verdict.PASS if selected else Verdict.FAIL)
+
+
 @pytest.mark.parametrize(
     ("ref", "error", "reason"),
     [

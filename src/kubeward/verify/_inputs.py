@@ -131,9 +131,8 @@ class PolicySet:
         return cls((command_line_policy(signer, attestations),), source="command line")
 
     def selecting(self, ref: ImageRef) -> tuple[ImagePolicy, ...]:
-        """The policies whose image globs select `ref`."""
-        repository = f"{ref.registry}/{ref.repository}"
-        return tuple(p for p in self.policies if p.selects(repository))
+        """The policies whose image globs select `ref` (its name, tag and digest)."""
+        return tuple(p for p in self.policies if p.selects(ref.canonical))
 
     @cached_property
     def digest(self) -> str:

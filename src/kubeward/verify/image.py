@@ -480,12 +480,12 @@ def _verify(
             resolved=pinned,
         )
     except VerificationError as exc:  # RegistryError, InputError, DeadlineExceeded among them
+        error = exc
         if progress.deadline is not None and progress.deadline.expired:
-            # The registry client shares the deadline: its cut-off is this deadline passing.
-            return _deadline_verdict(
-                image, DeadlineExceeded(f"deadline passed while {progress.doing}")
-            )
-        return ImageVerdict(image, None, Verdict.ERROR, (exc.reason,), error=exc.kind)
+            # A request cut short by the deadline (a socket timeout, the registry client's
+            # own deadline): one kind of answer, whichever noticed first.
+            error = DeadlineExceeded(f"deadline passed while {progress.doing}")
+        return ImageVerdict(image, None, Verdict.ERROR, (error.reason,), error=error.kind)
 
 
 def _within(
