@@ -197,8 +197,11 @@ def start_gate(
     port: int,
     workers: int = 1,
     server_name: str | None = None,
+    ready: bool = True,
+    ready_within: float = 60,
 ) -> GateProcess:
-    """`kubeward gate --config CONFIG` in a subprocess, waited for until /readyz says 200."""
+    """`kubeward gate --config CONFIG` in a subprocess, waited for until /readyz says 200
+    (with `ready=False`: until /healthz does)."""
     log = config.with_suffix(".log")
     full_env = {**os.environ, **env, "PYTHONPATH": str(REPO / "src")}
     process = subprocess.Popen(
@@ -218,13 +221,13 @@ def start_gate(
     )
     gate = GateProcess(process, port, log)
     client = ApiServer(port, ca_file, timeout=5, server_name=server_name)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + ready_within
     try:
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"the gate exited: {log.read_text()}")
             try:
-                status, _ = client.request("GET", "/readyz")
+                status, _ = client.request("GET", "/readyz" if ready else "/healthz")
                 if status == 200:
                     return gate
             except OSError:
@@ -233,7 +236,8 @@ def start_gate(
                 raise RuntimeError(f"the gate did not become ready: {log.read_text()}")
             time.sleep(0.1)
     except BaseException:
-        gate.stop()
+        if gate.stop() not in (0, -15):
+            raise RuntimeError(f"the gate failed: {log.read_text()}") from None
         raise
     finally:
         client.close()

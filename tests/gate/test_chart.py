@@ -262,6 +262,20 @@ def test_the_apiserver_side(
             f"CronJob/nightly: container c0 image {unsigned}@{world.digests['app/unsigned']}"
             in message
         )  # the mutating webhook pinned it first
+        # The chart leaves break-glass off: the annotation is not honoured.
+        glass = apiserver.clients["Validating"].post(
+            "/imagereview",
+            {
+                "apiVersion": "imagepolicy.k8s.io/v1alpha1",
+                "kind": "ImageReview",
+                "spec": {
+                    "containers": [{"image": unsigned}],
+                    "namespace": "team",
+                    "annotations": {"acme.image-policy.k8s.io/break-glass": "true"},
+                },
+            },
+        )
+        assert glass["status"]["allowed"] is False
         calls = apiserver.calls
         for namespace in ("plain", "kube-system", "kubeward-gate"):  # never sent to the gate
             allowed, _, stored = apiserver.admit(pod(unsigned), namespace)
