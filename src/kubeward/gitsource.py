@@ -315,6 +315,11 @@ def _bounded_run(
                 if len(out) > GIT_MAX_OUTPUT:
                     cut = True
                     break
+    if not (cut or timed_out):
+        try:  # both pipes closed: git is exiting, but it may not outlive its time either
+            proc.wait(max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            timed_out = True
     if cut or timed_out:
         with contextlib.suppress(OSError):
             os.killpg(proc.pid, signal.SIGKILL)
