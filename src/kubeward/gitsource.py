@@ -136,7 +136,8 @@ class GitBudget:
 # beats every configuration file. The environment is rebuilt without the caller's `GIT_*`
 # variables; the user's system and global configuration files are not read at all
 # (`GIT_CONFIG_NOSYSTEM`, `GIT_CONFIG_GLOBAL=/dev/null`) except for the values kubeward asks
-# for by name (`safe.directory`, `gpg.ssh.allowedSignersFile`, see `_user_config`).
+# for by name (`safe.directory`, `gpg.ssh.allowedSignersFile`, `gpg.ssh.revocationFile`, see
+# `_user_config`).
 
 
 def _which(name: str) -> str | None:
@@ -223,6 +224,7 @@ def git_environment(gnupghome: Path | None = None) -> dict[str, str]:
 def git_overrides(allowed_signers: Path | None = None) -> list[str]:
     """The `-c` options that take every program-running setting away from the repository."""
     signers = str(allowed_signers) if allowed_signers is not None else os.devnull
+    revoked = _user_config("gpg.ssh.revocationFile")  # the user's own list still applies
     gpg = _program("gpg")
     opts = {
         "gpg.program": gpg,
@@ -230,7 +232,7 @@ def git_overrides(allowed_signers: Path | None = None) -> list[str]:
         "gpg.x509.program": _program("gpgsm"),
         "gpg.ssh.program": _program("ssh-keygen"),
         "gpg.ssh.allowedSignersFile": signers,
-        "gpg.ssh.revocationFile": os.devnull,
+        "gpg.ssh.revocationFile": revoked[-1] if revoked and revoked[-1] else os.devnull,
         "gpg.ssh.defaultKeyCommand": "false",
         "gpg.minTrustLevel": "undefined",  # git's default: the verdict letters say the rest
         "core.fsmonitor": "false",
@@ -315,6 +317,11 @@ def _bounded_run(
                 if len(out) > GIT_MAX_OUTPUT:
                     cut = True
                     break
+    if not (cut or timed_out):
+        try:  # both pipes closed: git is exiting, but it may not outlive its time either
+            proc.wait(max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            timed_out = True
     if cut or timed_out:
         with contextlib.suppress(OSError):
             os.killpg(proc.pid, signal.SIGKILL)
