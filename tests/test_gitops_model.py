@@ -34,7 +34,11 @@ def test_classify_revision(text: str, chart: bool, kind: str) -> None:
     assert classify_revision(text, chart=chart) == kind
 
 
-@pytest.mark.parametrize("rx", [".*", "^.*$", ".+", "^.+$", "(.*)", "", "*"])
+@pytest.mark.parametrize(
+    "rx",
+    # The last ones match every value under cosign's unanchored MatchString.
+    [".*", "^.*$", ".+", "^.+$", "(.*)", "", "*", "^", "$", "(acme)?", "x*", "(?:^|acme)"],
+)
 def test_catch_all_regexps(rx: str) -> None:
     assert is_catch_all_regexp(rx)
 
@@ -45,6 +49,8 @@ def test_catch_all_regexps(rx: str) -> None:
         "^https://github\\.com/acme/.*$",
         "https://token.actions.githubusercontent.com",
         ".*@acme\\.com$",
+        "^$",  # matches only the empty value
+        "acme",
     ],
 )
 def test_bounded_regexps(rx: str) -> None:

@@ -34,6 +34,7 @@ from kubeward.model.kustomize import KustomizeNamespaces
 from kubeward.model.labels import LabelSelector, labels_of, parse_selector
 from kubeward.parse.yamlnode import YNode
 from kubeward.policy import gatekeeper, policy_controller
+from kubeward.policy.identity import matches_any_value
 from kubeward.policy.kyverno import gobwas_regex, kyverno_forms, kyverno_regex, wildcard_match
 from kubeward.registry import instances_in, provider, scan_provider
 from kubeward.source import SourceFile, Span
@@ -50,11 +51,12 @@ _CATCH_ALL_RE = re.compile(r"^\^?(?:\.\*|\.\+|\(\.\*\)|\(\.\+\)|\[\^?\]?\*?)*\$?
 
 
 def is_catch_all_regexp(text: str) -> bool:
-    """Whether a regular expression matches (nearly) any identity: `.*`, `^.*$`, `.+`, ``."""
+    """Whether a regular expression matches (nearly) any identity: `.*`, `^.*$`, `.+`, ``,
+    or anything that matches every value under cosign's unanchored MatchString (`^`, `a?`)."""
     t = text.strip()
     if t in ("", "*", ".*", ".+", "^.*$", "^.+$", "^.*", ".*$", "(.*)", "^(.*)$", "**"):
         return True
-    return bool(_CATCH_ALL_RE.match(t)) and any(c in t for c in ".*+")
+    return (bool(_CATCH_ALL_RE.match(t)) and any(c in t for c in ".*+")) or matches_any_value(t)
 
 
 def is_catch_all_wildcard(text: str) -> bool:

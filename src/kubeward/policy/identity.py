@@ -162,3 +162,16 @@ def anchoring_gaps(pattern: str) -> tuple[str, ...]:
     if any(_open_end(a) for a in alternatives):
         gaps.append("open at the end (no $ after a name)")
     return tuple(gaps)
+
+
+# Values no pattern written for real identities matches, to tell patterns that match anything.
+_PROBES = ("", "\x01", "zz://kubeward.invalid/probe@example.invalid")
+
+
+def matches_any_value(pattern: str) -> bool:
+    """Whether an identity pattern matches every value under MatchString: `.*`, but also
+    `^`, `$`, `(acme)?`, anything that can match the empty string at the start of any text."""
+    try:
+        return all(regexp_matches(pattern, probe) for probe in _PROBES)
+    except InvalidRegexp:
+        return False

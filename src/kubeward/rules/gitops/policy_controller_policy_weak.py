@@ -21,8 +21,9 @@ def policy_controller_policy_weak(obj: KubeObject) -> Iterator[Finding]:
 
     `mode: warn` turns a failed verification into a warning; a policy without `authorities`
     verifies nothing; an authority `static: {action: pass}` admits every matching image;
-    a keyless identity whose `subjectRegExp` or `issuerRegExp` matches anything (`.*`)
-    accepts a signature from anyone Fulcio issued a certificate to.
+    a keyless identity whose `subjectRegExp` or `issuerRegExp` matches anything (`.*`, or
+    under cosign's unanchored matching `^` or `(release)?`) accepts a signature from anyone
+    Fulcio issued a certificate to.
 
     ## Why it matters
     policy-controller admits an image when any authority of each matching policy is
