@@ -283,7 +283,8 @@ class Gate:
         glass = self.config.break_glass and request.break_glass
         for item in images:
             c, v = item.container, item.verdict
-            where = f"{c.display} image {c.image or '<none>'}"
+            image = f"image {c.image or '<none>'}"
+            where = image if request.kind == "ImageReview" else f"{c.display} {image}"
             if mutate:
                 if v.allowed and v.digest and "@" not in c.image:
                     pins[c.pointer] = c.image + "@" + v.digest
@@ -293,7 +294,7 @@ class Gate:
                 continue
             warnings += [f"{where}: {w}" for w in v.warnings]
             if v.allowed:
-                verdict = "warn" if v.warnings or v.mode is Mode.WARN else "allow"
+                verdict = "warn" if v.warnings else "allow"
             elif glass:
                 verdict = "break-glass"
             else:
@@ -310,7 +311,8 @@ class Gate:
         await self._log(request, review, records)
         message = ""
         if denied:
-            message = f"kubeward gate denied {request.object_display}: " + "; ".join(denied)
+            what = "the pod" if request.kind == "ImageReview" else request.object_display
+            message = f"kubeward gate denied {what}: " + "; ".join(denied)
         return Decision(not denied, message, tuple(warnings), pins, tuple(images), audit)
 
     async def _log(
