@@ -1,13 +1,18 @@
 """`kubeward gate` configuration: errors are one line naming the file and the reason (exit 2),
-`--check` loads policies and trust material, and a gate whose policies do not load serves
-/healthz but not /readyz and denies every image."""
+`--check` loads policies and trust material, and policy files are watched: a gate whose
+policies do not load serves /healthz but not /readyz and denies every image until they do,
+and a changed policy applies without a restart."""
 
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from kubeward.cli import main
 from tests.gate._harness import ApiServer, start_gate
@@ -53,23 +58,55 @@ def test_check_loads_the_chart_default_policy(
     assert "1 policies, trust material loaded" in capsys.readouterr().out
 
 
-def test_a_gate_whose_policies_do_not_load_is_not_ready(world: World, tmp_path: Path) -> None:
-    bad = tmp_path / "bad.yaml"
-    bad.write_text(
+def _poll(what: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 20
+    while not what():
+        assert time.monotonic() < deadline, "the gate did not pick up the change"
+        time.sleep(0.2)
+
+
+def test_policies_load_late_and_reload_without_restart(world: World, tmp_path: Path) -> None:
+    """Not ready while its policies do not load (and every image denied); ready once the
+    file is fixed; a later policy change applies without a restart, and no verdict cached
+    under the old policies is reused."""
+    policies = tmp_path / "policies.yaml"
+    policies.write_text(
         "apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\n"
         "metadata: {name: broken}\nspec: {images: []}\n"
     )
-    path, port = write_config(world, "not-ready", policies=[str(bad)])
-    with pytest.raises(RuntimeError, match="did not become ready"):
-        start_gate(path, ca_file=world.tls[0], env=env_for(world), port=port, ready_within=3)
+    path, port = write_config(world, "reload", policies=[str(policies)], reloadSeconds=0.2)
     gate = start_gate(path, ca_file=world.tls[0], env=env_for(world), port=port, ready=False)
     api = ApiServer(port, world.tls[0], timeout=TIMEOUT)
+    signed = admission(pod(f"{world.image('app/signed:1.0')}@{world.digests['app/signed']}"))
     try:
         status, body = api.request("GET", "/readyz")
         assert status == 503 and b"ClusterImagePolicy broken: no image globs" in body
-        response = api.post("/validate", admission(pod(world.image("app/signed:1.0"))))
-        assert response["response"]["allowed"] is False
-        assert "the gate is not ready" in response["response"]["status"]["message"]
+        response = api.post("/validate", signed)["response"]
+        assert response["allowed"] is False
+        assert "the gate is not ready" in response["status"]["message"]
+
+        good = (world.directory / "policies.yaml").read_text()
+        policies.write_text(good)
+        _poll(lambda: api.request("GET", "/readyz")[0] == 200)
+        assert api.post("/validate", signed)["response"]["allowed"] is True
+        assert api.post("/validate", signed)["response"]["allowed"] is True  # cached
+
+        other = (
+            ec.generate_private_key(ec.SECP256R1())
+            .public_key()
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            .decode()
+        )
+        start = good.index("-----BEGIN PUBLIC KEY-----")
+        end = good.index("-----END PUBLIC KEY-----") + len("-----END PUBLIC KEY-----")
+        indent = "\n" + " " * 10
+        policies.write_text(good[:start] + indent.join(other.strip().splitlines()) + good[end:])
+        _poll(lambda: not api.post("/validate", signed)["response"]["allowed"])
+        response = api.post("/validate", signed)["response"]
+        assert "was not made by public key" in response["status"]["message"]
+        assert api.metrics()['kubeward_gate_policy_reloads_total{result="loaded"}'] == 2
     finally:
         api.close()
         assert gate.stop() in STOPPED

@@ -14,6 +14,7 @@ noMatchPolicy: deny        # deny or warn, for images no policy selects
 breakGlass: false          # honour <prefix>.image-policy.k8s.io/break-glass: "true"
 cache: {allowTTLSeconds: 300, denyTTLSeconds: 30, maxEntries: 10000, redis: null}
 ledger: {file: /var/log/kubeward/ledger.jsonl}     # or {redis: URL, stream: NAME}
+reloadSeconds: 5           # check the policy and trust files for changes (0: never)
 ```
 
 Registry credentials come from the Docker config file that `DOCKER_CONFIG` points to (the
@@ -63,6 +64,8 @@ class GateConfig:
     ledger_redis: str | None = None
     ledger_stream: str = "kubeward:ledger"
     verify_threads: int = 16
+    reload_seconds: float = 5.0
+    """How often the policy and trust files are checked for changes (0: never)."""
 
     @property
     def budget(self) -> float:
@@ -161,6 +164,7 @@ def parse_config(doc: Any, *, base: Path) -> GateConfig:
         ledger_redis=str(ledger["redis"]) if ledger.get("redis") else None,
         ledger_stream=str(ledger.get("stream", "kubeward:ledger")),
         verify_threads=int(_number(doc.get("verifyThreads"), "verifyThreads", 16)),
+        reload_seconds=_number(doc.get("reloadSeconds"), "reloadSeconds", 5, positive=False),
     )
 
 

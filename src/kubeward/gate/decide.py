@@ -9,6 +9,7 @@ Identical work in flight (the same tag, the same digest) is done once.
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -86,23 +87,63 @@ class Gate:
         self.load_error: str | None = None
         self._in_flight: dict[tuple[str, str], asyncio.Future[Any]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._watcher: asyncio.Future[None] | None = None
+        self._stamp: tuple[tuple[int, int] | None, ...] = ()
 
     # --- life cycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Load the policies and trust material; then, with `reload_seconds`, watch them."""
+        self._stamp = self._sources()
+        await self._load()
+        if self.config.reload_seconds > 0:
+            self._watcher = asyncio.ensure_future(self._watch())
+
+    async def _load(self) -> bool:
         loop = asyncio.get_running_loop()
         try:
-            self.verifier = await loop.run_in_executor(self._executor, self._load_verifier)
-        except Exception as exc:  # reported on /readyz and stderr; the gate stays not ready
+            verifier = await loop.run_in_executor(self._executor, self._load_verifier)
+        except Exception as exc:  # reported on /readyz and stderr; the old verifier stays
             self.load_error = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
-            return
+            print(f"kubeward gate: policies not loaded: {self.load_error}", file=sys.stderr)
+            return False
+        self.verifier, self.load_error = verifier, None
         self.metrics.ready.set(1)
+        return True
+
+    def _sources(self) -> tuple[tuple[int, int] | None, ...]:
+        """(mtime, size) of each policy file and the trust root; None for a missing one.
+        Mounted ConfigMaps and Secrets change by an atomic symlink swap, which this sees."""
+        paths = [*self.config.policies, self.config.trusted_root]
+        stamps: list[tuple[int, int] | None] = []
+        for path in paths:
+            try:
+                st = path.stat() if path is not None else None
+            except OSError:
+                st = None
+            stamps.append(None if st is None else (st.st_mtime_ns, st.st_size))
+        return tuple(stamps)
+
+    async def _watch(self) -> None:
+        """Reload when the files change. A change that does not load keeps the verifier in
+        use (and its cache keys); a loaded one changes the fingerprint, so no verdict made
+        under the old policies is reused."""
+        while True:
+            await asyncio.sleep(self.config.reload_seconds)
+            stamp = self._sources()
+            if stamp == self._stamp:
+                continue
+            self._stamp = stamp
+            loaded = await self._load()
+            self.metrics.policy_reloads.labels("loaded" if loaded else "failed").inc()
 
     @property
     def ready(self) -> bool:
         return self.verifier is not None
 
     async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
         self._executor.shutdown(wait=False, cancel_futures=True)
         await self._cache.close()
         if self._ledger is not None:
@@ -283,7 +324,8 @@ class Gate:
         glass = self.config.break_glass and request.break_glass
         for item in images:
             c, v = item.container, item.verdict
-            where = f"{c.display} image {c.image or '<none>'}"
+            image = f"image {c.image or '<none>'}"
+            where = image if request.kind == "ImageReview" else f"{c.display} {image}"
             if mutate:
                 if v.allowed and v.digest and "@" not in c.image:
                     pins[c.pointer] = c.image + "@" + v.digest
@@ -293,7 +335,7 @@ class Gate:
                 continue
             warnings += [f"{where}: {w}" for w in v.warnings]
             if v.allowed:
-                verdict = "warn" if v.warnings or v.mode is Mode.WARN else "allow"
+                verdict = "warn" if v.warnings else "allow"
             elif glass:
                 verdict = "break-glass"
             else:
@@ -310,7 +352,8 @@ class Gate:
         await self._log(request, review, records)
         message = ""
         if denied:
-            message = f"kubeward gate denied {request.object_display}: " + "; ".join(denied)
+            what = "the pod" if request.kind == "ImageReview" else request.object_display
+            message = f"kubeward gate denied {what}: " + "; ".join(denied)
         return Decision(not denied, message, tuple(warnings), pins, tuple(images), audit)
 
     async def _log(

@@ -65,6 +65,12 @@ class GateMetrics:
             "Ledger records that could not be written to their store",
             registry=r,
         )
+        self.policy_reloads = Counter(
+            "kubeward_gate_policy_reloads_total",
+            "Reloads of the policies and trust root after their files changed, by result",
+            ["result"],
+            registry=r,
+        )
         self.ready = Gauge(
             "kubeward_gate_ready", "1 once the policies and trust material are loaded", registry=r
         )

@@ -158,8 +158,6 @@ class GateApp:
 
     async def _load(self) -> None:
         await self.gate.start()
-        if self.gate.load_error:
-            print(f"kubeward gate: not ready: {self.gate.load_error}", file=sys.stderr)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path, method = scope["path"], scope["method"]
