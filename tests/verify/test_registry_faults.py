@@ -17,6 +17,7 @@ import http.client
 import http.server
 import json
 import os
+import re
 import socket
 import ssl
 import subprocess
@@ -68,6 +69,8 @@ class FaultServer:
     def __init__(self, *, greeting: bytes | None = None) -> None:
         self.greeting = greeting
         """Sent as soon as a client connects, before any request (for the TLS fault)."""
+        self.redirect_to = ""
+        """Where the `redirect` fault sends an authenticated request."""
         self._stop = threading.Event()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.2)
@@ -102,9 +105,19 @@ class FaultServer:
                     request += chunk
                 path = request.split(b" ", 2)[1].decode()
                 fault = path.split("/")[2] if path.startswith("/v2/") else ""
+                if fault == "redirect":
+                    self._redirect(conn, b"\r\nauthorization:" in request.lower())
+                    return
                 self._answer(conn, fault)
             except OSError:
                 return  # the client gave up: what the trickling faults wait for
+
+    def _redirect(self, conn: socket.socket, authorized: bool) -> None:
+        """Ask for credentials, then send the request elsewhere (as blob storage does)."""
+        if not authorized:
+            conn.sendall(_head("401 Unauthorized", 'WWW-Authenticate: Basic realm="r"', length=0))
+            return
+        conn.sendall(_head("307 Temporary Redirect", f"Location: {self.redirect_to}", length=0))
 
     def _trickle(self, conn: socket.socket, data: bytes) -> None:
         for byte in data:
@@ -155,6 +168,8 @@ class RegistryProxy(http.server.ThreadingHTTPServer):
         self.context = ssl.create_default_context(cafile=str(upstream.ca_file))
         self.referrers: tuple[int, str, bytes] = (404, "text/plain", b"")
         self.referrers_asked = 0
+        self.authorizations: list[str | None] = []
+        """The Authorization header of each request the proxy received."""
         self.host = f"127.0.0.1:{self.server_address[1]}"
 
 
@@ -167,6 +182,7 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         proxy = self.server
+        proxy.authorizations.append(self.headers.get("Authorization"))
         if "/referrers/" in self.path:
             proxy.referrers_asked += 1
             status, content_type, body = proxy.referrers
@@ -385,6 +401,39 @@ def test_scan_verify_images_reports_the_bad_image_and_goes_on(
     assert sorted(errors) == [10, 12]
     assert "request deadline" in errors[10] and bad[0] in errors[10]
     assert "got more than 100 headers" in errors[12] and bad[1] in errors[12]
+
+
+# --- redirects ----------------------------------------------------------------------------
+
+
+@pytest.mark.shared
+def test_redirect_is_followed_without_our_credentials(
+    good_image: str, faults: FaultServer, proxy: RegistryProxy
+) -> None:
+    """A registry that asks for credentials and then redirects to another host (blob storage
+    does): the answer comes from there, and our Authorization stays with the first host."""
+    faults.redirect_to = f"http://{proxy.host}/v2/repo/manifests/latest"
+    client = RegistryClient(
+        RegistryOptions(
+            insecure=frozenset({faults.host, proxy.host}), credentials=("user", "secret")
+        )
+    )
+    seen = len(proxy.authorizations)
+    manifest = client.get_manifest(ImageRef(faults.host, "redirect", "latest"))
+    assert manifest is not None and manifest.digest == COSIGN_DIGEST
+    assert proxy.authorizations[seen:] == [None]
+
+
+def test_redirect_to_plain_http_is_refused(faults: FaultServer) -> None:
+    """Plain HTTP only to a loopback registry named insecure, redirects included."""
+    faults.redirect_to = "http://127.0.0.1:9/v2/x/manifests/latest"
+    client = RegistryClient(
+        RegistryOptions(insecure=frozenset({faults.host}), credentials=("user", "secret"))
+    )
+    with pytest.raises(
+        RegistryError, match=re.escape("refusing a redirect to http://127.0.0.1:9/v2/x/")
+    ):
+        client.get_manifest(ImageRef(faults.host, "redirect", "latest"))
 
 
 # --- the deadlines through the library -----------------------------------------------------
