@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import concurrent.futures
+import contextlib
 import http.client
 import http.server
 import json
@@ -31,7 +32,7 @@ import pytest
 
 from kubeward.verify.registry import ImageRef, RegistryClient, RegistryError, RegistryOptions
 from tests.conftest import REPO, require_shared
-from tests.verify._registry_fixture import Registry
+from tests.verify._registry_fixture import Registry, write_tls
 from tests.verify.test_registry_verify import (
     COSIGN_DIGEST,
     attach_bundle,
@@ -434,6 +435,104 @@ def test_redirect_to_plain_http_is_refused(faults: FaultServer) -> None:
         RegistryError, match=re.escape("refusing a redirect to http://127.0.0.1:9/v2/x/")
     ):
         client.get_manifest(ImageRef(faults.host, "redirect", "latest"))
+
+
+# --- through an HTTPS proxy ------------------------------------------------------------------
+
+
+class _TunnelProxy:
+    """A CONNECT proxy on 127.0.0.1 that tunnels every target to one local port, and
+    remembers the CONNECT lines and Proxy-Authorization headers it saw."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.requests: list[tuple[str, str | None]] = []
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def close(self) -> None:
+        self._listener.close()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._tunnel, args=(client,), daemon=True).start()
+
+    def _tunnel(self, client: socket.socket) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = client.recv(4096)
+            if not chunk:
+                client.close()
+                return
+            head += chunk
+        lines = head.decode().split("\r\n")
+        auth = next(
+            (
+                v
+                for k, _, v in (h.partition(": ") for h in lines[1:])
+                if k.lower() == "proxy-authorization"
+            ),
+            None,
+        )
+        self.requests.append((lines[0], auth))
+        upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+
+        def pipe(source: socket.socket, sink: socket.socket) -> None:
+            with contextlib.suppress(OSError):
+                while data := source.recv(65536):
+                    sink.sendall(data)
+            with contextlib.suppress(OSError):
+                sink.shutdown(socket.SHUT_WR)
+
+        threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
+        pipe(client, upstream)
+
+
+def test_https_goes_through_the_environment_proxy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HTTPS_PROXY (with credentials) is used by a CONNECT tunnel, and TLS is still checked
+    against the registry's own name, as with urllib before."""
+    ca, cert, key = write_tls(tmp_path, ("registry.kubeward.test",))
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": MANIFEST_TYPE}).encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", MANIFEST_TYPE)
+            self.send_header("Content-Length", str(len(manifest)))
+            self.end_headers()
+            self.wfile.write(manifest)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    tunnel = _TunnelProxy(server.server_address[1])
+    try:
+        monkeypatch.setenv("HTTPS_PROXY", f"http://proxy-user:proxy-pw@127.0.0.1:{tunnel.port}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        client = RegistryClient(RegistryOptions(ca_file=ca, retries=0))
+        got = client.get_manifest(ImageRef("registry.kubeward.test", "tunnel", "latest"))
+    finally:
+        tunnel.close()
+        server.shutdown()
+        server.server_close()
+    assert got is not None and got.data == manifest
+    expected = "Basic " + base64.b64encode(b"proxy-user:proxy-pw").decode()
+    ((line, auth),) = tunnel.requests
+    assert line.startswith("CONNECT registry.kubeward.test:443 HTTP/1.") and auth == expected
 
 
 # --- the deadlines through the library -----------------------------------------------------
