@@ -46,7 +46,9 @@ def _free_port() -> int:
         return port
 
 
-def _write_tls(directory: Path) -> tuple[Path, Path, Path]:
+def write_tls(directory: Path, names: tuple[str, ...] = ()) -> tuple[Path, Path, Path]:
+    """A test CA and a server certificate for 127.0.0.1, localhost and `names`:
+    (ca.pem, server.pem, server.key) in `directory`."""
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kubeward test CA")])
@@ -77,7 +79,11 @@ def _write_tls(directory: Path) -> tuple[Path, Path, Path]:
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(
             x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+                [
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                    x509.DNSName("localhost"),
+                    *(x509.DNSName(name) for name in names),
+                ]
             ),
             critical=False,
         )
@@ -127,7 +133,7 @@ def start_registry(directory: Path) -> Iterator[Registry]:
         pytest.skip(reason)
     import bcrypt
 
-    ca_file, cert_file, key_file = _write_tls(directory)
+    ca_file, cert_file, key_file = write_tls(directory)
     hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4, prefix=b"2a")).decode()
     (directory / "htpasswd").write_text(f"{USER}:{hashed}\n")
     port = _free_port()

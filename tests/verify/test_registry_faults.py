@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import base64
 import concurrent.futures
+import contextlib
 import http.client
 import http.server
 import json
 import os
+import re
 import socket
 import ssl
 import subprocess
@@ -30,7 +32,7 @@ import pytest
 
 from kubeward.verify.registry import ImageRef, RegistryClient, RegistryError, RegistryOptions
 from tests.conftest import REPO, require_shared
-from tests.verify._registry_fixture import Registry
+from tests.verify._registry_fixture import Registry, write_tls
 from tests.verify.test_registry_verify import (
     COSIGN_DIGEST,
     attach_bundle,
@@ -68,6 +70,8 @@ class FaultServer:
     def __init__(self, *, greeting: bytes | None = None) -> None:
         self.greeting = greeting
         """Sent as soon as a client connects, before any request (for the TLS fault)."""
+        self.redirect_to = ""
+        """Where the `redirect` fault sends an authenticated request."""
         self._stop = threading.Event()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.2)
@@ -102,9 +106,19 @@ class FaultServer:
                     request += chunk
                 path = request.split(b" ", 2)[1].decode()
                 fault = path.split("/")[2] if path.startswith("/v2/") else ""
+                if fault == "redirect":
+                    self._redirect(conn, b"\r\nauthorization:" in request.lower())
+                    return
                 self._answer(conn, fault)
             except OSError:
                 return  # the client gave up: what the trickling faults wait for
+
+    def _redirect(self, conn: socket.socket, authorized: bool) -> None:
+        """Ask for credentials, then send the request elsewhere (as blob storage does)."""
+        if not authorized:
+            conn.sendall(_head("401 Unauthorized", 'WWW-Authenticate: Basic realm="r"', length=0))
+            return
+        conn.sendall(_head("307 Temporary Redirect", f"Location: {self.redirect_to}", length=0))
 
     def _trickle(self, conn: socket.socket, data: bytes) -> None:
         for byte in data:
@@ -155,6 +169,8 @@ class RegistryProxy(http.server.ThreadingHTTPServer):
         self.context = ssl.create_default_context(cafile=str(upstream.ca_file))
         self.referrers: tuple[int, str, bytes] = (404, "text/plain", b"")
         self.referrers_asked = 0
+        self.authorizations: list[str | None] = []
+        """The Authorization header of each request the proxy received."""
         self.host = f"127.0.0.1:{self.server_address[1]}"
 
 
@@ -167,6 +183,7 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         proxy = self.server
+        proxy.authorizations.append(self.headers.get("Authorization"))
         if "/referrers/" in self.path:
             proxy.referrers_asked += 1
             status, content_type, body = proxy.referrers
@@ -385,6 +402,137 @@ def test_scan_verify_images_reports_the_bad_image_and_goes_on(
     assert sorted(errors) == [10, 12]
     assert "request deadline" in errors[10] and bad[0] in errors[10]
     assert "got more than 100 headers" in errors[12] and bad[1] in errors[12]
+
+
+# --- redirects ----------------------------------------------------------------------------
+
+
+@pytest.mark.shared
+def test_redirect_is_followed_without_our_credentials(
+    good_image: str, faults: FaultServer, proxy: RegistryProxy
+) -> None:
+    """A registry that asks for credentials and then redirects to another host (blob storage
+    does): the answer comes from there, and our Authorization stays with the first host."""
+    faults.redirect_to = f"http://{proxy.host}/v2/repo/manifests/latest"
+    client = RegistryClient(
+        RegistryOptions(
+            insecure=frozenset({faults.host, proxy.host}), credentials=("user", "secret")
+        )
+    )
+    seen = len(proxy.authorizations)
+    manifest = client.get_manifest(ImageRef(faults.host, "redirect", "latest"))
+    assert manifest is not None and manifest.digest == COSIGN_DIGEST
+    assert proxy.authorizations[seen:] == [None]
+
+
+def test_redirect_to_plain_http_is_refused(faults: FaultServer) -> None:
+    """Plain HTTP only to a loopback registry named insecure, redirects included."""
+    faults.redirect_to = "http://127.0.0.1:9/v2/x/manifests/latest"
+    client = RegistryClient(
+        RegistryOptions(insecure=frozenset({faults.host}), credentials=("user", "secret"))
+    )
+    with pytest.raises(
+        RegistryError, match=re.escape("refusing a redirect to http://127.0.0.1:9/v2/x/")
+    ):
+        client.get_manifest(ImageRef(faults.host, "redirect", "latest"))
+
+
+# --- through an HTTPS proxy ------------------------------------------------------------------
+
+
+class _TunnelProxy:
+    """A CONNECT proxy on 127.0.0.1 that tunnels every target to one local port, and
+    remembers the CONNECT lines and Proxy-Authorization headers it saw."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.requests: list[tuple[str, str | None]] = []
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def close(self) -> None:
+        self._listener.close()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._tunnel, args=(client,), daemon=True).start()
+
+    def _tunnel(self, client: socket.socket) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = client.recv(4096)
+            if not chunk:
+                client.close()
+                return
+            head += chunk
+        lines = head.decode().split("\r\n")
+        auth = next(
+            (
+                v
+                for k, _, v in (h.partition(": ") for h in lines[1:])
+                if k.lower() == "proxy-authorization"
+            ),
+            None,
+        )
+        self.requests.append((lines[0], auth))
+        upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+
+        def pipe(source: socket.socket, sink: socket.socket) -> None:
+            with contextlib.suppress(OSError):
+                while data := source.recv(65536):
+                    sink.sendall(data)
+            with contextlib.suppress(OSError):
+                sink.shutdown(socket.SHUT_WR)
+
+        threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
+        pipe(client, upstream)
+
+
+def test_https_goes_through_the_environment_proxy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HTTPS_PROXY (with credentials) is used by a CONNECT tunnel, and TLS is still checked
+    against the registry's own name, as with urllib before."""
+    ca, cert, key = write_tls(tmp_path, ("registry.kubeward.test",))
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": MANIFEST_TYPE}).encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", MANIFEST_TYPE)
+            self.send_header("Content-Length", str(len(manifest)))
+            self.end_headers()
+            self.wfile.write(manifest)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    tunnel = _TunnelProxy(server.server_address[1])
+    try:
+        monkeypatch.setenv("HTTPS_PROXY", f"http://proxy-user:proxy-pw@127.0.0.1:{tunnel.port}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        client = RegistryClient(RegistryOptions(ca_file=ca, retries=0))
+        got = client.get_manifest(ImageRef("registry.kubeward.test", "tunnel", "latest"))
+    finally:
+        tunnel.close()
+        server.shutdown()
+        server.server_close()
+    assert got is not None and got.data == manifest
+    expected = "Basic " + base64.b64encode(b"proxy-user:proxy-pw").decode()
+    ((line, auth),) = tunnel.requests
+    assert line.startswith("CONNECT registry.kubeward.test:443 HTTP/1.") and auth == expected
 
 
 # --- the deadlines through the library -----------------------------------------------------

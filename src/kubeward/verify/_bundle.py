@@ -53,7 +53,57 @@ def _obj(value: Any, what: str) -> dict[str, Any]:
         return {}
     if not isinstance(value, dict):
         raise InputError(f"bundle: {what} is not an object")
-    return value
+    return _known(value, what) if what in _FIELDS else value
+
+
+# The fields of each protobuf-specs message a bundle holds (JSON names). Like protojson, which
+# sigstore-go parses with, any other field is an error: nothing in a bundle goes unread.
+_FIELDS = {
+    "bundle": {"mediaType", "verificationMaterial", "messageSignature", "dsseEnvelope"},
+    "verificationMaterial": {
+        "publicKey",
+        "x509CertificateChain",
+        "certificate",
+        "tlogEntries",
+        "timestampVerificationData",
+    },
+    "tlog entry": {
+        "logIndex",
+        "logId",
+        "kindVersion",
+        "integratedTime",
+        "inclusionPromise",
+        "inclusionProof",
+        "canonicalizedBody",
+    },
+    "inclusionProof": {"logIndex", "rootHash", "treeSize", "hashes", "checkpoint"},
+    "inclusionProof.checkpoint": {"envelope"},
+    "inclusionPromise": {"signedEntryTimestamp"},
+    "tlog entry logId": {"keyId"},
+    "tlog entry kindVersion": {"kind", "version"},
+    "timestampVerificationData": {"rfc3161Timestamps"},
+    "RFC 3161 timestamp": {"signedTimestamp"},
+    "messageSignature": {"messageDigest", "signature"},
+    "messageDigest": {"algorithm", "digest"},
+    "DSSE envelope": {"payload", "payloadType", "signatures"},
+    "DSSE signature": {"sig", "keyid"},
+    "certificate": {"rawBytes"},
+    "x509CertificateChain": {"certificates"},
+    "publicKey": {"hint"},
+}
+
+
+def _known(obj: dict[str, Any], what: str) -> dict[str, Any]:
+    unknown = sorted(set(obj) - _FIELDS[what])
+    if unknown:
+        raise InputError(f"bundle: unknown field {unknown[0][:60]!r} in {what}")
+    return obj
+
+
+def _one_of(obj: dict[str, Any], members: tuple[str, ...]) -> None:
+    present = [m for m in members if m in obj]
+    if len(present) > 1:
+        raise InputError(f"bundle: {' and '.join(present)} are exclusive (one of them only)")
 
 
 def _list(value: Any, what: str, *, limit: int | None = None) -> list[Any]:
@@ -86,6 +136,7 @@ def parse_tlog_entry(obj: Any) -> TlogEntry:
     """One `TransparencyLogEntry` of a bundle."""
     if not isinstance(obj, dict):
         raise InputError("bundle: a tlog entry is not an object")
+    _known(obj, "tlog entry")
     kind_version = _obj(obj.get("kindVersion"), "tlog entry kindVersion")
     proof_obj = obj.get("inclusionProof")
     proof = None
@@ -121,10 +172,14 @@ def parse_tlog_entry(obj: Any) -> TlogEntry:
     )
 
 
-def parse_envelope(obj: Any) -> Envelope:
-    """A DSSE envelope in its JSON form."""
+def parse_envelope(obj: Any, *, in_bundle: bool = False) -> Envelope:
+    """A DSSE envelope in its JSON form. Inside a bundle it is a protobuf message (no unknown
+    fields); on its own it follows the DSSE spec, which others extend (`cert` in
+    slsa-github-generator's signatures)."""
     if not isinstance(obj, dict):
         raise InputError("DSSE envelope is not an object")
+    if in_bundle:
+        _known(obj, "DSSE envelope")
     sigs = obj.get("signatures")
     if not isinstance(sigs, list) or not sigs:
         raise InputError("DSSE envelope has no signatures")
@@ -138,7 +193,10 @@ def parse_envelope(obj: Any) -> Envelope:
         payload=_b64(obj.get("payload"), "DSSE payload"),
         # keyid is only a hint (cosign writes ""); never used to pick or reject a key.
         signatures=tuple(
-            _b64(_obj(s, "DSSE signature").get("sig"), "DSSE signature") for s in sigs
+            _b64(
+                _obj(s, "DSSE signature" if in_bundle else "signature").get("sig"), "DSSE signature"
+            )
+            for s in sigs
         ),
     )
 
@@ -162,13 +220,20 @@ def parse_bundle(text: str | bytes) -> Evidence:
     doc = load_json(text, "bundle", unique_keys=True)
     if not isinstance(doc, dict):
         raise InputError("bundle is not a JSON object")
+    _known(doc, "bundle")
     media_type = doc.get("mediaType")
-    if media_type not in BUNDLE_MEDIA_TYPES:
+    if not isinstance(media_type, str) or media_type not in BUNDLE_MEDIA_TYPES:
         shown = repr(media_type)[:100] if isinstance(media_type, str) else "missing"
         raise InputError(f"bundle has unsupported media type {shown}")
     material = doc.get("verificationMaterial")
     if not isinstance(material, dict):
         raise InputError("bundle has no verificationMaterial")
+    _known(material, "verificationMaterial")
+    # Members of one protobuf oneof: protojson refuses a second one.
+    _one_of(material, ("publicKey", "x509CertificateChain", "certificate"))
+    _one_of(doc, ("messageSignature", "dsseEnvelope"))
+    if "publicKey" in material:
+        _obj(material["publicKey"], "publicKey")
 
     certificate = None
     if "x509CertificateChain" in material:
@@ -220,7 +285,7 @@ def parse_bundle(text: str | bytes) -> Evidence:
             algorithm = _str(md.get("algorithm"), "messageDigest.algorithm")
             message_digest = (algorithm, _b64(md.get("digest"), "messageDigest"))
     elif "dsseEnvelope" in doc:
-        envelope = parse_envelope(doc["dsseEnvelope"])
+        envelope = parse_envelope(doc["dsseEnvelope"], in_bundle=True)
     else:
         raise InputError("bundle has neither messageSignature nor dsseEnvelope")
 

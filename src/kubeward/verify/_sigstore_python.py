@@ -83,6 +83,11 @@ def verify(
         verifier.verify_artifact(input_, bundle, identity)
         return None
     except SigstoreError as exc:
-        raise VerificationError(f"sigstore-python: {exc}") from exc
+        raise VerificationError(f"sigstore-python: {_one_line(exc)}") from exc
     except (ValueError, TypeError, KeyError) as exc:
-        raise VerificationError(f"sigstore-python rejected the bundle: {exc}") from exc
+        raise VerificationError(f"sigstore-python rejected the bundle: {_one_line(exc)}") from exc
+
+
+def _one_line(exc: Exception) -> str:
+    """sigstore-python's (pydantic's) messages span lines; a reason is one line."""
+    return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())[:300]

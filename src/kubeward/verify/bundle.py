@@ -20,7 +20,9 @@ class Engine(enum.Enum):
     """Which implementation verifies a bundle."""
 
     AUTO = "auto"
-    """sigstore-python where it supports the bundle, kubeward's own engine elsewhere."""
+    """kubeward's own engine always, and sigstore-python as well where it supports the
+    bundle: both must accept. (Mutation testing found sigstore-python accepting a Rekor v2
+    entry whose log id names no log of the trusted root, which sigstore-go refuses.)"""
     SIGSTORE = "sigstore"
     OWN = "own"
 
@@ -68,8 +70,12 @@ def verify_bundle(
     evidence = parse_bundle(bundle_json)
     root = load_trusted_root(trusted_root)
     use = engine
-    if engine is Engine.AUTO:
-        use = Engine.SIGSTORE if _sigstore_python.supports(evidence, policy) else Engine.OWN
+    if engine is not Engine.SIGSTORE:
+        signature = verify_evidence(evidence, root=root, policy=policy, artifact=artifact)
+        if engine is Engine.AUTO and _sigstore_python.supports(evidence, policy):
+            use = Engine.SIGSTORE
+        else:
+            use = Engine.OWN
     if use is Engine.SIGSTORE:
         from kubeward.verify._model import IdentityPolicy
 
@@ -82,15 +88,14 @@ def verify_bundle(
         dsse = _sigstore_python.verify(
             bundle_json=bundle_json, root_json=root_json, policy=policy, artifact=artifact
         )
-        signature = VerifiedSignature(
-            signer=policy.identity or "",
-            issuer=policy.issuer,
-            times=(),
-            payload_type=dsse[0] if dsse else None,
-            payload=dsse[1] if dsse else None,
-        )
-    else:
-        signature = verify_evidence(evidence, root=root, policy=policy, artifact=artifact)
+        if engine is Engine.SIGSTORE:
+            signature = VerifiedSignature(
+                signer=policy.identity or "",
+                issuer=policy.issuer,
+                times=(),
+                payload_type=dsse[0] if dsse else None,
+                payload=dsse[1] if dsse else None,
+            )
     if signature.payload_type is not None:
         assert signature.payload is not None
         statement = parse_statement(signature.payload_type, signature.payload)

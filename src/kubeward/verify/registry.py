@@ -337,8 +337,9 @@ class RegistryClient:
         raise RegistryError(f"{url}: more than {_MAX_REDIRECTS} redirects")
 
     def _connection(self, url: str, timeout: float) -> tuple[http.client.HTTPConnection, str]:
-        """A connection for `url` (through the environment's proxy, if any) and the request
-        target to send on it."""
+        """A connection for `url` and the request target to send on it. HTTPS goes through
+        the environment's proxy (`HTTPS_PROXY`, `NO_PROXY`) by a CONNECT tunnel, as Go's
+        net/http does, never for loopback hosts; plain HTTP (loopback only) goes direct."""
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise RegistryError(f"{_one_line(url)}: not an http(s) URL")
@@ -346,15 +347,13 @@ class RegistryClient:
         if parts.query:
             target += "?" + parts.query
         host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
-        proxy = _proxy_for(parts.scheme, host)
-        connection: http.client.HTTPConnection
+        if parts.scheme == "http":
+            return http.client.HTTPConnection(host, port, timeout=timeout), target
+        proxy = _https_proxy_for(host)
         if proxy is None:
-            if parts.scheme == "https":
-                connection = http.client.HTTPSConnection(
-                    host, port, timeout=timeout, context=self._context
-                )
-            else:
-                connection = http.client.HTTPConnection(host, port, timeout=timeout)
+            connection = http.client.HTTPSConnection(
+                host, port, timeout=timeout, context=self._context
+            )
             return connection, target
         proxy_parts = urllib.parse.urlsplit(proxy)
         proxy_headers = {}
@@ -364,15 +363,14 @@ class RegistryClient:
                 urllib.parse.unquote(proxy_parts.password or ""),
             )
             proxy_headers["Proxy-Authorization"] = _basic_header(creds)
-        proxy_host, proxy_port = proxy_parts.hostname or "", proxy_parts.port or 8080
-        if parts.scheme == "https":
-            connection = http.client.HTTPSConnection(
-                proxy_host, proxy_port, timeout=timeout, context=self._context
-            )
-            connection.set_tunnel(host, port, headers=proxy_headers)
-            return connection, target
-        connection = http.client.HTTPConnection(proxy_host, proxy_port, timeout=timeout)
-        return connection, url  # a plain-HTTP proxy takes the absolute URL
+        connection = http.client.HTTPSConnection(
+            proxy_parts.hostname or "",
+            proxy_parts.port or 8080,
+            timeout=timeout,
+            context=self._context,
+        )
+        connection.set_tunnel(host, port, headers=proxy_headers)
+        return connection, target
 
     def _exchange(
         self,
@@ -679,12 +677,11 @@ def _read_body(
     return body
 
 
-def _proxy_for(scheme: str, host: str) -> str | None:
-    """The proxy the environment names for this scheme and host (never for loopback hosts,
-    as Go's net/http does)."""
+def _https_proxy_for(host: str) -> str | None:
+    """The HTTPS proxy the environment names for `host`; never one for loopback hosts."""
     if _is_loopback(host):
         return None
-    proxy = urllib.request.getproxies().get(scheme)
+    proxy = urllib.request.getproxies().get("https")
     if not proxy or urllib.request.proxy_bypass(host):
         return None
     return proxy if "://" in proxy else "http://" + proxy
