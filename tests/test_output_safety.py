@@ -237,3 +237,29 @@ def test_non_utf8_file_name_end_to_end(tmp_path: Path) -> None:
     doc = check_all(outputs)
     paths = {f["location"]["path"] for f in doc["findings"]}  # type: ignore[index, attr-defined]
     assert any(re.search(r"caf\\xff\.yaml$", p) for p in paths)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "x\\[bold]y\\",
+        "[bold]a[/bold]",
+        "\\\\[red]b",
+        "ends in a backslash\\",
+        "[link=http://evil.example]c[/link]",
+        ":thumbs_up: [/]",
+        "[@click=app.quit]d",
+    ],
+)
+def test_rich_markup_in_values_prints_literally(message: str) -> None:
+    rule = load_rules()["image-mutable-tag"]
+    finding = Finding(Span("a.yaml", Pos(1, 1, 0), Pos(1, 2, 1)), message)
+    report = Report(
+        version="0.0.0",
+        roots=["."],
+        results=[Result(rule, finding, rule.severity, "0" * 16)],
+        rules=[rule],
+    )
+    for color in (False, True):
+        out = re.sub("\x1b\\[[0-9;]*m", "", render(report, Format.TEXT, color=color))
+        assert f"image-mutable-tag  {message}\n" in out
