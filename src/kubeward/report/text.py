@@ -28,6 +28,24 @@ _STYLE = {
 }
 
 
+# How much of a source line the excerpt shows: a minified manifest is one line of megabytes,
+# and each finding on it would print the whole line.
+EXCERPT_BEFORE = 40
+EXCERPT_WIDTH = 160
+
+
+def _excerpt(line: str, start: int, end: int) -> tuple[str, int, str]:
+    """The visible excerpt of `line` around columns `start..end` (1-based, end exclusive), the
+    caret's indent and the carets. The caret sits under the visible form: an escape is wider
+    than its character, and a long line is cut around the span, marked by `…`."""
+    lo = max(start - 1 - EXCERPT_BEFORE, 0) if len(line) > EXCERPT_WIDTH else 0
+    hi = min(lo + EXCERPT_WIDTH, len(line)) if len(line) > EXCERPT_WIDTH else len(line)
+    head, tail = ("…" if lo else ""), ("…" if hi < len(line) else "")
+    before = head + visible(line[lo : start - 1]) + " " * max(start - 1 - len(line), 0)
+    under = visible(line[start - 1 : min(max(end, start + 1) - 1, hi)])
+    return head + visible(line[lo:hi]) + tail, len(before), "^" * max(len(under), 1)
+
+
 def render(report: Report, *, color: bool = False) -> str:
     buf = io.StringIO()
     con = Console(
@@ -57,23 +75,11 @@ def render(report: Report, *, color: bool = False) -> str:
             )
             src = report.source_line(path, s.start.line)
             if src:
-                expanded = src.expandtabs(1)
-                width = (
-                    (s.end.col - s.start.col)
-                    if s.end.line == s.start.line
-                    else len(src) - s.start.col + 1
-                )
+                end = s.end.col if s.end.line == s.start.line else len(src) + 1
+                shown, pad, carets = _excerpt(src.expandtabs(1), s.start.col, end)
+                con.print(Text.assemble("      ", (f"{s.start.line:>4} |", "dim"), " ", shown))
                 con.print(
-                    Text.assemble("      ", (f"{s.start.line:>4} |", "dim"), " ", visible(expanded))
-                )
-                # The caret sits under the visible form: an escape is wider than its character.
-                before = visible(expanded[: s.start.col - 1])
-                under = visible(expanded[s.start.col - 1 : s.start.col - 1 + max(width, 1)])
-                carets = "^" * max(len(under), 1)
-                con.print(
-                    Text.assemble(
-                        "      ", ("     |", "dim"), " ", " " * len(before), (carets, style)
-                    )
+                    Text.assemble("      ", ("     |", "dim"), " ", " " * pad, (carets, style))
                 )
             for rel in r.finding.related:
                 where = f"{rel.span.path}:{rel.span.start.line}:{rel.span.start.col}"
