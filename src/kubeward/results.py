@@ -66,6 +66,9 @@ class Report:
     duration_s: float = 0.0
     sections: list[Section] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)  # rel path -> text (for carets)
+    _lines: dict[str, list[str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def by_severity(self) -> Counter[Severity]:
         return Counter(r.severity for r in self.results)
@@ -74,10 +77,13 @@ class Report:
         return Counter(r.rule.layer for r in self.results)
 
     def source_line(self, path: str, line: int) -> str:
-        text = self.sources.get(path)
-        if text is None:
-            return ""
-        lines = text.split("\n")
+        lines = self._lines.get(path)
+        if lines is None:
+            text = self.sources.get(path)
+            if text is None:
+                return ""
+            # Split once per file: a large file with many findings would be split per finding.
+            lines = self._lines[path] = text.split("\n")
         return lines[line - 1].rstrip("\r") if 1 <= line <= len(lines) else ""
 
     def worst(self) -> Severity | None:
