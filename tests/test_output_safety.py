@@ -16,6 +16,7 @@ from kubeward.engine import ScanOptions, scan
 from kubeward.registry import Finding, Related, load_rules
 from kubeward.report import Format, render
 from kubeward.report._escape import json_text, md_code, md_text, uri_path, visible
+from kubeward.report.text import EXCERPT_WIDTH
 from kubeward.results import Report, Result
 from kubeward.source import MAX_MESSAGE, Pos, ScanError, Span, shorten
 from tests import output_checks
@@ -237,3 +238,52 @@ def test_non_utf8_file_name_end_to_end(tmp_path: Path) -> None:
     doc = check_all(outputs)
     paths = {f["location"]["path"] for f in doc["findings"]}  # type: ignore[index, attr-defined]
     assert any(re.search(r"caf\\xff\.yaml$", p) for p in paths)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "x\\[bold]y\\",
+        "[bold]a[/bold]",
+        "\\\\[red]b",
+        "ends in a backslash\\",
+        "[link=http://evil.example]c[/link]",
+        ":thumbs_up: [/]",
+        "[@click=app.quit]d",
+    ],
+)
+def test_rich_markup_in_values_prints_literally(message: str) -> None:
+    rule = load_rules()["image-mutable-tag"]
+    finding = Finding(Span("a.yaml", Pos(1, 1, 0), Pos(1, 2, 1)), message)
+    report = Report(
+        version="0.0.0",
+        roots=["."],
+        results=[Result(rule, finding, rule.severity, "0" * 16)],
+        rules=[rule],
+    )
+    for color in (False, True):
+        out = re.sub("\x1b\\[[0-9;]*m", "", render(report, Format.TEXT, color=color))
+        assert f"image-mutable-tag  {message}\n" in out
+
+
+def test_text_excerpt_of_a_long_line_is_a_window_around_the_span(tmp_path: Path) -> None:
+    # A minified manifest: one line of 300 000 characters, the image near its end, and 50
+    # containers on it: the text report shows each finding with a bounded excerpt.
+    pad = "x" * 300_000
+    containers = ",".join(f'{{"name":"c{i}","image":"nginx:latest"}}' for i in range(50))
+    (tmp_path / "pod.json").write_text(
+        f'{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"p","annotations":{{"a":"{pad}"}}}},'
+        f'"spec":{{"containers":[{containers}]}}}}\n'
+    )
+    report = scan([tmp_path], ScanOptions(jobs=1, only_rules=["image-mutable-tag"]))
+    assert len(report.results) == 50
+    out = render(report, Format.TEXT)
+    assert len(out) < 100_000
+    lines = out.splitlines()
+    excerpts = [i for i, line in enumerate(lines) if line.startswith("         1 | …")]
+    assert len(excerpts) == 50
+    for i in excerpts:
+        start = lines[i + 1].index("^")
+        assert lines[i][start:].startswith('"nginx:latest"')  # JSON: the span holds the quotes
+        assert lines[i + 1][start:] == "^" * len('"nginx:latest"')
+        assert len(lines[i]) <= len("         1 | ") + 2 + EXCERPT_WIDTH

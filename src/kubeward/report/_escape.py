@@ -10,7 +10,8 @@ the escaping its readers need, built on one rule for what is shown as an escape:
 - A non-UTF-8 byte of a file name arrives as a lone surrogate (Python's `surrogateescape`,
   U+DC80-U+DCFF). It is shown as the byte, `\\xff`, in every format, JSON included; SARIF's
   `artifactLocation.uri` percent-encodes the byte itself (`%FF`), which names the real file.
-  Any other lone surrogate (a YAML `"\\ud800"` escape) is shown as `\\ud800`.
+  Any other lone surrogate (libyaml refuses them, but a value may come from elsewhere) is shown
+  as `\\ud800`.
 - JSON and SARIF keep controls as data (JSON escapes them) and replace only lone surrogates,
   which no UTF-8 encoder or strict JSON parser accepts.
 """
@@ -35,6 +36,8 @@ _NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 # (`|`), GitHub math (`$`), and GFM's extended autolinks: the `:` of `scheme://` and the `.` of
 # `www.` (cmark-gfm no longer sees them). Block syntax (`#`, `>`, `-`, `1.`) counts only at the
 # start of a line, where these helpers never put text, and line breaks are shown as escapes.
+# Left as GitHub renders them: e-mail autolinks (cmark-gfm finds them after escapes; the link
+# text is the address itself), @mentions and #references (GitHub's own post-processing).
 _MD_SYNTAX = re.compile(r"[\\`*_~\[\]!<&|$]|:(?=//)|(?<=[wW]{3})\.")
 
 

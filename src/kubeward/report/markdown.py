@@ -13,8 +13,7 @@ from kubeward.results import Report
 
 
 def _cell(text: str) -> str:
-    # md_text escapes every ASCII punctuation character, `|` included, and shows line breaks
-    # as escapes, so a value stays inside its table cell.
+    # md_text escapes `|` and shows line breaks as escapes: a value stays inside its cell.
     return md_text(text)
 
 

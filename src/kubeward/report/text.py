@@ -1,8 +1,9 @@
 """Text for people: findings grouped by file, with the source line and a caret under the span,
 then a summary by layer and severity. Colour only when asked (the CLI asks on a terminal).
 
-Text from the scanned repository is passed through `_show`: controls, ANSI/OSC sequences and
-bidi characters appear as visible escapes, and rich markup or emoji codes in it stay literal.
+Text from the scanned repository never passes through rich's markup parser: it is printed as
+`Text` pieces after `visible`, so controls, ANSI/OSC sequences and bidi characters appear as
+escapes and rich markup (`[bold]`, a trailing backslash) or emoji codes in it stay literal.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from itertools import groupby
 
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 
 from kubeward.registry import Layer, Severity
 from kubeward.report._escape import visible
@@ -26,9 +28,22 @@ _STYLE = {
 }
 
 
-def _show(text: str) -> str:
-    """Attacker text as console markup that prints exactly its visible form."""
-    return escape(visible(text))
+# How much of a source line the excerpt shows: a minified manifest is one line of megabytes,
+# and each finding on it would print the whole line.
+EXCERPT_BEFORE = 40
+EXCERPT_WIDTH = 160
+
+
+def _excerpt(line: str, start: int, end: int) -> tuple[str, int, str]:
+    """The visible excerpt of `line` around columns `start..end` (1-based, end exclusive), the
+    caret's indent and the carets. The caret sits under the visible form: an escape is wider
+    than its character, and a long line is cut around the span, marked by `…`."""
+    lo = max(start - 1 - EXCERPT_BEFORE, 0) if len(line) > EXCERPT_WIDTH else 0
+    hi = min(lo + EXCERPT_WIDTH, len(line)) if len(line) > EXCERPT_WIDTH else len(line)
+    head, tail = ("…" if lo else ""), ("…" if hi < len(line) else "")
+    before = head + visible(line[lo : start - 1]) + " " * max(start - 1 - len(line), 0)
+    under = visible(line[start - 1 : min(max(end, start + 1) - 1, hi)])
+    return head + visible(line[lo:hi]) + tail, len(before), "^" * max(len(under), 1)
 
 
 def render(report: Report, *, color: bool = False) -> str:
@@ -44,33 +59,31 @@ def render(report: Report, *, color: bool = False) -> str:
         color_system="standard" if color else None,
     )
     for path, group in groupby(report.results, key=lambda r: r.span.path):
-        con.print(f"[bold underline]{_show(path)}[/]")
+        con.print(Text(visible(path), style="bold underline"))
         for r in group:
             s = r.span
-            sev = r.severity
+            style = _STYLE[r.severity]
             con.print(
-                f"  {s.start.line}:{s.start.col}  [{_STYLE[sev]}]{sev.value:<8}[/] "
-                f"[bold]{r.rule.id}[/]  {_show(r.message)}"
+                Text.assemble(
+                    f"  {s.start.line}:{s.start.col}  ",
+                    (f"{r.severity.value:<8}", style),
+                    " ",
+                    (r.rule.id, "bold"),
+                    "  ",
+                    visible(r.message),
+                )
             )
             src = report.source_line(path, s.start.line)
             if src:
-                expanded = src.expandtabs(1)
-                width = (
-                    (s.end.col - s.start.col)
-                    if s.end.line == s.start.line
-                    else len(src) - s.start.col + 1
-                )
-                con.print(f"      [dim]{s.start.line:>4} |[/] {_show(expanded)}")
-                # The caret sits under the visible form: an escape is wider than its character.
-                before = visible(expanded[: s.start.col - 1])
-                under = visible(expanded[s.start.col - 1 : s.start.col - 1 + max(width, 1)])
-                pad, carets = " " * len(before), "^" * max(len(under), 1)
-                con.print(f"      [dim]     |[/] {pad}[{_STYLE[sev]}]{carets}[/]")
-            for rel in r.finding.related:
+                end = s.end.col if s.end.line == s.start.line else len(src) + 1
+                shown, pad, carets = _excerpt(src.expandtabs(1), s.start.col, end)
+                con.print(Text.assemble("      ", (f"{s.start.line:>4} |", "dim"), " ", shown))
                 con.print(
-                    f"      [dim]related: {_show(rel.span.path)}:{rel.span.start.line}:"
-                    f"{rel.span.start.col} {_show(rel.label)}[/]"
+                    Text.assemble("      ", ("     |", "dim"), " ", " " * pad, (carets, style))
                 )
+            for rel in r.finding.related:
+                where = f"{rel.span.path}:{rel.span.start.line}:{rel.span.start.col}"
+                con.print(Text(f"      related: {visible(where)} {visible(rel.label)}", "dim"))
         con.print()
     fired = sorted({r.rule.id: r.rule for r in report.results}.values(), key=lambda r: r.id)
     if fired:
@@ -81,22 +94,24 @@ def render(report: Report, *, color: bool = False) -> str:
                 con.print(f"    [green]{escape(line)}[/]" if line.strip() else "")
         con.print()
     for section in report.sections:
-        con.print(f"[bold]{_show(section.title)}[/]")
+        con.print(Text(visible(section.title), style="bold"))
         for row in section.rows:
-            con.print("  " + _show("  ".join(f"{k}={v}" for k, v in row.items())))
+            con.print(Text("  " + visible("  ".join(f"{k}={v}" for k, v in row.items()))))
         con.print()
     if report.errors:
         con.print(f"[bold red]Files not scanned ({len(report.errors)})[/]")
         for e in report.errors:
             where = f"{e.path}:{e.line}" if e.line else e.path
-            con.print(f"  {_show(where)}: {_show(e.reason)}")
+            con.print(Text(f"  {visible(where)}: {visible(e.reason)}"))
         con.print()
     if report.unused_suppressions:
         con.print(f"[bold yellow]Unused suppressions ({len(report.unused_suppressions)})[/]")
         for u in report.unused_suppressions:
             con.print(
-                f"  {_show(u.span.path)}:{u.span.start.line} ({u.kind}) "
-                f"{_show(', '.join(u.rule_ids))} suppresses nothing"
+                Text(
+                    f"  {visible(u.span.path)}:{u.span.start.line} ({u.kind}) "
+                    f"{visible(', '.join(u.rule_ids))} suppresses nothing"
+                )
             )
         con.print()
     _summary(con, report)
