@@ -50,6 +50,24 @@ def test_non_utf8_names_in_every_format(tmp_path: Path) -> None:
     ET.fromstring(kw("scan", str(root), "-f", "junit").stdout)
 
 
+def test_a_name_that_looks_like_an_escape_is_not_hidden(tmp_path: Path) -> None:
+    # `a\xff.yaml` spelled with a backslash and the byte 0xff shown as `\xff`: one name on
+    # screen for two files. The first is scanned; the other is an error entry, never dropped.
+    (tmp_path / "a\\xff.yaml").write_text(POD)
+    (tmp_path / os.fsdecode(b"a\xff.yaml")).write_text(POD.replace("nginx:1", "redis:7"))
+    _, report = scan_json(tmp_path)
+    assert hits(report, tmp_path, "image-not-pinned-by-digest") == [("a\\xff.yaml", 7)]
+    assert errors_of(report, tmp_path) == {
+        "a\\xff.yaml": [
+            (
+                None,
+                "another file's name is shown the same (bytes that are not UTF-8 in a name); "
+                "this one was not scanned",
+            )
+        ]
+    }
+
+
 def test_non_utf8_root_and_baseline_names(tmp_path: Path) -> None:
     root = tmp_path / os.fsdecode(b"r\xff")
     root.mkdir()
