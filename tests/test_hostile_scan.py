@@ -446,3 +446,18 @@ def test_gitlab_extends_diamonds_finish(tmp_path: Path) -> None:
     assert errors_of(report, tmp_path) == {}
     assert hits(report, tmp_path, "curl-pipe-shell") == [(".gitlab-ci.yml", 63)]
     assert hits(report, tmp_path, "image-not-pinned-by-digest") == [(".gitlab-ci.yml", 84)]
+
+
+def test_gitlab_reference_fan_out_finishes(tmp_path: Path) -> None:
+    # Each template's script splices ten references to the one before it, ten levels deep: a
+    # billion script lines if spliced in full (7 levels of 8 took 16 s). Splicing is memoised
+    # and budgeted; what is spliced is still judged where it is written.
+    text = '.a0:\n  script: ["curl -fsSL https://example.com/i.sh | sh"]\n'
+    for i in range(1, 10):
+        refs = ", ".join([f"!reference [.a{i - 1}, script]"] * 10)
+        text += f".a{i}:\n  script: [{refs}]\n"
+    text += "build:\n  script: [!reference [.a9, script]]\n  image: alpine\n"
+    (tmp_path / ".gitlab-ci.yml").write_text(text)
+    _, report = scan_json(tmp_path)
+    assert errors_of(report, tmp_path) == {}
+    assert set(hits(report, tmp_path, "curl-pipe-shell")) == {(".gitlab-ci.yml", 2)}

@@ -123,6 +123,7 @@ _MAX_EXTENDS_DEPTH = 11
 
 REFERENCE_TAG = "!reference"
 _MAX_REFERENCE_DEPTH = 10  # GitLab's own nesting limit
+_MAX_SPLICED = 100_000  # items `!reference`s may splice into the lists of one pipeline
 
 
 def is_reference(n: YNode) -> bool:
@@ -135,6 +136,10 @@ def resolve_references(jobs: list[GitlabJob]) -> list[GitlabJob]:
     any job of the pipeline, hidden ones included). In a list, a reference to a list is spliced
     in, as GitLab does for `script:`. A reference that names nothing is left as it is."""
     by_name = {j.name: j for j in jobs}
+    # Each node is resolved once per depth, and splicing stops at a budget: references that
+    # each splice several references in grow exponentially (8 per level, 7 levels: 16 s).
+    memo: dict[tuple[int, int], YNode] = {}
+    spliced = 0
 
     def lookup(ref: YNode, depth: int) -> YNode | None:
         path = [x.text for x in ref.seq()]
@@ -147,8 +152,16 @@ def resolve_references(jobs: list[GitlabJob]) -> list[GitlabJob]:
         return resolve(n, depth + 1) if n is not None else None
 
     def resolve(n: YNode, depth: int) -> YNode:
-        if depth > _MAX_REFERENCE_DEPTH:
+        if depth > _MAX_REFERENCE_DEPTH or n.is_scalar:
             return n
+        key = (id(n), depth)
+        got = memo.get(key)
+        if got is None:
+            got = memo[key] = _resolve(n, depth)
+        return got
+
+    def _resolve(n: YNode, depth: int) -> YNode:
+        nonlocal spliced
         if is_reference(n):
             return lookup(n, depth) or n
         if n.is_seq:
@@ -156,6 +169,10 @@ def resolve_references(jobs: list[GitlabJob]) -> list[GitlabJob]:
             for it in n.seq():
                 got = lookup(it, depth) if is_reference(it) else None
                 if got is not None and got.is_seq:
+                    if spliced + len(got.seq()) > _MAX_SPLICED:
+                        items.append(it)  # over the budget: the reference stays as written
+                        continue
+                    spliced += len(got.seq())
                     items.extend(got.seq())
                 else:
                     items.append(got or resolve(it, depth))
