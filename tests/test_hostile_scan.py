@@ -461,3 +461,21 @@ def test_gitlab_reference_fan_out_finishes(tmp_path: Path) -> None:
     _, report = scan_json(tmp_path)
     assert errors_of(report, tmp_path) == {}
     assert set(hits(report, tmp_path, "curl-pipe-shell")) == {(".gitlab-ci.yml", 2)}
+
+
+def test_kustomize_diamonds_finish(tmp_path: Path) -> None:
+    # Each kustomization includes the next two: every path through the tree was followed, and
+    # 26 directories took a minute, 30 would take seven. Kustomize refuses such a tree (the
+    # shared resources are added twice); kubeward follows a bounded number of paths.
+    n = 30
+    for i in range(n):
+        d = tmp_path / f"d{i}"
+        d.mkdir()
+        res = [f"../d{j}" for j in (i + 1, i + 2) if j < n] + ["pod.yaml"]
+        (d / "kustomization.yaml").write_text(f"resources: [{', '.join(res)}]\n")
+        (d / "pod.yaml").write_text(POD.replace("name: ok", f"name: p{i}"))
+    _, report = scan_json(tmp_path, "--rule", "image-not-pinned-by-digest")
+    assert errors_of(report, tmp_path) == {}
+    assert hits(report, tmp_path, "image-not-pinned-by-digest") == [
+        (f"d{i}/pod.yaml", 7) for i in sorted(range(n), key=str)
+    ]
