@@ -32,7 +32,9 @@ from kubeward.results import Report
 from kubeward.scan_context import ScanContext
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
-MAX_FILE_SIZE_CEILING = 1 << 30  # --max-file-size above 1 GiB is a typo, not a wish
+# The largest --max-file-size accepted (2 GiB, as for max-file-size in the configuration): a
+# larger one is a typo, and an absurd one (10**30) overflowed the read.
+MAX_FILE_SIZE_CEILING = 2 * 1024 * 1024 * 1024
 
 
 class _Parser(argparse.ArgumentParser):

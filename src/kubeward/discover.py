@@ -250,6 +250,18 @@ def _walk_checked(
         kind = classify(rel, charts, real_root)
         if kind is not None:
             shown = display_path(prefix + rel)
+            other = found.get(shown)
+            if other is not None and other.abspath != full:
+                # `a\xff.yaml` may be the name of a file as well as the display of the byte
+                # 0xff: never let one name hide the other silently.
+                errors.append(
+                    ScanError(
+                        shown,
+                        "another file's name is shown the same (bytes that are not UTF-8 in a "
+                        "name); this one was not scanned",
+                    )
+                )
+                continue
             found[shown] = Discovered(shown, full, kind, size, real_root)
     for i, err in enumerate(errors):
         if not err.path.isascii():

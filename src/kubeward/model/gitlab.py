@@ -117,8 +117,13 @@ def _extends(node: YNode) -> list[str]:
     return [n.text or "" for n in e.seq()] if e.is_seq else [e.text or ""]
 
 
+# "The extends keyword supports up to eleven levels of inheritance" (GitLab's CI/CD YAML
+# reference, `extends`).
+_MAX_EXTENDS_DEPTH = 11
+
 REFERENCE_TAG = "!reference"
 _MAX_REFERENCE_DEPTH = 10  # GitLab's own nesting limit
+_MAX_SPLICED = 100_000  # items `!reference`s may splice into the lists of one pipeline
 
 
 def is_reference(n: YNode) -> bool:
@@ -131,6 +136,10 @@ def resolve_references(jobs: list[GitlabJob]) -> list[GitlabJob]:
     any job of the pipeline, hidden ones included). In a list, a reference to a list is spliced
     in, as GitLab does for `script:`. A reference that names nothing is left as it is."""
     by_name = {j.name: j for j in jobs}
+    # Each node is resolved once per depth, and splicing stops at a budget: references that
+    # each splice several references in grow exponentially (8 per level, 7 levels: 16 s).
+    memo: dict[tuple[int, int], YNode] = {}
+    spliced = 0
 
     def lookup(ref: YNode, depth: int) -> YNode | None:
         path = [x.text for x in ref.seq()]
@@ -143,8 +152,16 @@ def resolve_references(jobs: list[GitlabJob]) -> list[GitlabJob]:
         return resolve(n, depth + 1) if n is not None else None
 
     def resolve(n: YNode, depth: int) -> YNode:
-        if depth > _MAX_REFERENCE_DEPTH:
+        if depth > _MAX_REFERENCE_DEPTH or n.is_scalar:
             return n
+        key = (id(n), depth)
+        got = memo.get(key)
+        if got is None:
+            got = memo[key] = _resolve(n, depth)
+        return got
+
+    def _resolve(n: YNode, depth: int) -> YNode:
+        nonlocal spliced
         if is_reference(n):
             return lookup(n, depth) or n
         if n.is_seq:
@@ -152,6 +169,10 @@ def resolve_references(jobs: list[GitlabJob]) -> list[GitlabJob]:
             for it in n.seq():
                 got = lookup(it, depth) if is_reference(it) else None
                 if got is not None and got.is_seq:
+                    if spliced + len(got.seq()) > _MAX_SPLICED:
+                        items.append(it)  # over the budget: the reference stays as written
+                        continue
+                    spliced += len(got.seq())
                     items.extend(got.seq())
                 else:
                     items.append(got or resolve(it, depth))
@@ -185,26 +206,34 @@ def resolve_extends(jobs: list[GitlabJob]) -> list[GitlabJob]:
     """Jobs with the keys they inherit through `extends:` merged in (cycles cut), then their
     `!reference` tags resolved."""
     by_name = {j.name: j for j in jobs}
+    # Each (job, level) is merged once: templates that each extend the two before them made
+    # this exponential (28 of them: 12 s). Levels stop at GitLab's own limit.
+    memo: dict[tuple[str, int], YNode] = {}
 
-    def merged(job: GitlabJob, seen: frozenset[str]) -> YNode:
+    def merged(job: GitlabJob, seen: frozenset[str], level: int) -> YNode:
+        got = memo.get((job.name, level))
+        if got is not None:
+            return got
         parents = [by_name[n] for n in _extends(job.node) if n in by_name and n not in seen]
-        if not parents:
+        if not parents or level >= _MAX_EXTENDS_DEPTH:
+            memo[(job.name, level)] = job.node
             return job.node
         pairs = list(job.node.items())
         have = {str(k.value) for k, _ in pairs if k.is_scalar}
         # The last template listed wins in GitLab; so look at them from last to first.
         for parent in reversed(parents):
-            for k, v in merged(parent, seen | {job.name}).items():
+            for k, v in merged(parent, seen | {job.name}, level + 1).items():
                 if k.is_scalar and str(k.value) not in have and k.value != "extends":
                     pairs.append((k, v))
                     have.add(str(k.value))
         out = copy.copy(job.node)  # the job's own node (position, tag) with the merged pairs
         out.value = pairs
+        memo[(job.name, level)] = out
         return out
 
     return resolve_references(
         [
-            GitlabJob(j.file, j.name, j.key, merged(j, frozenset()), j.pipeline)
+            GitlabJob(j.file, j.name, j.key, merged(j, frozenset(), 0), j.pipeline)
             if _extends(j.node)
             else j
             for j in jobs

@@ -256,12 +256,21 @@ class KustomizeTree:
         """Each resource file `root` includes, with the kustomizations from it up to `root`.
 
         The chain is innermost first: the order in which Kustomize applies their `images:`.
+        Every path through the tree is a chain, so kustomizations that each include the next
+        two make exponentially many (26 of them: a minute); past `MAX_CHAIN_STEPS` directories
+        visited from one root, the rest are not followed. (Kustomize itself refuses such a
+        tree: the shared resources are added twice.)
         """
         seen: set[tuple[str, tuple[str, ...]]] = set()
+        steps = 0
 
         def walk(
             k: Kustomization, outer: tuple[Kustomization, ...], depth: int
         ) -> Iterator[tuple[str, tuple[Kustomization, ...]]]:
+            nonlocal steps
+            steps += 1
+            if steps > MAX_CHAIN_STEPS:
+                return
             if depth > 32 or any(o.dir == k.dir for o in outer):
                 return  # a cycle: Kustomize refuses it too
             chain = (k, *outer)
@@ -278,6 +287,10 @@ class KustomizeTree:
 
 
 # --- the namespace a kustomization gives what it includes ---------------------------------------
+
+
+MAX_CHAIN_STEPS = 5_000
+"""Directories `KustomizeTree.resource_chains` visits from one root kustomization."""
 
 
 @dataclass(frozen=True, slots=True)

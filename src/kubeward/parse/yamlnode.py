@@ -378,8 +378,11 @@ def load_documents(
                 node, size, _, anchor = stack.pop()
                 e = ev.end_mark
                 node._el, node._ec, node._ei = e.line + 1, e.column + 1, e.index
-                if node.kind == "map" and node.value:
-                    _resolve_mapping(node, duplicates)
+                if node.kind == "map":
+                    pairs = node.value
+                    # Inline test of the commonest case (one key, no merge): no call at all.
+                    if len(pairs) > 1 or (pairs and pairs[0][0].value == "<<"):
+                        _resolve_mapping(node, duplicates)
                 if anchor is not None:
                     open_anchors.discard(anchor)
                     anchors[anchor] = (node, size)
