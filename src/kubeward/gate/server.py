@@ -7,7 +7,9 @@ change, at the next handshake (`CertificateReloader`), without a restart.
 
 uvicorn rather than granian: the gate needs its own `ssl.SSLContext` (the SNI callback that
 swaps in a re-read certificate), which uvicorn takes through `ssl_context_factory`;
-granian terminates TLS in Rust from certificate files given at start.
+granian terminates TLS in Rust from certificate files given at start. uvicorn runs on
+httptools and uvloop when they are installed (they are dependencies): see the gate section
+of docs/benchmarks.md.
 """
 
 from __future__ import annotations
