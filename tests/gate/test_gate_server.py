@@ -67,7 +67,11 @@ def mutate_then_validate(api: ApiServer, obj: dict[str, Any]) -> tuple[dict[str,
 
 def test_signed_tag_is_pinned_and_admitted(world: World, api: ApiServer) -> None:
     image = world.image("app/signed:1.0")
+    ok = 'kubeward_registry_requests_total{status="200"}'
+    requests_before = api.metrics().get(ok, 0)
     response, patched = mutate_then_validate(api, pod(image, init=(image,)))
+    # one request resolves the tag; the verification's own requests are counted too
+    assert api.metrics()[ok] - requests_before >= 3
     digest = world.digests["app/signed"]
     assert patched["spec"]["containers"][0]["image"] == f"{image}@{digest}"
     assert patched["spec"]["initContainers"][0]["image"] == f"{image}@{digest}"
@@ -78,6 +82,7 @@ def test_signed_tag_is_pinned_and_admitted(world: World, api: ApiServer) -> None
     assert again["allowed"] is True
     hits = 'kubeward_gate_cache_lookups_total{result="hit"}'
     assert after[hits] == before.get(hits, 0) + 1  # one distinct image, judged from the cache
+    assert after['kubeward_verification_duration_seconds_count{result="pass"}'] >= 1
 
 
 def test_unsigned_and_tampered_are_denied_naming_the_container(

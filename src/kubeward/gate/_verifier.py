@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +36,12 @@ from kubeward.verify.registry import (
 )
 
 
+@dataclass
 class _CountingClient(RegistryClient):
-    """The core's registry client, counting requests by status for the gate's metrics."""
+    """The core's registry client, counting requests by status for the gate's metrics.
+
+    `metrics` is a dataclass field so that copies the core makes (`dataclasses.replace`)
+    keep counting."""
 
     metrics: GateMetrics | None = None
 
@@ -111,9 +116,9 @@ class CoreVerifier:
                 insecure=config.insecure_registries,
                 timeout=config.registry_timeout,
                 retries=config.registry_retries,
-            )
+            ),
+            metrics=metrics,
         )
-        self.client.metrics = metrics
 
     @property
     def fingerprint(self) -> str:
