@@ -152,6 +152,15 @@ def test_no_policy_selects_fails_closed(world: World, api: ApiServer) -> None:
     assert "no policy selects this image (fails closed)" in response["status"]["message"]
 
 
+def test_bad_references_are_denied_with_the_reason(api: ApiServer) -> None:
+    obj = pod("Not/A:Valid:Ref", "")
+    response = api.post("/validate", admission(obj))["response"]
+    assert response["allowed"] is False
+    message = response["status"]["message"]
+    assert "container c0 image Not/A:Valid:Ref: 'Not/A:Valid:Ref' is not a valid" in message
+    assert "container c1 image <none>: the container has no image" in message
+
+
 def test_image_review(world: World, api: ApiServer) -> None:
     allowed = api.post("/imagereview", image_review(world.image("app/signed:1.0")))
     assert allowed["kind"] == "ImageReview" and allowed["status"] == {"allowed": True}
@@ -212,8 +221,14 @@ def test_ledger_records_each_container(world: World, api: ApiServer) -> None:
         pod(world.image("app/signed:1.0"), world.image("app/unsigned:1.0"), name="ledgered")
     )
     api.post("/validate", review)
+    dry = admission(pod(world.image("app/signed:1.0"), name="dry"))
+    dry["request"]["dryRun"] = True
+    api.post("/validate", dry)
     records = [json.loads(line) for line in world.ledger.read_text().splitlines()]
+    (dry_record,) = [r for r in records if r["uid"] == dry["request"]["uid"]]
+    assert dry_record["dry_run"] is True and dry_record["verdict"] == "allow"
     mine = [r for r in records if r["uid"] == review["request"]["uid"]]
+    assert not any(r["dry_run"] for r in mine)
     assert [(r["container"], r["verdict"], r["digest"]) for r in mine] == [
         ("container c0", "allow", world.digests["app/signed"]),
         ("container c1", "deny", world.digests["app/unsigned"]),
