@@ -198,3 +198,29 @@ def test_corpus_manifests_every_container_judged(world: World, tmp_path: Path) -
         assert record["verdict"] == "deny" and record["reason"], record
     assert {uid: n for uid, n in expected.items() if n} == judged
     assert sum(judged.values()) > 100
+
+
+def test_two_workers_report_one_set_of_metrics(world: World) -> None:
+    """With --workers 2 each connection lands on either worker; /metrics, from whichever,
+    counts the reviews of both."""
+    path, port = write_config(world, "two-workers")
+    gate = start_gate(path, ca_file=world.tls[0], env=env_for(world), port=port, workers=2)
+    pinned = f"{world.image('app/signed:1.0')}@{world.digests['app/signed']}"
+    try:
+        for _ in range(12):  # a new connection each time: the kernel spreads them
+            api = ApiServer(port, world.tls[0], timeout=TIMEOUT)
+            assert api.post("/validate", admission(pod(pinned)))["response"]["allowed"]
+            api.close()
+        for _ in range(4):
+            api = ApiServer(port, world.tls[0], timeout=TIMEOUT)
+            metrics = api.metrics()
+            api.close()
+            counts = [
+                v
+                for k, v in metrics.items()
+                if k.startswith("kubeward_admission_review_duration_seconds_count")
+            ]
+            assert sum(counts) == 12, metrics
+            assert metrics["kubeward_gate_ready"] == 1
+    finally:
+        assert gate.stop() in STOPPED

@@ -19,6 +19,7 @@ import json
 import os
 import ssl
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -276,5 +277,9 @@ def serve(config: GateConfig, config_path: Path, *, workers: int = 1) -> None:
     if workers <= 1:
         uvicorn.Server(settings).run()
         return
-    sock = settings.bind_socket()
-    Multiprocess(settings, sockets=[sock]).run()
+    from kubeward.gate.metrics import MULTIPROCESS_ENV
+
+    with tempfile.TemporaryDirectory(prefix="kubeward-gate-metrics-") as directory:
+        os.environ[MULTIPROCESS_ENV] = directory  # before the workers import prometheus_client
+        sock = settings.bind_socket()
+        Multiprocess(settings, sockets=[sock]).run()
