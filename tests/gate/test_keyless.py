@@ -46,10 +46,10 @@ def keyless_gate(world: World) -> Iterator[GateProcess]:
     host = world.registry.host
     policies = world.directory / "keyless-policies.yaml"
     policies.write_text(
-        POLICY.format(name="cody", glob=f"{host}/keyless/cody", subject="cody@soyland.com")
+        POLICY.format(name="cody", glob=f"{host}/keyless/cody*", subject="cody@soyland.com")
         + "---\n"
         + POLICY.format(
-            name="mallory", glob=f"{host}/keyless/mallory", subject="mallory@example.com"
+            name="mallory", glob=f"{host}/keyless/mallory*", subject="mallory@example.com"
         )
     )
     path, port = write_config(world, "keyless", policies=[str(policies)], trustedRoot=None)

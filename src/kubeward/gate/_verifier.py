@@ -152,7 +152,9 @@ class CoreVerifier:
         return verify_image(ref.pinned, policies=policies, client=self.client, root=self.root)
 
     def verify(self, ref: Resolved, *, deadline: float) -> GateVerdict:
-        selected = [p for p in self.policies if p.selects(ref.repository)]
+        # Selected by the reference the core verifies (`registry/repository@digest`), so this
+        # split into enforce and warn policies and the core's own selection agree.
+        selected = [p for p in self.policies if p.selects(ref.pinned)]
         if not selected:
             reason = "no policy selects this image"
             if self.no_match == "warn":
