@@ -48,8 +48,10 @@ bench: $(STAMP)
 	$(BIN)/python -m compileall -q src
 	$(BIN)/python bench/run.py
 
-# The admission gate on loopback: a real registry, the gate over TLS, a bounded load run.
+# The admission gate on loopback: a real registry, the gate over TLS, a bounded load run;
+# granian (only for the comparison of cache hits) in .bench-venv/granian.
 bench-gate: $(STAMP) system-deps
+	test -d .bench-venv/granian || $(BIN)/pip install -q --target .bench-venv/granian granian==2.8.9
 	$(BIN)/python bench/gate.py
 
 # The peers, in their own virtualenv, run offline side by side with kubeward.

@@ -9,6 +9,10 @@ keep-alive HTTPS connections busy with AdmissionReview POSTs for a fixed time:
 - cold: every request names another signed tag and the cache is off (TTLs 0), so each
   decision resolves the tag and verifies the signature against the registry.
 
+When granian is installed in `.bench-venv/granian` (`make bench-gate` puts it there), the
+cache-hit runs are repeated with the same application served by granian instead of uvicorn,
+for the comparison docs/gate.md cites.
+
 Results go to bench/gate-results.json and into docs/benchmarks.md between the gate markers.
 """
 
@@ -20,6 +24,7 @@ import json
 import os
 import ssl
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -31,7 +36,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "src")]
 
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
-from tests.gate._harness import free_port, start_gate  # noqa: E402
+from tests.gate._harness import ApiServer, free_port, start_gate  # noqa: E402
 from tests.gate._world import admission, build_world, pod  # noqa: E402
 from tests.verify._registry_fixture import start_registry  # noqa: E402
 from tests.verify.test_own_signatures import Log, _pem_public, _push_image, _sign_image  # noqa: E402
@@ -45,6 +50,7 @@ CONNECTIONS = (10, 50)
 WORKERS = (1, 2)
 COLD_IMAGES = 120
 MARKERS = ("<!-- gate:begin -->", "<!-- gate:end -->")
+GRANIAN_SITE = REPO / ".bench-venv" / "granian"
 
 
 async def _one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, body: bytes) -> None:
@@ -145,6 +151,63 @@ def _config(world: Any, name: str, *, cold: bool) -> tuple[Path, int]:
     return path, port
 
 
+class _Granian:
+    """The same ASGI application (`app_from_env` as a factory) under granian, TLS from the
+    same files; only for the comparison."""
+
+    def __init__(self, world: Any, path: Path, port: int, workers: int, env: dict[str, str]):
+        self.log = path.with_suffix(".granian.log")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "granian",
+                "--interface",
+                "asgi",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+                "--ssl-certificate",
+                str(world.tls[1]),
+                "--ssl-keyfile",
+                str(world.tls[2]),
+                "--ssl-protocol-min",
+                "tls1.2",
+                "--log-level",
+                "warning",
+                "kubeward.gate.server:app_from_env",
+            ],
+            env={
+                **os.environ,
+                **env,
+                "KUBEWARD_GATE_CONFIG": str(path),
+                "PYTHONPATH": f"{GRANIAN_SITE}:{REPO / 'src'}",
+            },
+            stdout=subprocess.DEVNULL,
+            stderr=self.log.open("wb"),
+        )
+        client = ApiServer(port, world.tls[0], timeout=5)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if client.request("GET", "/readyz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"granian did not start: {self.log.read_text()}")
+            time.sleep(0.1)
+        client.close()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=20)
+
+
 def _bodies(images: list[str]) -> Iterator[bytes]:
     prepared = [json.dumps(admission(pod(image))).encode() for image in images]
     return itertools.cycle(prepared)
@@ -167,29 +230,37 @@ def run() -> dict[str, Any]:
             env = {"DOCKER_CONFIG": str(registry.docker_config)}
             hit_image = f"{world.image('app/signed:1.0')}@{world.digests['app/signed']}"
             cold_images = _cold_images(world, COLD_IMAGES)
-            for workers in WORKERS:
-                for scenario in ("hit", "cold"):
-                    path, port = _config(world, f"{scenario}-{workers}", cold=scenario == "cold")
-                    gate = start_gate(
-                        path, ca_file=world.tls[0], env=env, port=port, workers=workers
-                    )
-                    try:
-                        images = [hit_image] if scenario == "hit" else cold_images
-                        asyncio.run(_load(port, world.tls[0], _bodies(images), 2))  # warm up
-                        for connections in CONNECTIONS:
-                            row = asyncio.run(
-                                _load(port, world.tls[0], _bodies(images), connections)
-                            )
-                            row.update(
-                                scenario=scenario,
-                                workers=workers,
-                                connections=connections,
-                                load_average=round(os.getloadavg()[0], 2),
-                            )
-                            print(json.dumps(row), flush=True)
-                            results["runs"].append(row)
-                    finally:
-                        gate.stop()
+            servers = ["uvicorn"] + (["granian"] if GRANIAN_SITE.exists() else [])
+            plan = [
+                (server, workers, scenario)
+                for server in servers
+                for workers in WORKERS
+                for scenario in (("hit", "cold") if server == "uvicorn" else ("hit",))
+            ]
+            for server, workers, scenario in plan:
+                name = f"{server}-{scenario}-{workers}"
+                path, port = _config(world, name, cold=scenario == "cold")
+                gate: Any = (
+                    start_gate(path, ca_file=world.tls[0], env=env, port=port, workers=workers)
+                    if server == "uvicorn"
+                    else _Granian(world, path, port, workers, env)
+                )
+                try:
+                    images = [hit_image] if scenario == "hit" else cold_images
+                    asyncio.run(_load(port, world.tls[0], _bodies(images), 2))  # warm up
+                    for connections in CONNECTIONS:
+                        row = asyncio.run(_load(port, world.tls[0], _bodies(images), connections))
+                        row.update(
+                            server=server,
+                            scenario=scenario,
+                            workers=workers,
+                            connections=connections,
+                            load_average=round(os.getloadavg()[0], 2),
+                        )
+                        print(json.dumps(row), flush=True)
+                        results["runs"].append(row)
+                finally:
+                    gate.stop()
         finally:
             registries.close()
     return results
@@ -200,14 +271,14 @@ def _markdown(results: dict[str, Any]) -> str:
         f"Load average before the runs: {results['load_average_before']} on "
         f"{results['cpus']} CPUs (the machine is shared).",
         "",
-        "| decisions | workers | connections | req/s | p50 ms | p99 ms | load avg |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| server | decisions | workers | connections | req/s | p50 ms | p99 ms | load avg |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for row in results["runs"]:
         what = "cache hit" if row["scenario"] == "hit" else "cold (resolve + verify)"
         lines.append(
-            f"| {what} | {row['workers']} | {row['connections']} | {row['per_second']} | "
-            f"{row['p50_ms']} | {row['p99_ms']} | {row['load_average']} |"
+            f"| {row['server']} | {what} | {row['workers']} | {row['connections']} | "
+            f"{row['per_second']} | {row['p50_ms']} | {row['p99_ms']} | {row['load_average']} |"
         )
     return "\n".join(lines)
 

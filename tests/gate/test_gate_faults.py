@@ -21,8 +21,16 @@ import yaml
 from kubeward.gate.review import POD_SPEC_PATHS
 from tests.conftest import require_shared
 from tests.gate._harness import ApiServer, start_gate, start_redis
-from tests.gate._world import STOPPED, TIMEOUT, World, admission, env_for, pod, write_config
-from tests.verify._registry_fixture import _write_tls
+from tests.gate._world import (
+    STOPPED,
+    TIMEOUT,
+    World,
+    admission,
+    env_for,
+    pod,
+    write_config,
+    write_tls,
+)
 
 
 def test_redis_down_falls_back_to_the_local_cache(world: World, tmp_path: Path) -> None:
@@ -78,7 +86,7 @@ def _served_issuer(port: int) -> str:
 def test_certificate_rotated_mid_run(world: World, tmp_path: Path) -> None:
     live = tmp_path / "live"
     live.mkdir()
-    first = _write_tls(live)
+    first = write_tls(live)
     config = dict(tls={"certFile": str(first[1]), "keyFile": str(first[2])})
     path, port = write_config(world, "rotate", **config)
     gate = start_gate(path, ca_file=first[0], env=env_for(world), port=port)
@@ -88,7 +96,7 @@ def test_certificate_rotated_mid_run(world: World, tmp_path: Path) -> None:
         before = _served_issuer(port)
         staged = tmp_path / "staged"
         staged.mkdir()
-        new_ca, new_cert, new_key = _write_tls(staged)
+        new_ca, new_cert, new_key = write_tls(staged)
         os.replace(new_key, first[2])  # as kubelet swaps a Secret volume: whole files
         os.replace(new_cert, first[1])
         new_client = ApiServer(port, new_ca, timeout=TIMEOUT)
@@ -198,3 +206,29 @@ def test_corpus_manifests_every_container_judged(world: World, tmp_path: Path) -
         assert record["verdict"] == "deny" and record["reason"], record
     assert {uid: n for uid, n in expected.items() if n} == judged
     assert sum(judged.values()) > 100
+
+
+def test_two_workers_report_one_set_of_metrics(world: World) -> None:
+    """With --workers 2 each connection lands on either worker; /metrics, from whichever,
+    counts the reviews of both."""
+    path, port = write_config(world, "two-workers")
+    gate = start_gate(path, ca_file=world.tls[0], env=env_for(world), port=port, workers=2)
+    pinned = f"{world.image('app/signed:1.0')}@{world.digests['app/signed']}"
+    try:
+        for _ in range(12):  # a new connection each time: the kernel spreads them
+            api = ApiServer(port, world.tls[0], timeout=TIMEOUT)
+            assert api.post("/validate", admission(pod(pinned)))["response"]["allowed"]
+            api.close()
+        for _ in range(4):
+            api = ApiServer(port, world.tls[0], timeout=TIMEOUT)
+            metrics = api.metrics()
+            api.close()
+            counts = [
+                v
+                for k, v in metrics.items()
+                if k.startswith("kubeward_admission_review_duration_seconds_count")
+            ]
+            assert sum(counts) == 12, metrics
+            assert metrics["kubeward_gate_ready"] == 1
+    finally:
+        assert gate.stop() in STOPPED

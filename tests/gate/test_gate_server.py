@@ -67,7 +67,11 @@ def mutate_then_validate(api: ApiServer, obj: dict[str, Any]) -> tuple[dict[str,
 
 def test_signed_tag_is_pinned_and_admitted(world: World, api: ApiServer) -> None:
     image = world.image("app/signed:1.0")
+    ok = 'kubeward_registry_requests_total{status="200"}'
+    requests_before = api.metrics().get(ok, 0)
     response, patched = mutate_then_validate(api, pod(image, init=(image,)))
+    # one request resolves the tag; the verification's own requests are counted too
+    assert api.metrics()[ok] - requests_before >= 3
     digest = world.digests["app/signed"]
     assert patched["spec"]["containers"][0]["image"] == f"{image}@{digest}"
     assert patched["spec"]["initContainers"][0]["image"] == f"{image}@{digest}"
@@ -78,6 +82,7 @@ def test_signed_tag_is_pinned_and_admitted(world: World, api: ApiServer) -> None
     assert again["allowed"] is True
     hits = 'kubeward_gate_cache_lookups_total{result="hit"}'
     assert after[hits] == before.get(hits, 0) + 1  # one distinct image, judged from the cache
+    assert after['kubeward_verification_duration_seconds_count{result="pass"}'] >= 1
 
 
 def test_unsigned_and_tampered_are_denied_naming_the_container(
@@ -147,6 +152,15 @@ def test_no_policy_selects_fails_closed(world: World, api: ApiServer) -> None:
     assert "no policy selects this image (fails closed)" in response["status"]["message"]
 
 
+def test_bad_references_are_denied_with_the_reason(api: ApiServer) -> None:
+    obj = pod("Not/A:Valid:Ref", "")
+    response = api.post("/validate", admission(obj))["response"]
+    assert response["allowed"] is False
+    message = response["status"]["message"]
+    assert "container c0 image Not/A:Valid:Ref: 'Not/A:Valid:Ref' is not a valid" in message
+    assert "container c1 image <none>: the container has no image" in message
+
+
 def test_image_review(world: World, api: ApiServer) -> None:
     allowed = api.post("/imagereview", image_review(world.image("app/signed:1.0")))
     assert allowed["kind"] == "ImageReview" and allowed["status"] == {"allowed": True}
@@ -207,8 +221,14 @@ def test_ledger_records_each_container(world: World, api: ApiServer) -> None:
         pod(world.image("app/signed:1.0"), world.image("app/unsigned:1.0"), name="ledgered")
     )
     api.post("/validate", review)
+    dry = admission(pod(world.image("app/signed:1.0"), name="dry"))
+    dry["request"]["dryRun"] = True
+    api.post("/validate", dry)
     records = [json.loads(line) for line in world.ledger.read_text().splitlines()]
+    (dry_record,) = [r for r in records if r["uid"] == dry["request"]["uid"]]
+    assert dry_record["dry_run"] is True and dry_record["verdict"] == "allow"
     mine = [r for r in records if r["uid"] == review["request"]["uid"]]
+    assert not any(r["dry_run"] for r in mine)
     assert [(r["container"], r["verdict"], r["digest"]) for r in mine] == [
         ("container c0", "allow", world.digests["app/signed"]),
         ("container c1", "deny", world.digests["app/unsigned"]),

@@ -95,6 +95,11 @@ def test_ephemeral_containers_of_a_pod() -> None:
     assert request.operation == "UPDATE"
 
 
+def test_dry_run() -> None:
+    assert parse_admission_review(review(_wrap("Pod", POD_SPEC, {}), dryRun=True)).dry_run
+    assert not parse_admission_review(review(_wrap("Pod", POD_SPEC, {}))).dry_run
+
+
 def test_objects_that_run_nothing() -> None:
     deleted = parse_admission_review(review(None, operation="DELETE"))
     assert deleted.containers == () and deleted.operation == "DELETE"

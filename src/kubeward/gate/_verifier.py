@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +37,12 @@ from kubeward.verify.registry import (
 )
 
 
+@dataclass
 class _CountingClient(RegistryClient):
-    """The core's registry client, counting requests by status for the gate's metrics."""
+    """The core's registry client, counting requests by status for the gate's metrics.
+
+    `metrics` is a dataclass field so that copies the core makes (`dataclasses.replace`)
+    keep counting."""
 
     metrics: GateMetrics | None = None
 
@@ -113,9 +118,9 @@ class CoreVerifier:
                 insecure=config.insecure_registries,
                 timeout=config.registry_timeout,
                 retries=config.registry_retries,
-            )
+            ),
+            metrics=metrics,
         )
-        self.client.metrics = metrics
 
     @property
     def fingerprint(self) -> str:
@@ -155,7 +160,9 @@ class CoreVerifier:
         )
 
     def verify(self, ref: Resolved, *, deadline: float) -> GateVerdict:
-        selected = [p for p in self.policies if p.selects(ref.repository)]
+        # Selected by the reference the core verifies (`registry/repository@digest`), so this
+        # split into enforce and warn policies and the core's own selection agree.
+        selected = [p for p in self.policies if p.selects(ref.pinned)]
         if not selected:
             reason = "no policy selects this image"
             if self.no_match == "warn":

@@ -209,7 +209,7 @@ class Gate:
         try:
             ref = verifier.parse(image)
         except GateError as exc:
-            return _deny(f"{image!r}: {exc.reason}", exc.category), "none"
+            return _deny(exc.reason, exc.category), "none"
         if ref.digest is None:
             resolved = await self._resolve(verifier, ref, image, deadline)
             if isinstance(resolved, GateVerdict):
@@ -244,12 +244,12 @@ class Gate:
             try:
                 return verifier.resolve(ref, deadline=deadline)
             except GateError as exc:
-                return _deny(f"{image}: {exc.reason}", exc.category)
+                return _deny(exc.reason, exc.category)
 
         result = await self._shared(("resolve", image), call, deadline)
         if result is None:
             return _deny(
-                f"{image}: the registry did not answer within the {self.config.budget:g} s "
+                f"the registry did not answer within the {self.config.budget:g} s "
                 "deadline (fails closed)",
                 "deadline",
             )
@@ -296,7 +296,7 @@ class Gate:
         try:
             ref = verifier.parse(image)
         except GateError as exc:
-            return _deny(f"{image!r}: {exc.reason}", exc.category), "none"
+            return _deny(exc.reason, exc.category), "none"
         if ref.digest is not None:
             return GateVerdict(
                 True, "pinned by digest", ref.digest, None, Mode.ENFORCE, "pinned"
@@ -381,6 +381,7 @@ class Gate:
                     verdict=verdict,
                     reason=reason,
                     cache=cache,
+                    dry_run=request.dry_run,
                 )
                 for c, v, verdict, reason, cache in items
             ]

@@ -36,6 +36,8 @@ class LedgerRecord:
     reason: str
     cache: str
     """hit or miss (none when nothing was looked up)."""
+    dry_run: bool = False
+    """The apiserver asked with `dryRun`: nothing was admitted, whatever the verdict."""
 
     def to_json_line(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)

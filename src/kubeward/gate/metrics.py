@@ -1,8 +1,18 @@
-"""Prometheus metrics of one gate process, in a registry of its own."""
+"""Prometheus metrics of the gate, in a registry of their own.
+
+With several workers (`PROMETHEUS_MULTIPROC_DIR` set by `serve` before they start), every
+worker writes its values to files there and `/metrics`, whichever worker answers, reports
+the sum over all of them (gauges: the lowest live value, so one worker without Redis shows).
+"""
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 _LATENCY = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
@@ -47,6 +57,7 @@ class GateMetrics:
             "kubeward_gate_cache_backend_up",
             "1 while the shared cache (Redis) answers, 0 while the gate falls back to local",
             registry=r,
+            multiprocess_mode="livemin",
         )
         self.decisions = Counter(
             "kubeward_gate_decisions_total",
@@ -72,8 +83,15 @@ class GateMetrics:
             registry=r,
         )
         self.ready = Gauge(
-            "kubeward_gate_ready", "1 once the policies and trust material are loaded", registry=r
+            "kubeward_gate_ready",
+            "1 once the policies and trust material are loaded",
+            registry=r,
+            multiprocess_mode="livemin",
         )
 
     def render(self) -> bytes:
+        if os.environ.get(MULTIPROCESS_ENV):
+            combined = CollectorRegistry()
+            MultiProcessCollector(combined)  # type: ignore[no-untyped-call]
+            return generate_latest(combined)
         return generate_latest(self.registry)

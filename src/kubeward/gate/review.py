@@ -77,6 +77,8 @@ class ReviewRequest:
     object_kind: str = "Pod"
     object_name: str = ""
     operation: str = "CREATE"
+    dry_run: bool = False
+    """`request.dryRun`: nothing is stored whatever the answer (the ledger says so)."""
 
     @property
     def object_display(self) -> str:
@@ -166,12 +168,19 @@ def parse_admission_review(body: bytes) -> ReviewRequest:
     if not isinstance(uid, str) or not uid:
         raise BadRequest("AdmissionReview request has no uid")
     operation = _string(request.get("operation"), "request.operation") or "CREATE"
+    dry_run = request.get("dryRun") is True
     namespace = _string(request.get("namespace"), "request.namespace")
     obj = request.get("object")
     kind = _string(_mapping(request.get("kind"), "request.kind").get("kind"), "request.kind.kind")
     if obj is None:  # DELETE and CONNECT carry no object: nothing runs
         return ReviewRequest(
-            "AdmissionReview", namespace, (), uid=uid, object_kind=kind, operation=operation
+            "AdmissionReview",
+            namespace,
+            (),
+            uid=uid,
+            object_kind=kind,
+            operation=operation,
+            dry_run=dry_run,
         )
     obj = _mapping(obj, "request.object")
     kind = _string(obj.get("kind"), "object.kind") or kind
@@ -189,6 +198,7 @@ def parse_admission_review(body: bytes) -> ReviewRequest:
             object_kind=kind,
             object_name=name,
             operation=operation,
+            dry_run=dry_run,
         )
     pod_metadata = metadata if kind == "Pod" else _dig(obj, (*path[:-1], "metadata"))
     containers = tuple(pod_containers(_dig(obj, path), path))
@@ -201,6 +211,7 @@ def parse_admission_review(body: bytes) -> ReviewRequest:
         object_kind=kind,
         object_name=name,
         operation=operation,
+        dry_run=dry_run,
     )
 
 

@@ -7,7 +7,9 @@ change, at the next handshake (`CertificateReloader`), without a restart.
 
 uvicorn rather than granian: the gate needs its own `ssl.SSLContext` (the SNI callback that
 swaps in a re-read certificate), which uvicorn takes through `ssl_context_factory`;
-granian terminates TLS in Rust from certificate files given at start.
+granian terminates TLS in Rust from certificate files given at start. uvicorn runs on
+httptools and uvloop when they are installed (they are dependencies): see the gate section
+of docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import os
 import ssl
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -274,5 +277,9 @@ def serve(config: GateConfig, config_path: Path, *, workers: int = 1) -> None:
     if workers <= 1:
         uvicorn.Server(settings).run()
         return
-    sock = settings.bind_socket()
-    Multiprocess(settings, sockets=[sock]).run()
+    from kubeward.gate.metrics import MULTIPROCESS_ENV
+
+    with tempfile.TemporaryDirectory(prefix="kubeward-gate-metrics-") as directory:
+        os.environ[MULTIPROCESS_ENV] = directory  # before the workers import prometheus_client
+        sock = settings.bind_socket()
+        Multiprocess(settings, sockets=[sock]).run()
