@@ -3,6 +3,7 @@ pinned, signed, admitted and drifting (only for scans with a cluster snapshot)."
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 
 from kubeward.model.runtime import RunningContainer, RunningTag, VerifiedRunning
@@ -27,21 +28,42 @@ def _admitted(ctx: ScanContext, c: RunningContainer) -> bool | None:
         return None
     if run is None or run.digest is None:
         return False
-    return any(r.admitted for r in view.ledger.for_digest(run.name, run.digest))
+    if any(r.admitted for r in view.ledger.for_digest(run.name, run.digest)):
+        return True
+    return any(  # an admitted index whose platform manifest runs
+        r.admitted
+        and r.digest
+        and r.namespace == c.pod.namespace
+        and _same(ctx, r.digest, run.digest)
+        for r in view.ledger.for_repository(run.name)
+    )
+
+
+def _same(ctx: ScanContext, a: str, b: str) -> bool:
+    """One image set (equal, or index and platform manifest of a known index)."""
+    return a == b or (ctx.cluster is not None and ctx.cluster.indexes.related(a, b) is True)
 
 
 def _moved(ctx: ScanContext) -> set[int]:
+    """The containers of tags that run as digests no known index ties together."""
     out: set[int] = set()
     for group in ctx.instances(RunningTag):
         by = group.digests()
-        if len(by) > 1:
+        first = next(iter(by), None)
+        if first is not None and any(not _same(ctx, first, d) for d in by):
             out |= {id(c) for cs in by.values() for c in cs}
     return out
 
 
+_COLUMNS = ("running", "pinned", "signed", "admitted", "drifting", "side-loaded")
+
+
 @report_section
 def posture_section(ctx: ScanContext) -> Iterator[Section]:
-    """One row per namespace of the snapshot's running containers."""
+    """One row per namespace of the snapshot's running containers. `signed` and `admitted`
+    are '-' when not checked (no --verify-images, no --admission-ledger); `drifting` counts
+    containers whose running digest differs from the pin, or whose tag runs as several
+    digests, where no known index ties the digests together."""
     if ctx.cluster is None:
         return
     running = [c for c in ctx.instances(RunningContainer) if c.image_id is not None]
@@ -49,44 +71,37 @@ def posture_section(ctx: ScanContext) -> Iterator[Section]:
         return
     verified = _verified(ctx)
     moved = _moved(ctx)
-    rows: dict[str, dict[str, object]] = {}
+    counts: dict[str, Counter[str]] = {}
     for c in running:
-        row = rows.setdefault(
-            c.pod.namespace,
-            {
-                "namespace": c.pod.namespace,
-                "running": 0,
-                "pinned": 0,
-                "signed": "-" if verified is None else 0,
-                "admitted": "-" if ctx.cluster.ledger is None else 0,
-                "drifting": 0,
-                "side-loaded": 0,
-            },
-        )
-        row["running"] = int(str(row["running"])) + 1
+        n = counts.setdefault(c.pod.namespace, Counter())
         spec, iid = c.spec_image, c.image_id
         assert iid is not None
-        if spec is not None and spec.digest is not None:
-            row["pinned"] = int(str(row["pinned"])) + 1
-        if verified is not None and verified.get(id(c)) == "pass":
-            row["signed"] = int(str(row["signed"])) + 1
-        if _admitted(ctx, c):
-            row["admitted"] = int(str(row["admitted"])) + 1
-        pinned_drift = (
+        pinned = spec is not None and spec.digest is not None
+        drift = (
             spec is not None
             and spec.digest is not None
-            and iid.digest
-            not in (
-                None,
-                spec.digest,
-            )
+            and iid.digest is not None
+            and not _same(ctx, spec.digest, iid.digest)
         )
-        if pinned_drift or id(c) in moved:
-            row["drifting"] = int(str(row["drifting"])) + 1
-        if iid.side_loaded:
-            row["side-loaded"] = int(str(row["side-loaded"])) + 1
+        n.update(
+            {
+                "running": 1,
+                "pinned": int(pinned),
+                "signed": int(verified is not None and verified.get(id(c)) == "pass"),
+                "admitted": int(bool(_admitted(ctx, c))),
+                "drifting": int(drift or id(c) in moved),
+                "side-loaded": int(iid.side_loaded),
+            }
+        )
+    unchecked = {"signed": verified is None, "admitted": ctx.cluster.ledger is None}
+    rows: list[dict[str, object]] = []
+    for ns in sorted(counts):
+        row: dict[str, object] = {"namespace": ns}
+        for col in _COLUMNS:
+            row[col] = "-" if unchecked.get(col) else counts[ns][col]
+        rows.append(row)
     yield Section(
         id="cluster-posture",
         title="Cluster posture: running containers per namespace",
-        rows=[rows[ns] for ns in sorted(rows)],
+        rows=rows,
     )
