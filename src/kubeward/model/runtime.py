@@ -244,6 +244,7 @@ def running_tags(ctx: ScanContext) -> Iterator[RunningTag]:
             continue
         groups.setdefault((c.pod.namespace, ref.text), []).append(c)
     for (ns, image), members in sorted(groups.items()):
+        members.sort(key=lambda c: (c.span.path, c.span.start.offset))  # in the dumps' order
         yield RunningTag(ns, image, tuple(members))
 
 
