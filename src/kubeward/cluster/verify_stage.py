@@ -6,7 +6,9 @@ and registry client): for every running container with a repo digest it verifies
 and where cosign stores the signatures) through `kubeward.verify.verify_image`, each distinct
 reference once. It also fetches the manifests of the spec's, and the running, digests and
 records the image indexes among them in the scan's `IndexStore`, so the drift rules can tell
-a platform manifest of a pinned index from drift.
+a platform manifest of a pinned index from drift. A running platform manifest that fails on
+its own passes when an index listing it passes (what `cosign sign` of the index covers, and
+what admission of `image@<index digest>` verified).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from kubeward.cluster.indexes import IndexStore
 from kubeward.model.image import ImageRef
 from kubeward.model.runtime import RunningContainer, VerifiedRunning
 from kubeward.scan_context import ScanContext
@@ -47,13 +50,32 @@ class RunningImagesStage:
             refs.setdefault(ref.canonical, ref)
         manifests = self._index_candidates(running)
         errors: list[ScanError] = []
+        store = ctx.cluster.indexes if ctx.cluster is not None else IndexStore()
         with ThreadPoolExecutor(max_workers=max(1, min(self.parallel, len(refs) or 1))) as pool:
-            verdicts = dict(zip(refs, pool.map(self._verify, refs.values()), strict=True))
+            # Indexes first: a running platform manifest is judged with the index it is of.
             fetched = list(pool.map(self._manifest, manifests))
-        if ctx.cluster is not None:
             for ref, got in zip(manifests, fetched, strict=True):
                 if isinstance(got, dict):
-                    ctx.cluster.indexes.add(ref.digest or "", got, f"{ref.canonical} (registry)")
+                    store.add(ref.digest or "", got, f"{ref.canonical} (registry)")
+            verdicts = dict(zip(refs, pool.map(self._verify, refs.values()), strict=True))
+            parents = {
+                name: [
+                    ImageRef(ref.registry, ref.repository, None, p)
+                    for p in sorted(store.parents.get(ref.digest or "", ()))
+                ]
+                for name, ref in refs.items()
+                if verdicts[name].verdict is Verdict.FAIL
+            }
+            flat = list({p.canonical: p for ps in parents.values() for p in ps}.values())
+            by_parent = dict(
+                zip((p.canonical for p in flat), pool.map(self._verify, flat), strict=True)
+            )
+        via: dict[str, str] = {}
+        for name, ps in parents.items():
+            passed = next((p for p in ps if by_parent[p.canonical].passed), None)
+            if passed is not None:  # the platform manifest of a verified index
+                verdicts[name] = by_parent[passed.canonical]
+                via[name] = passed.canonical
         out = []
         for c in running:
             ref = c.running_ref
@@ -64,7 +86,7 @@ class RunningImagesStage:
                 errors.append(
                     ScanError(c.span.path, f"cannot verify {ref.canonical}: {reason}", c.span.line)
                 )
-            out.append(VerifiedRunning(c, ref.canonical, result))
+            out.append(VerifiedRunning(c, ref.canonical, result, via.get(ref.canonical)))
         return out, errors
 
     def _verify(self, ref: ImageRef) -> ImageVerdict:

@@ -268,3 +268,6 @@ class VerifiedRunning:
     image: str
     """`registry/repository@digest`, as verified."""
     result: ImageVerdict
+    via_index: str | None = None
+    """`registry/repository@<index digest>` whose verdict this is, when the running digest is
+    a platform manifest of that index and failed on its own."""
