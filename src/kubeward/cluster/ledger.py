@@ -46,29 +46,31 @@ class AdmissionRecord:
 
 @dataclass
 class AdmissionLedger:
-    """The records of one or more ledger files, looked up by digest and by repository."""
+    """The records of ledger files: by (repository, digest), and the admitted digests by
+    (repository, namespace)."""
 
     sources: tuple[str, ...] = ()
     by_digest: dict[tuple[str, str], list[AdmissionRecord]] = field(
         default_factory=lambda: defaultdict(list)
     )
-    by_repository: dict[str, list[AdmissionRecord]] = field(
-        default_factory=lambda: defaultdict(list)
+    admitted_in: dict[tuple[str, str], dict[str, AdmissionRecord]] = field(
+        default_factory=lambda: defaultdict(dict)
     )
+    """(repository, namespace) -> admitted digest -> its last admitting record."""
     count: int = 0
 
     def add(self, r: AdmissionRecord) -> None:
         self.count += 1
         if r.digest:
             self.by_digest[(r.repository, r.digest)].append(r)
-        if r.repository:
-            self.by_repository[r.repository].append(r)
+            if r.admitted and r.repository:
+                self.admitted_in[(r.repository, r.namespace)][r.digest] = r
+
+    def admitted(self, repository: str, namespace: str) -> dict[str, AdmissionRecord]:
+        return self.admitted_in.get((repository, namespace), {})
 
     def for_digest(self, repository: str, digest: str) -> list[AdmissionRecord]:
         return self.by_digest.get((repository, digest), [])
-
-    def for_repository(self, repository: str) -> list[AdmissionRecord]:
-        return self.by_repository.get(repository, [])
 
 
 def _record(path: str, line: int, data: object) -> AdmissionRecord | None:

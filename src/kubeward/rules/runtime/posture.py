@@ -31,11 +31,7 @@ def _admitted(ctx: ScanContext, c: RunningContainer) -> bool | None:
     if any(r.admitted for r in view.ledger.for_digest(run.name, run.digest)):
         return True
     return any(  # an admitted index whose platform manifest runs
-        r.admitted
-        and r.digest
-        and r.namespace == c.pod.namespace
-        and _same(ctx, r.digest, run.digest)
-        for r in view.ledger.for_repository(run.name)
+        _same(ctx, d, run.digest) for d in view.ledger.admitted(run.name, c.pod.namespace)
     )
 
 

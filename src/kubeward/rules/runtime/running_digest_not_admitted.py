@@ -64,11 +64,7 @@ def running_digest_not_admitted(c: RunningContainer, ctx: RuleContext) -> Iterat
             f"{verdicts}, never admitted (last: {_seen(records)})",
         )
         return
-    admitted = [
-        r
-        for r in ledger.for_repository(run.name)
-        if r.admitted and r.digest and r.namespace == c.pod.namespace
-    ]
+    admitted = list(ledger.admitted(run.name, c.pod.namespace).values())
     links = {related(ctx, r.digest, run.digest) for r in admitted if r.digest}
     if True in links:
         return

@@ -11,16 +11,17 @@ from kubeward.source import shorten
 
 
 def _classes(ctx: RuleContext, digests: list[str]) -> list[list[str]]:
-    """Digests grouped where a known index says they are one image."""
-    out: list[list[str]] = []
+    """Digests grouped where a known index says they are one image: an index with its
+    platform manifests (keyed by the index), in the order of `digests`. Linear, however many
+    digests a hostile snapshot holds."""
+    view = ctx.scan.cluster
+    out: dict[str, list[str]] = {}
     for d in digests:
-        for group in out:
-            if related(ctx, group[0], d) is True:
-                group.append(d)
-                break
-        else:
-            out.append([d])
-    return out
+        key = d
+        if view is not None and not view.indexes.knows(d) and view.indexes.parents.get(d):
+            key = min(view.indexes.parents[d])
+        out.setdefault(key, []).append(d)
+    return list(out.values())
 
 
 @rule(
