@@ -11,8 +11,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kubeward.cluster import ClusterInput
 from kubeward.config import find_config, load_config
 from kubeward.engine import ScanOptions, scan
+from kubeward.model import runtime
+from kubeward.registry import load_rules
 from kubeward.results import Report
 
 _MARK_RE = re.compile(r"#\s*(expect|ok):\s*([a-z0-9][a-z0-9, -]*)")
@@ -50,7 +53,27 @@ def run_rule(root: Path, rule_id: str) -> Report:
     # A fixture's configuration is the test's own file, as a `--config` file outside the
     # scanned tree would be: it may name the fixture's git directory and allowed signers.
     cfg = load_config(find_config(root), trusted=True)
+    if load_rules()[rule_id].target.__module__ == runtime.__name__:
+        repo = [root / "repo"] if (root / "repo").is_dir() else []
+        options = ScanOptions(config=cfg, only_rules=[rule_id], jobs=1, cluster=_cluster(root))
+        return scan(repo, options)
     return scan([root], ScanOptions(config=cfg, only_rules=[rule_id], jobs=1))
+
+
+def _cluster(root: Path) -> ClusterInput:
+    """A runtime rule's fixture folder is a cluster snapshot (`scan --cluster`): the folder,
+    or its `cluster/` folder when there is one, with a `repo/` beside it scanned as a
+    repository; `admission-ledger.jsonl` and `indexes/` are `--admission-ledger` and
+    `--image-index`."""
+    ledger = root / "admission-ledger.jsonl"
+    indexes = root / "indexes"
+    if not indexes.exists():
+        indexes = root / "cluster" / "indexes"
+    return ClusterInput(
+        snapshots=(root / "cluster" if (root / "cluster").is_dir() else root,),
+        ledgers=(ledger,) if ledger.exists() else (),
+        indexes=(indexes,) if indexes.exists() else (),
+    )
 
 
 def hits(report: Report, root: Path, rule_id: str) -> set[tuple[str, int]]:

@@ -20,6 +20,7 @@ from kubeward import __version__, safe_read
 from kubeward.config import Config, ConfigError, find_config, load_config
 from kubeward.engine import (
     ScanOptions,
+    Stage,
     UnknownRuleError,
     check_baseline_target,
     read_baseline,
@@ -50,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     s = sub.add_parser("scan", help="scan files and directories offline")
-    s.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    s.add_argument("paths", nargs="*", type=Path, metavar="PATH")
     s.add_argument(
         "-f",
         "--format",
@@ -126,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     from kubeward.verify._cli_image import add_scan_arguments
 
     add_scan_arguments(s)  # --verify-images and its policy and registry options
+    from kubeward.cluster.cli import add_cluster_arguments
+
+    add_cluster_arguments(s)  # --cluster, --kubeconfig, --admission-ledger (docs/cluster.md)
     s.set_defaults(func=cmd_scan)
 
     r = sub.add_parser("rules", help="list the rules")
@@ -193,7 +197,8 @@ def _load_config(args: argparse.Namespace) -> Config:
         inside = any(safe_read.inside(str(args.config), str(t)) for t in _scanned_trees(args.paths))
         config = load_config(args.config, trusted=not inside)
     else:
-        config = load_config(find_config(args.paths[0]))
+        # A cluster dump is not a repository: only a PATH has a `.kubeward.yaml`.
+        config = load_config(find_config(args.paths[0]) if args.paths else None)
     host = {
         "git-allowed-signers": args.git_allowed_signers,
         "git-gnupghome": args.git_gnupghome,
@@ -227,23 +232,39 @@ def cmd_scan(args: argparse.Namespace) -> int:
             )
         if args.jobs < 0:
             raise ValueError("--jobs must be 0 (all cores) or more")
+        from kubeward.cluster.cli import check_args, cluster_input
+
+        check_args(args)
         from kubeward.verify._cli_image import scan_stage_from_args
 
         stage = scan_stage_from_args(args)  # --verify-images: a stage of the engine
     except (ConfigError, ValueError) as e:
         print(f"kubeward: error: {e}", file=sys.stderr)
         return EXIT_USAGE
-    options = ScanOptions(
-        config=config,
-        exclude=args.exclude,
-        jobs=args.jobs,
-        only_rules=args.rule,
-        baseline=baseline,
-        max_file_size=args.max_file_size,
-        stages=[stage] if stage is not None else [],
-    )
+    from kubeward.cluster.live import LiveReadError
+
     try:
-        report, _ = _run_with_progress(args, options)
+        with cluster_input(args) as cluster:
+            stages: list[Stage] = [stage] if stage is not None else []
+            if stage is not None and cluster is not None:
+                from kubeward.cluster.verify_stage import RunningImagesStage
+
+                # The running digests, verified with the same policy, trust and client.
+                stages.append(RunningImagesStage(stage.policy, stage.trust, stage.client))
+            options = ScanOptions(
+                config=config,
+                exclude=args.exclude,
+                jobs=args.jobs,
+                only_rules=args.rule,
+                baseline=baseline,
+                max_file_size=args.max_file_size,
+                stages=stages,
+                cluster=cluster,
+            )
+            report, _ = _run_with_progress(args, options)
+    except LiveReadError as e:
+        print(f"kubeward: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
     except UnknownRuleError as e:
         print(
             f"kubeward: error: unknown rule id {e.args[0]} (see `kubeward rules`)", file=sys.stderr

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from kubeward import __version__
+from kubeward.cluster import ClusterInput
 from kubeward.config import Config
 from kubeward.discover import Discovered, discover, display_path
 from kubeward.load import DEFAULT_MAX_FILE_SIZE, load_file, reparse
@@ -79,6 +80,7 @@ class ScanOptions:
     baseline: set[str] | None = None
     max_file_size: int | None = None
     stages: Sequence[Stage] = ()
+    cluster: ClusterInput | None = None  # `--cluster` dumps / a live read, beside the paths
 
 
 # --- per-file work (runs in workers) ---------------------------------------------------------
@@ -204,6 +206,9 @@ def _scan(
     ]
     max_size = options.max_file_size or config.max_file_size or DEFAULT_MAX_FILE_SIZE
     items, errors = discover(paths, exclude=[*options.exclude, *config.ignore_paths])
+    cluster = None
+    if options.cluster is not None:  # the dumps join the scan as files (docs/cluster.md)
+        items, cluster = options.cluster.prepare(items, errors, max_size=max_size)
     params = _rule_params(rules, config)
     file_rules = [r for r in rules if is_file_scoped(r)]
     scan_rules = [r for r in rules if not is_file_scoped(r)]
@@ -226,7 +231,7 @@ def _scan(
         errors.extend(rule_errors)
         if err is not None:
             errors.append(err)
-    ctx = ScanContext(files=files, roots=list(paths), config=config.globals)
+    ctx = ScanContext(files=files, roots=list(paths), config=config.globals, cluster=cluster)
     for stage in options.stages:
         _build_stage(
             stage, ctx, frozenset(r.id for r in scan_rules if r.target is stage.target), errors
@@ -249,6 +254,7 @@ def _scan(
     errors.extend(ctx.errors)  # a corrupt `.git`, the git budget spent
 
     roots = [display_path(p.as_posix()) for p in paths]
+    roots += options.cluster.display_roots if options.cluster is not None else []
     report = Report(version=__version__, roots=roots, rules=rules, config=config.path)
     report.files_scanned = len(items)
     for build in SECTION_BUILDERS:

@@ -11,6 +11,7 @@ from kubeward.registry import FILE_PROVIDERS, SCAN_PROVIDERS, instances_in
 from kubeward.source import ScanError, SourceFile
 
 if TYPE_CHECKING:
+    from kubeward.cluster import ClusterView
     from kubeward.engine import Judge
 
 T = TypeVar("T")
@@ -29,6 +30,9 @@ class ScanContext:
     # Problems met by scan-level providers and rules that are not findings (a corrupt `.git`,
     # the git time budget spent): error entries of the report, collected by the engine.
     errors: list[ScanError] = field(default_factory=list)
+    # The cluster side of the scan (`scan --cluster`, `--kubeconfig`): which files are dumps
+    # of a cluster's objects, the admission ledger, image indexes. None for a repository scan.
+    cluster: ClusterView | None = None
 
     def instances(self, target: type[T]) -> list[T]:
         """All instances of a model type in the scan."""

@@ -6,6 +6,7 @@ from kubeward.rules import gitops as gitops  # layers 1, 5, 6: GitOps, admission
 from kubeward.rules import helm as helm  # layers 1, 4: charts and overlays
 from kubeward.rules import kubernetes as kubernetes  # layers 4-5: images and RBAC
 from kubeward.rules import registry as registry  # layer 4: image references everywhere
+from kubeward.rules import runtime as runtime  # layer 6: what a cluster snapshot runs
 
 # layers 3-4: what registries serve (scan --verify-images)
 from kubeward.verify import rules as rules
