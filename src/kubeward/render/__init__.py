@@ -24,8 +24,9 @@ from typing import Any
 
 import yaml
 
+from kubeward.model.k8s import Container
 from kubeward.parse.yamlnode import YamlLimitError, load_documents
-from kubeward.registry import Finding, Related, Rule
+from kubeward.registry import Finding, Related, Rule, instances_in
 from kubeward.render.archive import ArchiveRefused, ChartArchive, pack_chart
 from kubeward.render.mapping import Located, ValuesIndex, locate
 from kubeward.render.sandbox import Budget, Renderer, RenderFailed, sdk_available
@@ -40,7 +41,7 @@ from kubeward.source import FileKind, ScanError, SourceFile, Span
 RENDERED_SUFFIX = ".rendered"
 MAX_VALUES_SETS = 8  # renders of one chart (its own values, then GitOps objects', in order)
 RELEASE_NAME = "release"
-_HELM_ERR_RE = re.compile(r"([^\s:\"]+\.(?:yaml|yml|tpl|txt|json)):(\d+)(?::\d+)?")
+_HELM_ERR_RE = re.compile(r"([^\s:\"(]+\.(?:yaml|yml|tpl|txt|json)):(\d+)(?::\d+)?")
 # The rules whose hits on a rendered chart's values files are the values-file walk's guesses.
 _IMAGE_TARGETS = ("ImageUse",)
 _HARDCODED_RULE = "helm-template-hardcoded-image"
@@ -104,12 +105,11 @@ class Rendered:
                 if r is not None and r.target.__name__ in _IMAGE_TARGETS:
                     continue
             if path in self.origins:
-                new = self._move(finding)
-                if new.span.path in self._templates and "image" in finding.message.lower():
-                    image_lines.add((new.span.path, new.span.start.line))
-                moved.append((rid, new))
+                moved.append((rid, self._move(finding)))
                 continue
             out.append((rid, finding))
+        if any(rid == _HARDCODED_RULE and f.span.path in self.replaced_templates for rid, f in out):
+            image_lines = self._rendered_image_lines()
         kept = [
             (rid, f)
             for rid, f in out
@@ -120,6 +120,17 @@ class Rendered:
             )
         ]
         return kept + moved
+
+    def _rendered_image_lines(self) -> set[tuple[str, int]]:
+        """(template, line) of every container image the rendered objects hold."""
+        lines: set[tuple[str, int]] = set()
+        for f in self.files:
+            for c in instances_in(f, Container):
+                if c.image_node is None:
+                    continue
+                span, _how = self._locate(c.image_span)
+                lines.add((span.path, span.start.line))
+        return lines
 
     def _move(self, finding: Finding) -> Finding:
         o = self.origins[finding.span.path]
@@ -253,11 +264,16 @@ def _render_scan(files: Sequence[SourceFile], options: RenderOptions, root: str)
         for c in charts:
             if c.library or _is_vendored(c, dirs):
                 continue
-            _render_chart(
-                out, renderer, c, files, by_rel, by_name, scan_root, cli_layers, targets, options
-            )
-            if out.errors and out.errors[-1].reason.startswith("helm-python-sdk cannot"):
-                break
+            try:
+                _render_chart(
+                    out, renderer, c, by_rel, by_name, scan_root, cli_layers, targets, options
+                )
+            except _SdkMissing as e:
+                # Installed but not loadable (a wheel for another platform): as if absent.
+                fallback = Rendered(_templates=out._templates)
+                _plain_yaml(fallback, charts, files, reason=str(e))
+                fallback.errors = [*out.errors, *fallback.errors]
+                return fallback
         out.renders = renderer.renders
     out.seconds = time.monotonic() - started
     return out
@@ -285,7 +301,6 @@ def _render_chart(
     out: Rendered,
     renderer: Renderer,
     c: _Chart,
-    files: Sequence[SourceFile],
     by_rel: dict[str, SourceFile],
     by_name: dict[str, list[tuple[str, str]]],
     scan_root: str,
@@ -295,7 +310,9 @@ def _render_chart(
 ) -> None:
     chart_yaml = c.file.rel
     try:
-        archive = pack_chart(c.abs_dir, c.rel_dir, root=scan_root, charts_by_name=by_name)
+        archive = pack_chart(
+            c.abs_dir, c.rel_dir, root=c.file.root or scan_root, charts_by_name=by_name
+        )
     except ArchiveRefused as e:
         out.errors.append(ScanError(chart_yaml, f"chart not rendered: {e}"))
         return
@@ -319,8 +336,7 @@ def _render_chart(
             )
         except RenderFailed as e:
             if e.kind == "missing":
-                out.errors.append(ScanError("<scan>", f"{e}; Helm charts are not rendered"))
-                return
+                raise _SdkMissing(str(e)) from None
             err = _helm_error(str(e), archive, c.rel_dir)
             if i > 0:
                 err = dataclasses.replace(err, reason=f"{err.reason} (values: {vs.label})")
@@ -349,7 +365,8 @@ def _render_chart(
             if not key.endswith((".yaml", ".yml", ".json")) or not text.strip():
                 continue
             src, _inner = archive.source_of(key)
-            rel = (src or (f"{c.rel_dir}/{key}" if c.rel_dir else key)) + suffix
+            inner = key.split("/", 1)[1] if "/" in key else key  # without the chart's name
+            rel = (src or (f"{c.rel_dir}/{inner}" if c.rel_dir else inner)) + suffix
             f = SourceFile(
                 rel=rel, abspath=c.file.abspath, kind=FileKind.YAML, text=text, root=c.file.root
             )
@@ -384,7 +401,17 @@ def _index_of_data(layer: ValuesLayer) -> ValuesIndex:
     return ValuesIndex.of(docs[0]) if docs else ValuesIndex()
 
 
-def _plain_yaml(out: Rendered, charts: list[_Chart], files: Sequence[SourceFile]) -> None:
+class _SdkMissing(Exception):
+    pass
+
+
+def _plain_yaml(
+    out: Rendered,
+    charts: list[_Chart],
+    files: Sequence[SourceFile],
+    *,
+    reason: str = "helm-python-sdk is not installed",
+) -> None:
     """No Helm engine: templates without template actions are read as the YAML they are."""
     read = skipped = 0
     for f in files:
@@ -408,7 +435,7 @@ def _plain_yaml(out: Rendered, charts: list[_Chart], files: Sequence[SourceFile]
     out.errors.append(
         ScanError(
             "<scan>",
-            f"helm-python-sdk is not installed: {len(charts)} Helm chart(s) not rendered; "
+            f"{reason}: {len(charts)} Helm chart(s) not rendered; "
             f"{read} template(s) without template actions read as plain YAML, {skipped} not "
             "read (pip install helm-python-sdk)",
         )

@@ -247,7 +247,11 @@ class _Packer:
                     trel = os.path.relpath(target, self.root).replace(os.sep, "/")
                     found = (target, "" if trel == "." else trel)
             if found is None:
-                candidates = self.charts_by_name.get(name, [])
+                candidates = [
+                    c
+                    for c in self.charts_by_name.get(name, [])
+                    if safe_read.inside(c[0], self.root)
+                ]
                 if candidates:
                     found = min(candidates, key=lambda c: _distance(c[1], rel_dir))
                     self.notes.append(

@@ -287,8 +287,8 @@ def gitops_targets(files: Sequence[SourceFile], root: str) -> Iterator[GitOpsTar
                     continue
                 single = spec.get("source")
                 if single is not None and single.is_map:
-                    yield _argo_source(obj, single, "source", root)
+                    yield _argo_source(obj, single, "source", f.root or root)
                 many = spec.get("sources")
                 for i, src in enumerate(many.seq() if many is not None else []):
                     if src.is_map:
-                        yield _argo_source(obj, src, f"sources[{i}]", root)
+                        yield _argo_source(obj, src, f"sources[{i}]", f.root or root)
