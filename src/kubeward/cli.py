@@ -28,6 +28,7 @@ from kubeward.engine import (
     write_baseline,
 )
 from kubeward.registry import Severity, iter_rules, load_rules
+from kubeward.render import RenderOptions
 from kubeward.report import Format, render
 from kubeward.results import Report
 from kubeward.scan_context import ScanContext
@@ -122,6 +123,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="record the current findings as the baseline",
     )
     s.add_argument("--max-file-size", type=int, default=None, metavar="BYTES")
+    s.add_argument(
+        "--helm-values",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="values file every chart is also rendered with (repeatable; as helm -f)",
+    )
+    s.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        dest="helm_set",
+        metavar="KEY=VALUE",
+        help="a value every chart is also rendered with (repeatable; as helm --set)",
+    )
+    s.add_argument(
+        "--no-render",
+        action="store_true",
+        help="do not render Helm charts (read templates as text)",
+    )
     s.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     s.add_argument("--no-progress", action="store_true")
     from kubeward.verify._cli_image import add_scan_arguments
@@ -260,6 +281,11 @@ def cmd_scan(args: argparse.Namespace) -> int:
                 max_file_size=args.max_file_size,
                 stages=stages,
                 cluster=cluster,
+                render=RenderOptions(
+                    enabled=not args.no_render,
+                    values_files=args.helm_values,
+                    set_values=args.helm_set,
+                ),
             )
             report, _ = _run_with_progress(args, options)
     except LiveReadError as e:

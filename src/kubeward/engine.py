@@ -37,6 +37,7 @@ from kubeward.registry import (
     is_file_scoped,
     load_rules,
 )
+from kubeward.render import RenderOptions, is_rendered, render_scan
 from kubeward.results import Report, Result, UnusedSuppression
 from kubeward.scan_context import ScanContext
 from kubeward.source import FileKind, ScanError, SourceFile, Span
@@ -81,6 +82,7 @@ class ScanOptions:
     max_file_size: int | None = None
     stages: Sequence[Stage] = ()
     cluster: ClusterInput | None = None  # `--cluster` dumps / a live read, beside the paths
+    render: RenderOptions = field(default_factory=RenderOptions)  # Helm charts (kubeward.render)
 
 
 # --- per-file work (runs in workers) ---------------------------------------------------------
@@ -138,16 +140,7 @@ def _process_items(
             f = SourceFile(rel=d.rel, abspath=d.abspath, kind=d.kind)
             err = ScanError(d.rel, f"internal error while parsing: {type(e).__name__}: {e}")
         if err is None:
-            ctx_scan = ScanContext(files=[f])
-            for r in rules:
-                try:
-                    objs: list[Any] = instances_in(f, r.target)
-                except Exception as e:
-                    rule_errors.append(
-                        ScanError(f.rel, f"internal error reading {r.target.__name__}: {e}")
-                    )
-                    continue
-                _run_rule(r, objs, RuleContext(params[r.id], ctx_scan), hits, rule_errors, f.rel)
+            _rules_on_file(f, rules, params, hits, rule_errors)
         if not keep_models:
             # Parsed trees cost more to pickle than to parse again (measured on argo-cd's
             # manifests: 2.3 s to parse, 3.5 s to pickle and 2.7 s to unpickle), so a worker
@@ -157,6 +150,23 @@ def _process_items(
             f.instructions = []
         out.append((f, hits, err, rule_errors))
     return out
+
+
+def _rules_on_file(
+    f: SourceFile,
+    rules: Sequence[Rule],
+    params: Mapping[str, Mapping[str, Any]],
+    hits: list[_RuleHit],
+    errors: list[ScanError],
+) -> None:
+    ctx_scan = ScanContext(files=[f])
+    for r in rules:
+        try:
+            objs: list[Any] = instances_in(f, r.target)
+        except Exception as e:
+            errors.append(ScanError(f.rel, f"internal error reading {r.target.__name__}: {e}"))
+            continue
+        _run_rule(r, objs, RuleContext(params[r.id], ctx_scan), hits, errors, f.rel)
 
 
 # --- the scan ----------------------------------------------------------------------------------
@@ -231,6 +241,12 @@ def _scan(
         errors.extend(rule_errors)
         if err is not None:
             errors.append(err)
+    # Helm charts rendered: each rendered template is one more YAML file for every rule.
+    rendered = render_scan(files, options.render)
+    for rf in rendered.files:
+        _rules_on_file(rf, file_rules, params, hits, errors)
+    files.extend(rendered.files)
+    errors.extend(rendered.errors)
     ctx = ScanContext(files=files, roots=list(paths), config=config.globals, cluster=cluster)
     for stage in options.stages:
         _build_stage(
@@ -262,6 +278,7 @@ def _scan(
             report.sections.extend(build(ctx))
         except Exception as e:
             errors.append(ScanError("<scan>", f"internal error building a report section: {e}"))
+    hits = rendered.apply(hits, registry)  # at the template or values line that produced them
     errors.extend(_apply(report, hits, registry, config, ctx, options.baseline))
     report.errors = sorted(set(errors), key=lambda e: (e.path, e.line or 0, e.reason))
     report.duration_s = time.monotonic() - started
@@ -445,14 +462,27 @@ class Judge:
                     self._used.add((path, ln, rid if rid in ids else "all"))
                     break
             if suppressed_by is None:
-                for span, ids in scopes:
-                    if span.start.line <= line <= span.end.line and (rid in ids or "all" in ids):
-                        suppressed_by = "annotation"
-                        self._used.add((path, span.start.line, rid if rid in ids else "all"))
-                        break
+                suppressed_by = self._by_annotation(path, line, scopes, rid)
+            # A finding moved to a Helm template: the rendered object's annotation counts too.
+            for rel in finding.related if suppressed_by is None else ():
+                g = self.files.get(rel.span.path) if is_rendered(rel.span.path) else None
+                if g is not None:
+                    suppressed_by = self._by_annotation(
+                        g.rel, rel.span.start.line, self._comments(g)[1], rid
+                    )
+                    break
         if suppressed_by is None and self.baseline is not None and fp in self.baseline:
             suppressed_by = "baseline"
         return Result(r, finding, severity, fp, suppressed_by)
+
+    def _by_annotation(
+        self, path: str, line: int, scopes: list[tuple[Span, tuple[str, ...]]], rid: str
+    ) -> str | None:
+        for span, ids in scopes:
+            if span.start.line <= line <= span.end.line and (rid in ids or "all" in ids):
+                self._used.add((path, span.start.line, rid if rid in ids else "all"))
+                return "annotation"
+        return None
 
     def add(self, report: Report, r: Rule, finding: Finding) -> None:
         """Judge a finding and file it in the report (results or suppressed)."""
@@ -474,7 +504,7 @@ class Judge:
         unused: a rule switched off proves nothing."""
         out: list[UnusedSuppression] = []
         for f in self.ctx.files:
-            if "kubeward:" not in f.text:
+            if "kubeward:" not in f.text or is_rendered(f.rel):  # the template's comments count
                 continue
             inline, scopes = self._comments(f)
             for ln, ids in sorted(inline.items()):

@@ -483,21 +483,35 @@ def _values_image(
     ref: ImageRef = parse_image(text)
     if unknown_tag and ref.error is None:
         ref = dataclasses.replace(ref, templated=True)
-    # Point at the most specific value: the tag when the tag is what is wrong, the digest key
-    # when the digest is missing, the repository when only the name is left to judge.
     assert repo_node is not None
-    span = repo_node.span
+    span = image_map_span(node, ref)
+    return ImageUse(
+        ref=ref, span=span, origin="helm-values", where=where, pull_policy=node.get("pullPolicy")
+    )
+
+
+def image_map_span(node: YNode, ref: ImageRef) -> Span:
+    """Where a finding about image `ref`, built from the values image map `node`
+    (`repository`/`tag`/`digest`), points: the most specific value. The tag when the tag is
+    what is wrong, the digest key when the digest is missing, the repository when only the
+    name is left to judge. Also used for images of rendered charts that come from values."""
+    repo_node, tag_node, digest_node = node.get("repository"), node.get("tag"), node.get("digest")
+    span = (repo_node or node).span
     if ref.digest is None:
         mutable = ref.tag in (None, "latest")
         if tag_node is not None and (mutable or digest_node is None):
             span = tag_node.span
         elif digest_node is not None:
             span = digest_node.span
+    digest = _scalar(digest_node) or ""
     if ref.error and digest and not is_valid_digest(digest) and digest_node is not None:
         span = digest_node.span
-    return ImageUse(
-        ref=ref, span=span, origin="helm-values", where=where, pull_policy=node.get("pullPolicy")
-    )
+    return span
+
+
+def is_image_map(node: YNode) -> bool:
+    """A values map that describes an image (`repository` and a tag, digest or registry)."""
+    return node.is_map and _looks_like_image_map("image", node)
 
 
 def _is_image_string_key(key: str) -> bool:
