@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from kubeward.results import Report
+from kubeward.group import all_absorbed
+from kubeward.results import Report, Result
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -28,13 +29,19 @@ def require_shared(*parts: str) -> Path:
 
 
 def rule_hits(report: Report, root: Path, rule: str) -> set[tuple[str, int]]:
-    """Where `rule` fired: (path relative to `root`, line) for each of its results."""
+    """Where `rule` fired: (path relative to `root`, line) for each of its results, and for
+    each finding a grouped result stands for (other uses of one image, kubeward.group)."""
     prefix = root.as_posix().rstrip("/") + "/"
     return {
         (r.span.path.removeprefix(prefix), r.span.start.line)
-        for r in report.results
+        for r in every_result(report)
         if r.rule.id == rule
     }
+
+
+def every_result(report: Report) -> list[Result]:
+    """The reported results and every finding a grouped one absorbed."""
+    return [x for r in report.results for x in (r, *all_absorbed(r))]
 
 
 def sarif_schema() -> dict[str, object]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from kubeward.cluster import ClusterInput
 from kubeward.config import find_config, load_config
 from kubeward.engine import ScanOptions, scan
+from kubeward.group import all_absorbed
 from kubeward.model import runtime
 from kubeward.registry import load_rules
 from kubeward.results import Report
@@ -79,7 +80,8 @@ def _cluster(root: Path) -> ClusterInput:
 def hits(report: Report, root: Path, rule_id: str) -> set[tuple[str, int]]:
     prefix = root.as_posix().rstrip("/") + "/"
     out = set()
-    for r in (*report.results, *report.suppressed):
+    # A grouped result stands for each finding it absorbed (kubeward.group): each is a hit.
+    for r in (*report.results, *(a for x in report.results for a in all_absorbed(x))):
         if r.rule.id == rule_id and not r.suppressed_by:
             path = r.span.path[len(prefix) :] if r.span.path.startswith(prefix) else r.span.path
             out.add((path, r.span.start.line))

@@ -15,7 +15,7 @@ from kubeward.engine import ScanOptions, scan
 from kubeward.model.workflow import expressions, parse_uses, parse_workflow
 from kubeward.parse.yamlnode import load_documents
 from kubeward.source import FileKind, SourceFile
-from tests.conftest import require_shared
+from tests.conftest import every_result, require_shared
 
 WORKFLOW = """\
 on: push
@@ -105,7 +105,7 @@ def test_gitlab_images_and_services_are_judged_by_the_image_rules(tmp_path: Path
             config=Config(), only_rules=["image-not-pinned-by-digest", "image-mutable-tag"], jobs=1
         ),
     )
-    got = sorted((r.rule.id, r.span.start.line, r.span.start.col) for r in report.results)
+    got = sorted((r.rule.id, r.span.start.line, r.span.start.col) for r in every_result(report))
     assert got == [
         ("image-mutable-tag", 7, 13),
         ("image-not-pinned-by-digest", 1, 8),
@@ -184,7 +184,7 @@ def test_github_container_and_service_images_are_judged_by_the_image_rules(tmp_p
         [tmp_path],
         ScanOptions(only_rules=["image-not-pinned-by-digest", "image-mutable-tag"], jobs=1),
     )
-    got = sorted((r.rule.id, r.span.start.line, r.span.start.col) for r in report.results)
+    got = sorted((r.rule.id, r.span.start.line, r.span.start.col) for r in every_result(report))
     assert got == [
         ("image-mutable-tag", 10, 16),
         ("image-not-pinned-by-digest", 5, 16),

@@ -47,3 +47,22 @@ def test_from_finding_points_at_the_from_value_with_the_arg_as_related(tmp_path:
     assert "base image of stage build" in r.message
     (rel,) = r.finding.related
     assert (rel.span.start.line, rel.span.start.col, rel.label) == (1, 10, "ARG BASE default")
+
+
+def test_final_stage_root_says_what_it_knows_of_the_base(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "Dockerfile").write_text("FROM alpine:3.20\nCOPY app /app\n")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "Dockerfile").write_text("FROM ghcr.io/acme/base:1.0.0\nCOPY app /app\n")
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "Dockerfile").write_text("FROM bitnami/nginx:1.25.4\nCOPY app /app\n")
+    report = scan([tmp_path], ScanOptions(only_rules=["dockerfile-final-stage-root"], jobs=1))
+    by_dir = {Path(r.span.path).parent.name: r for r in report.results}
+    assert sorted(by_dir) == ["a", "b"]  # bitnami/nginx sets USER 1001
+    assert by_dir["a"].message.endswith(
+        "and alpine:3.20 runs as root, so the container runs as root"
+    )
+    assert "alpinelinux/docker-alpine" in by_dir["a"].finding.properties["base_user_source"]
+    assert by_dir["b"].message.endswith(
+        "so the container runs as root unless ghcr.io/acme/base:1.0.0 sets a non-root user"
+    )

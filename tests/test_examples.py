@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kubeward.engine import ScanOptions, scan
-from tests.conftest import REPO
+from tests.conftest import REPO, every_result
 
 SHOP = "shop"
 
@@ -51,7 +51,8 @@ def _hits() -> set[tuple[str, int, str]]:
     assert not report.errors, report.errors
     prefix = f"{root.as_posix()}/{SHOP}/"
     return {
-        (r.span.path.removeprefix(prefix), r.span.start.line, r.rule.id) for r in report.results
+        (r.span.path.removeprefix(prefix), r.span.start.line, r.rule.id)
+        for r in every_result(report)
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kubeward.engine import ScanOptions, scan
+from kubeward.registry import Severity
 from kubeward.results import Report
 from tests.conftest import FIXTURES
 
@@ -39,8 +40,22 @@ def test_builtin_cluster_admin_is_known_without_a_definition() -> None:
     alice = next(r for r in report.results if "alice" in r.message)
     assert alice.message == (
         "RoleBinding/shop/alice-admin grants ClusterRole/cluster-admin (every verb on every "
-        "resource (`*` on `*`)) in namespace shop to User alice@example.com"
+        "resource (`*` on `*`)) in namespace shop to User alice@example.com: admin of that "
+        "namespace, not of the cluster"
     )
+    # a RoleBinding reaches its namespace only: high, not critical as cluster-wide
+    assert alice.severity is Severity.HIGH
+    deployer = next(r for r in report.results if "ServiceAccount ci/deployer" in r.message)
+    assert deployer.severity is Severity.CRITICAL
+
+
+def test_namespaced_star_on_star_is_namespace_admin() -> None:
+    report = _run(RULES / "rbac-wildcard", "rbac-wildcard")
+    tenant = next(r for r in report.results if "Role/apps/tenant-admin" in r.message)
+    assert "admin of namespace apps" in tenant.message and "cluster-admin" not in tenant.message
+    assert tenant.severity is Severity.HIGH
+    cluster = [r for r in report.results if "cluster-admin in all but name" in r.message]
+    assert cluster and all(r.severity is Severity.CRITICAL for r in cluster)
 
 
 def test_role_finding_names_who_holds_the_role(tmp_path: Path) -> None:

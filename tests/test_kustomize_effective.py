@@ -7,7 +7,7 @@ from pathlib import Path
 from kubeward.engine import ScanOptions, scan
 from kubeward.model.kustomize import is_pinned_remote, remote_ref
 from kubeward.results import Report
-from tests.conftest import rule_hits
+from tests.conftest import every_result, rule_hits
 
 DIGEST = "sha256:" + "a" * 64
 
@@ -52,7 +52,7 @@ def test_overlay_override_is_judged_at_the_overlay_and_names_the_base(tmp_path: 
     )
     report = _scan(tmp_path)
     assert rule_hits(report, tmp_path, "image-mutable-tag") == {("dev/kustomization.yaml", 5)}
-    [r] = [r for r in report.results if r.rule.id == "image-mutable-tag"]
+    [r] = [r for r in every_result(report) if r.rule.id == "image-mutable-tag"]
     assert "nginx:latest" in r.finding.message and "written nginx:1.25" in r.finding.message
     # The rule itself does not carry related places yet; the ImageUse does (see model test).
 
@@ -84,7 +84,7 @@ def test_pinning_overlay_clears_only_its_own_deployment(tmp_path: Path) -> None:
     )
     report = _scan(tmp_path)
     assert rule_hits(report, tmp_path, "image-mutable-tag") == {("base/deployment.yaml", 10)}
-    [r] = [r for r in report.results if r.rule.id == "image-mutable-tag"]
+    [r] = [r for r in every_result(report) if r.rule.id == "image-mutable-tag"]
     assert "deployed unchanged by dev/kustomization.yaml" in r.finding.message.replace(
         tmp_path.as_posix() + "/", ""
     )

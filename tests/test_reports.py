@@ -11,6 +11,7 @@ import jsonschema
 import pytest
 
 from kubeward.engine import ScanOptions, scan
+from kubeward.group import all_absorbed
 from kubeward.registry import load_rules
 from kubeward.report import Format, render
 from kubeward.results import Report
@@ -46,10 +47,24 @@ def test_golden(fmt: Format) -> None:
 
 def test_report_content() -> None:
     r = _report()
+    # One result per root cause and image: nginx:latest's digest finding stands for its
+    # mutable tag (the digest fixes both) and for its other use, in worker.yaml.
     assert [(x.rule.id, x.span.path, x.span.start.line, x.span.start.col) for x in r.results] == [
-        ("image-mutable-tag", "repo/deploy/app.yaml", 10, 18),
         ("image-not-pinned-by-digest", "repo/deploy/app.yaml", 10, 18),
+        ("image-not-pinned-by-digest", "repo/deploy/worker.yaml", 12, 18),
     ]
+    nginx = r.results[0]
+    assert sorted((a.rule.id, a.span.path, a.span.start.line) for a in all_absorbed(nginx)) == [
+        ("image-mutable-tag", "repo/deploy/app.yaml", 10),
+        ("image-mutable-tag", "repo/deploy/worker.yaml", 10),
+        ("image-not-pinned-by-digest", "repo/deploy/worker.yaml", 10),
+    ]
+    assert [(x.span.path, x.span.start.line) for x in nginx.finding.related] == [
+        ("repo/deploy/app.yaml", 10),
+        ("repo/deploy/worker.yaml", 10),
+    ]
+    assert nginx.finding.properties["same_cause"] == ["image-mutable-tag"]
+    assert nginx.finding.properties["other_uses"] == 1
     assert [(x.rule.id, x.span.start.line, x.suppressed_by) for x in r.suppressed] == [
         ("image-not-pinned-by-digest", 13, "inline"),
     ]
@@ -96,8 +111,9 @@ def test_junit_is_xml_with_failures_and_errors() -> None:
     root = ET.fromstring(render(_report(), Format.JUNIT))
     suite = root.find("testsuite")
     assert suite is not None
-    assert suite.get("failures") == "2" and suite.get("errors") == "1"
+    assert suite.get("failures") == "1" and suite.get("errors") == "1"
     names = [c.get("name") for c in suite.iter("testcase")]
+    # image-mutable-tag passes: its one finding is part of the digest finding (one fix)
     assert names == ["image-mutable-tag", "image-not-pinned-by-digest", "repo/deploy/broken.yaml"]
 
 

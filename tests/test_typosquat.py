@@ -65,6 +65,8 @@ SQUATS = [
     ("quay.io/argoproj/argocb:v2.12.0", "name", "argocd"),
     ("quay.io/jetstack/cert-manager-controler:v1.15.0", "name", "cert-manager-controller"),
     ("ghcr.io/fluxcd/source-controler:v1.4.1", "name", "source-controller"),
+    # a short-word variant under an unknown organisation is still a look-alike
+    ("gitlab-org/gitlab-ee:17.5.1", "name", "gitlab-ce"),
     # Kubernetes components on registry.k8s.io
     ("registry.k8s.io/kube-controllermanager:v1.31.0", "name", "kube-controller-manager"),
     ("registry.k8s.io/kube_scheduler:v1.31.0", "name", "kube-scheduler"),
@@ -121,6 +123,9 @@ LEGITIMATE = [
     "quay.io/quay/busybox:latest",
     "gcr.io/google_samples/gb-frontend:v5",
     "gcr.io/google_containers/kube-apiserver-amd64:v1.12.0",
+    # sibling editions of one known publisher are not look-alikes of each other
+    "gitlab/gitlab-ee:17.5.1-ee.0",
+    "portainer/portainer-ee:2.21.4",
     # generic official names republished by other publishers
     "ghcr.io/linuxserver/nginx:1.26",
     "acme/redis:7.4",

@@ -25,6 +25,7 @@ from kubeward import __version__
 from kubeward.cluster import ClusterInput
 from kubeward.config import Config
 from kubeward.discover import Discovered, discover, display_path
+from kubeward.group import all_absorbed, group_results, image_of_source
 from kubeward.load import DEFAULT_MAX_FILE_SIZE, load_file, reparse
 from kubeward.model.k8s import KubeObject
 from kubeward.registry import (
@@ -499,6 +500,13 @@ class Judge:
         if f is not None:
             report.sources.setdefault(f.rel, f.text)
 
+    def text_at(self, span: Span) -> str:
+        """The text of a scanned file at `span` ('' when unknown)."""
+        f = self.files.get(span.path)
+        if f is None or span.start.offset < 0 or span.end.offset < span.start.offset:
+            return ""
+        return f.text[span.start.offset : span.end.offset]
+
     def unused(self, active: set[str]) -> list[UnusedSuppression]:
         """Suppressions that suppressed nothing. Only rules that ran (`active`) can be judged
         unused: a rule switched off proves nothing."""
@@ -543,6 +551,7 @@ def _apply(
     seen: set[tuple[str, Span, str]] = set()
     filed: dict[tuple[str, str, bool], int] = defaultdict(int)  # (rule, path, suppressed)
     failed: set[str] = set()
+    judged: list[Result] = []
     for rid, finding in hits:
         key = (rid, finding.span, finding.message)
         if key in seen:  # the same finding from two views of one object
@@ -564,6 +573,15 @@ def _apply(
         filed[count_key] += 1
         if filed[count_key] > MAX_FINDINGS_PER_FILE_RULE:
             continue
+        if result.suppressed_by:
+            judge.file(report, result)
+        else:
+            judged.append(result)
+    try:  # one root cause, one result; one image used many times, one result (kubeward.group)
+        judged = group_results(judged, image_of=image_of_source(judge.text_at), roots=report.roots)
+    except Exception as e:  # guarded like the judge: the ungrouped results are reported
+        errors.append(ScanError("<scan>", f"internal error grouping results: {e}"))
+    for result in judged:
         judge.file(report, result)
     for (rid, path, suppressed), n in sorted(filed.items()):
         if n > MAX_FINDINGS_PER_FILE_RULE:
@@ -605,9 +623,10 @@ def check_baseline_target(path: Path) -> None:
 
 def write_baseline(report: Report, path: Path) -> None:
     """Write the baseline; raises ValueError naming the file when it cannot."""
-    entries = [
-        {"rule": r.rule.id, "path": r.span.path, "fingerprint": r.fingerprint}
+    entries = [  # a grouped result stands for each finding it absorbed: all are listed
+        {"rule": x.rule.id, "path": x.span.path, "fingerprint": x.fingerprint}
         for r in report.results
+        for x in (r, *all_absorbed(r))
     ]
     text = json.dumps({"kubeward_baseline": BASELINE_VERSION, "findings": entries}, indent=2)
     try:

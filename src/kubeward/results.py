@@ -19,6 +19,9 @@ class Result:
     severity: Severity
     fingerprint: str
     suppressed_by: str | None = None  # "inline", "annotation", "baseline"
+    # The judged findings this result stands for (same root cause, other uses of one image;
+    # kubeward.group), each with its own fingerprint for the baseline.
+    absorbed: tuple[Result, ...] = ()
 
     @property
     def span(self) -> Span:

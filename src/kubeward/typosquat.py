@@ -15,7 +15,11 @@ The well-known images, their registries and where each list comes from are packa
 What is *not* suspect, by measured choice (see tests/test_typosquat.py): a difference in digits
 only (`mysql8`, `python3`: versions), one edit on names shorter than five characters (`node`
 and `nodes`), a name in a private registry (its owner controls it; a typo there fails to pull),
-and a Docker Hub `library/` name that is not official (nobody can push there).
+a Docker Hub `library/` name that is not official (nobody can push there), and, look-alikes
+being publisher-aware, a sibling image of the same known publisher that differs from a
+well-known one only in a short edition or variant word (`gitlab/gitlab-ee` beside the listed
+`gitlab/gitlab-ce`, `portainer/portainer-ee` beside `portainer/portainer-ce`): only that
+publisher can push under its namespace, and its editions are real images.
 """
 
 from __future__ import annotations
@@ -224,9 +228,12 @@ class Detector:
             return None
         if base not in self.basenames.names:
             near = self.basenames.find(base, min_len=MIN_EDIT_LEN)
-            if near is not None:
-                return Suspect("name", base, near[0], near[1], self.homes[near[0]][0])
-            return None
+            if near is None:
+                return None
+            sibling = f"{host}/{ns}/{near[0]}" in self.known
+            if sibling and org in self.orgs.names and is_variant(base, near[0]):
+                return None  # the publisher's own edition or variant (gitlab-ee, gitlab-ce)
+            return Suspect("name", base, near[0], near[1], self.homes[near[0]][0])
         if (
             public
             and org
@@ -239,6 +246,20 @@ class Detector:
             if all(_host_of(h) != host for h in homes):
                 return Suspect("location", base, f"{host}/{ns}", "", " or ".join(homes[:3]))
         return None
+
+
+MAX_VARIANT_TOKEN = 3
+
+
+def is_variant(name: str, known: str) -> bool:
+    """Whether two names of one publisher differ only in one short separated word, as its
+    editions and variants do (`gitlab-ee`/`gitlab-ce`, `portainer-ee`/`portainer-ce`), not
+    in the product's name (`grafna`, `source-controler`)."""
+    a, b = _SEP_RE.split(name.lower()), _SEP_RE.split(known.lower())
+    if len(a) != len(b) or len(a) < 2:
+        return False
+    diff = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
+    return len(diff) == 1 and max(len(diff[0][0]), len(diff[0][1])) <= MAX_VARIANT_TOKEN
 
 
 def _host_of(familiar: str) -> str:

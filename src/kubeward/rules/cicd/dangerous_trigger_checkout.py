@@ -13,8 +13,19 @@ _HEAD_REF = re.compile(
     r"|github\.event\.pull_request\.merge_commit_sha|github\.event\.workflow_run\.head_(?:sha|branch)"
     r"|github\.event\.pull_request\.number|github\.event\.number"
 )
-_HEAD_RUN = re.compile(
-    r"\bgh\s+pr\s+checkout\b|git\s+fetch\b[^\n]*\bpull/|refs/pull/|git\s+(?:checkout|switch)\s+[^\n]*\$\{\{\s*github\.(?:head_ref|event\.(?:pull_request|workflow_run))"
+# One shell command of a `run:` script: split at newlines, `;`, `&&`, `||` and pipes.
+_COMMAND_SPLIT = re.compile(r"\n|;|&&|\|\|?")
+# A git command that brings code into the work tree, with its arguments.
+_GIT = re.compile(
+    r"^(?:sudo\s+)?git\s+(?:-C\s+\S+\s+|-c\s+\S+\s+)*"
+    r"(fetch|pull|checkout|switch|worktree\s+add|reset|clone)\b(.*)$"
+)
+_GH_PR_CHECKOUT = re.compile(r"^(?:sudo\s+)?gh\s+pr\s+checkout\b")
+# What names the pull request head among a git command's arguments: a `pull/N/head` refspec
+# (`refs/pull/`, `pull/` after a remote) or an expression for the head.
+_HEAD_ARG = re.compile(
+    r"(?:^|[\s:+'\"])(?:refs/)?pull/"
+    r"|\$\{\{\s*github\.(?:head_ref|event\.(?:pull_request|workflow_run)\.head)"
 )
 
 
@@ -34,9 +45,12 @@ def dangerous_trigger_checkout(wf: Workflow) -> Iterator[Finding]:
     context, with a write token and secrets, even for pull requests from forks (`issue_comment`
     for a comment on any pull request: the usual `/ok-to-test` bot). Checking out the PR head
     (`ref: ${{ github.event.pull_request.head.sha }}`,
-    `gh pr checkout`, `refs/pull/N/merge`) and then building or testing it runs the fork's code
-    with those privileges: a "pwn request". A `pull_request_target` workflow that only labels
-    or comments, without the head's code, is not flagged.
+    `gh pr checkout`, `git fetch origin pull/N/head`, `refs/pull/N/merge`) and then building
+    or testing it runs the fork's code with those privileges: a "pwn request". In `run:`
+    scripts only the commands that bring code in are read (`git fetch`, `pull`, `checkout`,
+    `switch`, `reset`, `worktree add`, `clone`, and `gh pr checkout`): `refs/pull/` in an
+    image name, a URL or an `echo` is not a checkout. A `pull_request_target` workflow that
+    only labels or comments, without the head's code, is not flagged.
 
     ## Why it matters
     Any GitHub user can open a pull request; the build scripts, tests and tool configuration
@@ -86,15 +100,20 @@ def _checkout_of_head(
 def _fetch_of_head(
     wf: Workflow, step: Step, *, job: Job, where: str, related: tuple[Related, ...]
 ) -> Iterator[Finding]:
-    """A `run:` script that fetches or checks out the pull request head."""
-    m = _HEAD_RUN.search(step.run_text)
-    if step.run is None or m is None:
+    """A `run:` script with a git command (or `gh pr checkout`) that fetches or checks out the
+    pull request head. Only commands that bring code in count: `refs/pull/` in an image name,
+    a URL or an `echo` is not a checkout."""
+    if step.run is None:
         return
-    span = wf.file.find_span(
-        m.group(0).split("\n")[0],
-        first_line=step.run.start.line,
-        last_line=step.run.end.line,
-    )
-    yield Finding(
-        span, f"job {job.id} fetches the untrusted pull request head {where}", related=related
-    )
+    for command in _COMMAND_SPLIT.split(step.run_text):
+        command = command.strip()
+        git = _GIT.match(command)
+        if not (_GH_PR_CHECKOUT.match(command) or (git and _HEAD_ARG.search(git.group(2)))):
+            continue
+        span = wf.file.find_span(
+            command, first_line=step.run.start.line, last_line=step.run.end.line
+        )
+        yield Finding(
+            span, f"job {job.id} fetches the untrusted pull request head {where}", related=related
+        )
+        return

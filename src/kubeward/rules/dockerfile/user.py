@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
+from functools import lru_cache
+from importlib import resources
 
 from kubeward.model.dockerfile import Dockerfile, Stage, substitute
+from kubeward.model.image import ImageRef
 from kubeward.parse.dockerfile import Instruction
 from kubeward.parse.yamlnode import is_templated
 from kubeward.registry import Finding, Layer, Severity, rule
 
 _ROOT = frozenset({"root", "0", "containeradministrator"})
 _NONROOT_BASE_RE = re.compile(r"(?i)nonroot|non-root|rootless")
+
+
+@lru_cache(maxsize=1)
+def _base_users() -> dict[str, dict[str, str]]:
+    f = resources.files("kubeward").joinpath("data", "base_image_users.json")
+    entries: list[dict[str, str]] = json.loads(f.read_text("utf-8"))["images"]
+    return {e["name"]: e for e in entries}
+
+
+def base_user(ref: ImageRef) -> dict[str, str] | None:
+    """The checked default user of a well-known base image (`user`, `source`), else None."""
+    if not ref.is_resolved:
+        return None
+    return _base_users().get(f"{ref.registry.lower()}/{ref.repository}")
 
 
 def _last_user(df: Dockerfile, stage: Stage) -> tuple[Stage, Instruction] | None:
@@ -48,9 +66,16 @@ def _root_stage_base(df: Dockerfile, stage: Stage) -> Stage:
 def final_stage_root(df: Dockerfile) -> Iterator[Finding]:
     """The image's final stage runs as root: no `USER`, or `USER root`/`0`/`0:0`.
 
-    Follows `FROM <earlier stage>` to the `USER` that stage inherits. Base images whose tag or
-    name says they run unprivileged (`distroless/static:nonroot`) are trusted to set a user.
-    `USER` with a variable that has no literal default is not judged.
+    Follows `FROM <earlier stage>` to the `USER` that stage inherits. With no `USER` at all,
+    the container runs as the base image's user, which the Dockerfile does not show: base
+    images whose tag or name says they run unprivileged (`distroless/static:nonroot`) are
+    trusted to set a user, and a small table shipped with kubeward
+    (`data/base_image_users.json`) gives the default user of well-known bases, each entry with
+    the place in the image's official repository it was read from (`haproxy`,
+    `nginxinc/nginx-unprivileged` and `bitnami/nginx` set a non-root user and pass; `alpine`,
+    `debian`, `busybox`, `python`, `php`, `ruby` run as root). For any other base the finding
+    says the container runs as root *unless* the base sets a user. `USER` with a variable
+    that has no literal default is not judged.
 
     ## Why it matters
     A process running as root in the container turns any code-execution bug, or a compromised
@@ -81,9 +106,19 @@ def final_stage_root(df: Dockerfile) -> Iterator[Finding]:
             return
         if base.base_image is not None and _NONROOT_BASE_RE.search(base.base_image.text):
             return
+        known = base_user(base.base_image) if base.base_image is not None else None
+        if known is not None and known["user"] not in _ROOT:
+            return  # the base sets an unprivileged user, which the stage keeps
+        if base.base_kind == "scratch":
+            why = "and scratch has no user, so the container runs as root (uid 0)"
+        elif known is not None:
+            why = f"and {base.base_text} runs as {known['user']}, so the container runs as root"
+        else:
+            why = f"so the container runs as root unless {base.base_text} sets a non-root user"
         yield Finding(
             f.find_span(final.base_text, first_line=final.from_instr.start_line),
-            f"the final stage (FROM {final.base_text}) sets no USER, so the container runs as root",
+            f"the final stage (FROM {final.base_text}) sets no USER, {why}",
+            properties={"base_user_source": known["source"]} if known is not None else {},
         )
         return
     _, ins = found

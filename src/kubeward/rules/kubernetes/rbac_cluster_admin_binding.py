@@ -30,7 +30,8 @@ def rbac_cluster_admin_binding(b: Binding, ctx: RuleContext) -> Iterator[Finding
     `matchExpressions`). One finding per
     subject, naming the binding, the role and the scope; the API server's own `system:` users
     and groups (such as `system:masters`) are exempt, the broad groups
-    (`system:authenticated`...) are not.
+    (`system:authenticated`...) are not. Critical for a ClusterRoleBinding; a RoleBinding
+    grants the role in its own namespace only (namespace admin), and is reported as high.
 
     ## Why it matters
     Every pod running as the subject, and every image those pods run, owns the whole cluster:
@@ -48,11 +49,15 @@ def rbac_cluster_admin_binding(b: Binding, ctx: RuleContext) -> Iterator[Finding
     if not is_admin and not (role is not None and role.has_star_on_star()):
         return
     what = granted(b, role)
+    # A RoleBinding grants the role's rules in its own namespace only: admin of that
+    # namespace (still high), not of the cluster (critical).
+    scoped = "" if b.cluster else ": admin of that namespace, not of the cluster"
     for s in b.subjects:
         if is_system(s):
             continue
         yield Finding(
             s.span,
-            f"{b.display} grants {what} {b.scope} to {b.who(s)}",
+            f"{b.display} grants {what} {b.scope} to {b.who(s)}{scoped}",
             related=binding_related(b, role),
+            severity=None if b.cluster else Severity.HIGH,
         )

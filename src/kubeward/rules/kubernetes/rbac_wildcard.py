@@ -22,8 +22,10 @@ def rbac_wildcard(role: Role, ctx: RuleContext) -> Iterator[Finding]:
 
     A wildcard grants everything that exists now and everything added later: new resource
     types, subresources and verbs such as `escalate`, `bind` and `impersonate` come with it.
-    One finding per policy rule, on its first `*`; critical when the rule holds `*` verbs on
-    `*` resources in `*` groups.
+    One finding per policy rule, on its first `*`; critical when a ClusterRole's rule holds
+    `*` verbs on `*` resources in `*` groups (cluster-admin in all but name). The same rule in
+    a namespaced Role is admin of that namespace, not of the cluster: reported at the rule's
+    severity (high), and said so.
 
     ## Why it matters
     A workload whose service account holds a wildcard role turns one compromised image into
@@ -56,13 +58,21 @@ def rbac_wildcard(role: Role, ctx: RuleContext) -> Iterator[Finding]:
         first = min(stars, key=lambda s: s[1].node.start.offset)
         fields = list(dict.fromkeys(f for f, _ in stars))
         everything = {"verbs", "resources", "apiGroups"} <= set(fields) and not r.resource_names
-        what = " (`*` on `*` in every group: cluster-admin in all but name)" if everything else ""
+        if everything and role.cluster:
+            what = " (`*` on `*` in every group: cluster-admin in all but name)"
+            severity: Severity | None = Severity.CRITICAL
+        elif everything:  # a Role reaches its own namespace only: admin of that namespace
+            ns = role.obj.namespace or "its namespace"
+            what, severity = f" (`*` on `*` in every group: admin of namespace {ns})", None
+        else:
+            what, severity = "", None
         yield Finding(
             first[1].node.span,
             f"{role.display} uses a wildcard in {', '.join(fields)}"
             f"{what or ': ' + _grant(r)}{tail}",
             related=related,
-            severity=Severity.CRITICAL if everything else None,
+            severity=severity,
+            properties={"role": role.display, "star_on_star": everything},
         )
 
 
