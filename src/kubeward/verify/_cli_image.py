@@ -38,6 +38,7 @@ _SCAN_OPTION_DESTS = (
     "slsa_ref",
     "attestation",
     "insecure_registry",
+    "registry_config",
 )
 
 
@@ -94,6 +95,13 @@ def add_policy_arguments(p: argparse._ActionsContainer) -> None:
         help="reach this loopback registry over plain HTTP",
     )
     p.add_argument("--registry-timeout", type=float, default=10.0, help="seconds per request")
+    p.add_argument(
+        "--registry-config",
+        type=Path,
+        metavar="FILE",
+        help="Docker config.json (or its directory) with registry logins and credential "
+        "helpers (default: $DOCKER_CONFIG/config.json, else ~/.docker/config.json)",
+    )
 
 
 def add_scan_arguments(parser: argparse.ArgumentParser) -> None:
@@ -163,8 +171,16 @@ def inputs_from_args(args: argparse.Namespace) -> VerifyInputs:
         ca_file=args.registry_ca,
         insecure=frozenset(args.insecure_registry),
         timeout=args.registry_timeout,
+        docker_config=args.registry_config,
     )
     RegistryClient(registry)  # refuses plain HTTP to a registry that is not loopback
+    if args.registry_config is not None:
+        from kubeward.verify._docker_config import CredentialError, DockerConfig
+
+        try:  # a named file that is missing or not JSON is a usage error, found up front
+            DockerConfig.load(args.registry_config)
+        except CredentialError as exc:
+            raise InputError(f"--registry-config: {exc.reason}") from exc
     return VerifyInputs(policy, trust, registry)
 
 
