@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from kubeward.verify import _docker_config
 from kubeward.verify.registry import (
@@ -21,8 +25,11 @@ from kubeward.verify.registry import (
     RegistryError,
     RegistryOptions,
 )
+from tests.conftest import REPO
 from tests.verify._registry_fixture import Registry
 from tests.verify.test_registry_verify import push_config_image, pusher
+
+HANG_GUARD = 120
 
 
 def write_helper(bin_dir: Path, name: str, body: str) -> Path:
@@ -224,3 +231,59 @@ def test_credentials_are_looked_up_once_per_registry(
     assert c.get_manifest(ref) is not None
     assert c.with_deadline(60).get_manifest(ref) is not None
     assert counter.read_text().splitlines() == ["run"]
+
+
+# --- through the command line --------------------------------------------------------------
+
+
+def _public_key(tmp_path: Path) -> Path:
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    path = tmp_path / "cosign.pub"
+    path.write_bytes(
+        key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return path
+
+
+def _kubeward(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kubeward", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=HANG_GUARD,
+        check=False,
+    )
+
+
+def test_verify_cli_with_registry_config(
+    registry: Registry, image: str, bin_dir: Path, tmp_path: Path
+) -> None:
+    """With the helper's login the unsigned image is checked and fails (exit 1); without
+    a login it cannot be checked (exit 4); a --registry-config that is missing is usage."""
+    write_helper(bin_dir, "test", answering(registry))
+    config = docker_config(tmp_path / "docker", {"credsStore": "test"})
+    empty = docker_config(tmp_path / "empty", {})
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "PYTHONPATH": str(REPO / "src"),
+    }
+    common = ["verify", image, "--key", str(_public_key(tmp_path))]
+    common += ["--registry-ca", str(registry.ca_file), "-f", "json"]
+    checked = _kubeward(*common, "--registry-config", str(config), env=env)
+    assert checked.returncode == 1, checked.stderr
+    (result,) = json.loads(checked.stdout)["results"]
+    assert result["verdict"] == "fail"
+    assert result["digest"] == manifest_digest(registry, config)
+    unchecked = _kubeward(*common, "--registry-config", str(empty), env=env)
+    assert unchecked.returncode == 4, unchecked.stderr
+    (result,) = json.loads(unchecked.stdout)["results"]
+    assert result["verdict"] == "error"
+    assert any("no credentials found" in r for r in result["reasons"]), result
+    missing = _kubeward(*common, "--registry-config", str(tmp_path / "nope.json"), env=env)
+    assert missing.returncode == 2
+    assert "--registry-config" in missing.stderr and "no such Docker config" in missing.stderr
+    assert "Traceback" not in checked.stderr + unchecked.stderr + missing.stderr
