@@ -161,3 +161,28 @@ def test_type_is_attestation(registry: Registry, unsigned: str, key: Path) -> No
     assert any("spdx" in r for r in runs["--type"]), runs
     plain = kubeward("verify", unsigned, *base(registry, key), "-f", "json")
     assert json.loads(plain.stdout)["results"][0]["reasons"] != runs["--type"]
+
+
+def test_scan_and_verify_sarif_have_their_own_code_scanning_category(
+    registry: Registry, unsigned: str, key: Path, tmp_path: Path
+) -> None:
+    """GitHub takes the category from `automationDetails.id` up to its last `/`; the two
+    uploads for one commit must differ there, or the second replaces the first."""
+    (tmp_path / "deploy.yaml").write_text(
+        f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\nspec:\n"
+        f"  containers:\n    - name: a\n      image: {unsigned}\n"
+    )
+    scan_out, verify_out = tmp_path / "scan.sarif", tmp_path / "verify.sarif"
+    scanned = kubeward("scan", str(tmp_path / "deploy.yaml"), "-f", f"sarif={scan_out}")
+    assert scanned.returncode in (0, 1), scanned.stderr
+    verified = kubeward("verify", unsigned, *base(registry, key), "-f", f"sarif={verify_out}")
+    assert verified.returncode == 1, verified.stderr
+    ids = []
+    for path in (scan_out, verify_out):
+        doc = json.loads(path.read_text())
+        jsonschema.validate(doc, sarif_schema())
+        (run,) = doc["runs"]
+        ids.append(run["automationDetails"]["id"])
+    assert ids == ["kubeward/scan/", "kubeward/verify/"]
+    categories = {i.rpartition("/")[0] for i in ids}
+    assert categories == {"kubeward/scan", "kubeward/verify"}
