@@ -18,6 +18,9 @@ SARIF_SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 )
 INFORMATION_URI = "https://github.com/kubeward/kubeward"
+AUTOMATION_ID = "kubeward/scan/"
+"""`runs[].automationDetails.id`: GitHub code scanning's category is what precedes the last
+`/`, so scan and verify uploads for one commit do not replace each other."""
 
 _LEVEL = {
     Severity.CRITICAL: "error",
@@ -149,6 +152,7 @@ def report_sarif(report: Report) -> dict[str, Any]:
         "results": [_result(r, index) for r in (*report.results, *report.suppressed)],
         "columnKind": "unicodeCodePoints",
         "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "The scanned root"}}},
+        "automationDetails": {"id": AUTOMATION_ID},
     }
     if report.sections:
         run["properties"] = {

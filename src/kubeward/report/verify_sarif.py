@@ -2,7 +2,8 @@
 
 One result per image checked, `kind` pass or fail for rule `image-signature-unverified`, at a
 logical location naming the image, with the JSON object of the image in its properties. Images
-that could not be checked are tool execution notifications.
+that could not be checked are tool execution notifications. `automationDetails.id` is
+`kubeward/verify/`, so GitHub files it under its own category, apart from the scan's.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from kubeward.report.verify_json import verdict_dict
 from kubeward.verify.image import Verdict, VerificationReport
 
 RULE_ID = "image-signature-unverified"
+AUTOMATION_ID = "kubeward/verify/"
+"""Category `kubeward/verify` in GitHub code scanning, beside the scan's `kubeward/scan`."""
 
 
 def report_sarif(report: VerificationReport) -> dict[str, Any]:
@@ -65,6 +68,7 @@ def report_sarif(report: VerificationReport) -> dict[str, Any]:
             }
         ],
         "results": results,
+        "automationDetails": {"id": AUTOMATION_ID},
         "properties": {
             "policy": {"source": report.policy_source, "digest": report.policy_digest},
             "trust": {"source": report.trust_source, "digest": report.trust_digest},

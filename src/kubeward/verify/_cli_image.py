@@ -17,11 +17,15 @@ from kubeward.verify._errors import InputError, VerificationError
 
 if TYPE_CHECKING:
     from kubeward.verify._inputs import PolicySet, Trust
-    from kubeward.verify.image import VerificationReport
+    from kubeward.verify.image import ImageVerdict, VerificationReport
     from kubeward.verify.registry import RegistryOptions
     from kubeward.verify.scan_hook import VerifyImagesStage
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_UNCHECKED = 0, 1, 2, 3, 4
+"""`kubeward verify` exit codes: 0 every image passed; 1 at least one image was checked and
+failed; 4 none failed but at least one could not be checked (registry unreachable or refusing,
+deadline passed, malformed registry answers: an ERROR verdict, where retrying may help);
+2 usage; 3 internal error. A FAIL outranks an ERROR: a known failure is the answer to act on."""
 
 # Options of `add_policy_arguments` that only mean something with `scan --verify-images`.
 _SCAN_OPTION_DESTS = (
@@ -38,6 +42,7 @@ _SCAN_OPTION_DESTS = (
     "slsa_ref",
     "attestation",
     "insecure_registry",
+    "registry_config",
 )
 
 
@@ -61,7 +66,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("images", nargs="+", metavar="IMAGE")
     add_policy_arguments(p)
-    p.add_argument("--format", choices=[f.value for f in OutputFormat], default="text")
+    p.add_argument(
+        "-f",
+        "--format",
+        action="append",
+        default=[],
+        metavar="FORMAT[=FILE]",
+        help="text, json or sarif; repeat for several; FORMAT=FILE writes a file",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="file for the next --format given without =FILE ('-' is stdout)",
+    )
     p.set_defaults(func=run)
 
 
@@ -74,11 +94,13 @@ def add_policy_arguments(p: argparse._ActionsContainer) -> None:
     p.add_argument("--certificate-oidc-issuer-regexp")
     p.add_argument(
         "--attestation",
+        "--type",
+        dest="attestation",
         action="append",
         default=[],
         metavar="TYPE",
         help="require an attestation: slsaprovenance, slsaprovenance1, cyclonedx, spdx, vuln, "
-        "custom or a predicate-type URI (repeatable)",
+        "custom or a predicate-type URI (repeatable; --type as in cosign verify-attestation)",
     )
     p.add_argument("--slsa-builder-id", help="SLSA provenance must name this builder")
     p.add_argument("--slsa-source-repo", help="SLSA provenance source, e.g. github.com/o/r")
@@ -94,6 +116,13 @@ def add_policy_arguments(p: argparse._ActionsContainer) -> None:
         help="reach this loopback registry over plain HTTP",
     )
     p.add_argument("--registry-timeout", type=float, default=10.0, help="seconds per request")
+    p.add_argument(
+        "--registry-config",
+        type=Path,
+        metavar="FILE",
+        help="Docker config.json (or its directory) with registry logins and credential "
+        "helpers (default: $DOCKER_CONFIG/config.json, else ~/.docker/config.json)",
+    )
 
 
 def add_scan_arguments(parser: argparse.ArgumentParser) -> None:
@@ -163,8 +192,16 @@ def inputs_from_args(args: argparse.Namespace) -> VerifyInputs:
         ca_file=args.registry_ca,
         insecure=frozenset(args.insecure_registry),
         timeout=args.registry_timeout,
+        docker_config=args.registry_config,
     )
     RegistryClient(registry)  # refuses plain HTTP to a registry that is not loopback
+    if args.registry_config is not None:
+        from kubeward.verify._docker_config import CredentialError, DockerConfig
+
+        try:  # a named file that is missing or not JSON is a usage error, found up front
+            DockerConfig.load(args.registry_config)
+        except CredentialError as exc:
+            raise InputError(f"--registry-config: {exc.reason}") from exc
     return VerifyInputs(policy, trust, registry)
 
 
@@ -210,24 +247,74 @@ def render(report: VerificationReport, fmt: OutputFormat) -> str:
     assert_never(fmt)
 
 
+def outputs_from_args(formats: list[str], outputs: list[str]) -> list[tuple[OutputFormat, str]]:
+    """(format, target) pairs as `scan` reads them: `-f FORMAT=FILE`, or `-f FORMAT` taking
+    the next `-o FILE` (stdout `-` without one). Raises `InputError` for an unknown format,
+    a `-o` left over, or two formats on stdout."""
+    names = ", ".join(f.value for f in OutputFormat)
+    left = list(outputs)
+    pairs = []
+    for spec in formats or ["text"]:
+        name, _, path = spec.partition("=")
+        try:
+            fmt = OutputFormat(name.strip().lower())
+        except ValueError:
+            raise InputError(f"unknown format {name!r} ({names})") from None
+        pairs.append((fmt, path or (left.pop(0) if left else "-")))
+    if left:
+        raise InputError("more --output than --format options without a file")
+    if sum(target == "-" for _, target in pairs) > 1:
+        raise InputError("several formats to stdout: give all but one a file (FORMAT=FILE)")
+    return pairs
+
+
+def _check_images(images: list[str]) -> None:
+    """An argument that is not an image reference is a usage error, not an unchecked image."""
+    from kubeward.model.image import parse_image
+
+    for text in images:
+        parsed = parse_image(text)
+        if parsed.error is not None or parsed.templated:
+            reason = parsed.error or "a template"
+            raise InputError(f"{text!r} is not a valid image reference: {reason}")
+
+
+def exit_code(verdicts: tuple[ImageVerdict, ...]) -> int:
+    """See `EXIT_UNCHECKED`."""
+    from kubeward.verify.image import Verdict
+
+    if any(v.verdict is Verdict.FAIL for v in verdicts):
+        return EXIT_FAILED
+    if any(v.verdict is Verdict.ERROR for v in verdicts):
+        return EXIT_UNCHECKED
+    return EXIT_OK
+
+
 def run(args: argparse.Namespace) -> int:
     from kubeward import __version__
     from kubeward.verify.image import VerificationReport, verify_image
     from kubeward.verify.registry import RegistryClient
 
     try:
+        outputs = outputs_from_args(args.format, args.output)
+        _check_images(args.images)
         inputs = inputs_from_args(args)
         client = RegistryClient(inputs.registry)
+    except VerificationError as exc:
+        print(f"kubeward verify: {exc.reason}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
         verdicts = tuple(
             verify_image(image, inputs.policy, client=client, trust=inputs.trust)
             for image in args.images
         )
-    except VerificationError as exc:
-        print(f"kubeward verify: {exc.reason}", file=sys.stderr)
-        return EXIT_USAGE
-    except Exception as exc:  # never a traceback for the user
-        print(f"kubeward verify: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    except Exception as exc:  # a bug of ours (verify_image turns failures into verdicts)
+        print(
+            f"kubeward verify: internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug in kubeward; please report it.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
     report = VerificationReport(
         verdicts=verdicts,
         version=__version__,
@@ -236,5 +323,15 @@ def run(args: argparse.Namespace) -> int:
         trust_source=inputs.trust.source,
         trust_digest=inputs.trust.digest,
     )
-    print(render(report, OutputFormat(args.format)), end="")
-    return EXIT_OK if all(v.passed for v in verdicts) else EXIT_FAILED
+    for fmt, target in outputs:
+        text = render(report, fmt)
+        if target == "-":
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            continue
+        try:
+            Path(target).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            print(f"kubeward verify: cannot write {target}: {exc.strerror}", file=sys.stderr)
+            return EXIT_USAGE
+    return exit_code(verdicts)

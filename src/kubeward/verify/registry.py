@@ -15,7 +15,6 @@ import hashlib
 import http.client
 import ipaddress
 import json
-import os
 import re
 import socket
 import ssl
@@ -29,6 +28,7 @@ from typing import Any
 
 from kubeward import __version__
 from kubeward.model.image import ImageRef as ImageRef
+from kubeward.verify._docker_config import IDENTITY_TOKEN_USER, CredentialError, DockerConfig
 from kubeward.verify._errors import InputError, VerificationError
 from kubeward.verify._json import load_json
 
@@ -114,33 +114,19 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def docker_config_credentials(registry: str) -> tuple[str, str] | None:
-    """Credentials for `registry` from `$DOCKER_CONFIG/config.json` or ~/.docker/config.json."""
-    directory = os.environ.get("DOCKER_CONFIG")
-    path = Path(directory) / "config.json" if directory else Path.home() / ".docker/config.json"
+def docker_config_credentials(
+    registry: str, *, config: Path | None = None
+) -> tuple[str, str] | None:
+    """Credentials for `registry` from the Docker config file (`config`, else
+    `$DOCKER_CONFIG/config.json` or ~/.docker/config.json), through its credential helpers
+    (`credHelpers`, `credsStore`) when it names them; see `kubeward.verify._docker_config`.
+
+    None means anonymous. A username of `IDENTITY_TOKEN_USER` means an identity token.
+    Raises `RegistryError` when the config or a helper fails."""
     try:
-        doc = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    auths = doc.get("auths") if isinstance(doc, dict) else None
-    if not isinstance(auths, dict):
-        return None
-    keys = [registry, f"https://{registry}", f"http://{registry}"]
-    if registry in ("docker.io", _DOCKER_HUB):
-        keys.append("https://index.docker.io/v1/")
-    for key in keys:
-        entry = auths.get(key) or auths.get(key + "/")
-        if not isinstance(entry, dict):
-            continue
-        if isinstance(entry.get("auth"), str):
-            try:
-                user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
-            except (ValueError, UnicodeDecodeError):
-                continue
-            return user, password
-        if isinstance(entry.get("username"), str):
-            return entry["username"], str(entry.get("password", ""))
-    return None
+        return DockerConfig.load(config).credentials(registry)
+    except CredentialError as exc:
+        raise RegistryError(f"{registry}: {exc.reason}") from exc
 
 
 @dataclass(frozen=True)
@@ -160,6 +146,10 @@ class RegistryOptions:
     """Seconds everything one image needs may take (see `RegistryClient.with_deadline`)."""
     credentials: tuple[str, str] | None = None
     """Explicit credentials; otherwise the Docker config file is consulted."""
+    docker_config: Path | None = None
+    """The Docker config file (or a directory holding `config.json`) to take logins and
+    credential helpers from (`--registry-config`); None: `$DOCKER_CONFIG`, then
+    `~/.docker/config.json`. Always the user's file, never one from a scanned repository."""
 
 
 @dataclass(frozen=True)
@@ -245,6 +235,8 @@ class RegistryClient:
     deadline: Deadline | None = None
     _tokens: dict[tuple[str, str], str] = field(default_factory=dict)
     _basic: set[str] = field(default_factory=set)
+    _logins: dict[str, tuple[str, str] | None] = field(default_factory=dict)
+    """Credentials by registry, looked up once (a credential helper is a process run)."""
     _context: ssl.SSLContext | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -275,7 +267,13 @@ class RegistryClient:
         return f"{scheme}://{host}"
 
     def _credentials(self, registry: str) -> tuple[str, str] | None:
-        return self.options.credentials or docker_config_credentials(registry)
+        if self.options.credentials is not None:
+            return self.options.credentials
+        if registry not in self._logins:
+            self._logins[registry] = docker_config_credentials(
+                registry, config=self.options.docker_config
+            )
+        return self._logins[registry]
 
     def _send(
         self,
@@ -433,8 +431,28 @@ class RegistryClient:
         query = {"service": params.get("service", ""), "scope": params.get("scope", scope)}
         url = realm + ("&" if "?" in realm else "?") + urllib.parse.urlencode(query)
         creds = self._credentials(registry)
-        auth = {"Authorization": _basic_header(creds)} if creds is not None else {}
-        status, _, body = self._send("GET", url, headers=auth, data=None, limit=1024 * 1024)
+        if creds is not None and creds[0] == IDENTITY_TOKEN_USER:
+            # An identity token is an OAuth2 refresh token: the distribution spec's POST form
+            # (https://distribution.github.io/distribution/spec/auth/oauth/), as
+            # go-containerregistry sends it.
+            form = urllib.parse.urlencode(
+                {
+                    **query,
+                    "grant_type": "refresh_token",
+                    "refresh_token": creds[1],
+                    "client_id": "kubeward",
+                }
+            ).encode()
+            status, _, body = self._send(
+                "POST",
+                realm,
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+                data=form,
+                limit=1024 * 1024,
+            )
+        else:
+            auth = {"Authorization": _basic_header(creds)} if creds is not None else {}
+            status, _, body = self._send("GET", url, headers=auth, data=None, limit=1024 * 1024)
         if status != 200:
             raise RegistryError(f"{registry}: token service answered {status}", status=status)
         try:
@@ -479,10 +497,17 @@ class RegistryClient:
         if challenge.lower().startswith("bearer"):
             self._tokens[(registry, scope)] = self._token(registry, challenge, scope)
         elif challenge.lower().startswith("basic"):
-            if self._credentials(registry) is None:
+            creds = self._credentials(registry)
+            if creds is None:
                 raise RegistryError(
                     f"{registry}: authentication required and no credentials found "
-                    "(docker login, or DOCKER_CONFIG)",
+                    "(docker login, DOCKER_CONFIG or --registry-config)",
+                    status=401,
+                )
+            if creds[0] == IDENTITY_TOKEN_USER:
+                raise RegistryError(
+                    f"{registry}: asks for basic auth, but the credentials found are an "
+                    "identity token (only a bearer token service takes one)",
                     status=401,
                 )
             self._basic.add(registry)
