@@ -35,6 +35,7 @@ from kubeward.gate.model import ImageVerifier
 from kubeward.gate.review import (
     BadRequest,
     admission_response,
+    digest_patch,
     image_review_response,
     parse_admission_review,
     parse_image_review,
@@ -203,7 +204,7 @@ class GateApp:
             allowed=decision.allowed,
             message=decision.message,
             warnings=decision.warnings,
-            patch=[{"op": "replace", "path": p, "value": v} for p, v in decision.pins.items()],
+            patch=digest_patch(decision.pins),
             audit=decision.audit,
         )
 
