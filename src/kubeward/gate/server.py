@@ -153,15 +153,14 @@ class GateApp:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 # Loading runs in the background: /healthz answers at once, /readyz when done.
-                self._start = asyncio.ensure_future(self._load())
+                self._start = asyncio.ensure_future(self.gate.start())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self._start is not None:
+                    self._start.cancel()
                 await self.gate.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-
-    async def _load(self) -> None:
-        await self.gate.start()
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path, method = scope["path"], scope["method"]
