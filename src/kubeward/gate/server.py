@@ -56,7 +56,8 @@ class CertificateReloader:
     At each handshake (the SNI callback runs for every ClientHello, with or without a server
     name) the files' modification times are compared, at most once a second; when they
     changed and the new pair loads, new connections get a context with it. A pair that does
-    not load (half-written during rotation) keeps the old one until the next change.
+    not load (half-written during rotation) keeps the old one in use and is tried again each
+    second until it loads; the failure is reported once per change.
     """
 
     def __init__(self, cert_file: Path, key_file: Path, *, check_every: float = 1.0) -> None:
@@ -67,6 +68,7 @@ class CertificateReloader:
         self.current = self._context(callback=False)
         self.outer = self._context(callback=True)
         self._checked = time.monotonic()
+        self._failed: tuple[int, int] | None = None
         self.reloads = 0
 
     def _mtimes(self) -> tuple[int, int]:
@@ -86,6 +88,7 @@ class CertificateReloader:
         if now - self._checked >= self._check_every:
             with self._lock:
                 self._checked = now
+                stamp: tuple[int, int] | None = None
                 try:
                     stamp = self._mtimes()
                     if stamp != self._stamp:
@@ -93,7 +96,9 @@ class CertificateReloader:
                         self._stamp = stamp
                         self.reloads += 1
                 except (OSError, ssl.SSLError) as exc:
-                    print(f"kubeward gate: certificate not reloaded: {exc}", file=sys.stderr)
+                    if stamp != self._failed:
+                        self._failed = stamp
+                        print(f"kubeward gate: certificate not reloaded: {exc}", file=sys.stderr)
         sock.context = self.current
 
 
