@@ -69,6 +69,48 @@ def test_scan_of_the_chart_is_clean_at_medium_and_above(
     capsys.readouterr()
 
 
+VARIANTS = {
+    "defaults": {},
+    "cert-manager, HPA, Redis": {
+        "certManager": {"enabled": True, "issuerRef": {"name": "ca", "kind": "ClusterIssuer"}},
+        "hpa": {
+            "enabled": True,
+            "minReplicas": 3,
+            "maxReplicas": 6,
+            "targetCPUUtilizationPercentage": 70,
+        },
+        "cache": {"allowTTLSeconds": 300, "denyTTLSeconds": 30, "redis": "redis://redis:6379/0"},
+        "ledger": {"redis": "redis://redis:6379/0", "stream": "kubeward:ledger"},
+        "registry": {"timeoutSeconds": 3, "credentialsSecret": "pull", "ca": ""},
+    },
+}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_scan_of_the_rendered_chart_is_clean_at_medium_and_above(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], variant: str
+) -> None:
+    """As `helm template` output is scanned: the rendered text, comments kept."""
+    renderer = Renderer(
+        CHART, _values(**VARIANTS[variant]), name="kubeward-gate", namespace="kubeward-gate"
+    )
+    tree = tmp_path / "rendered"
+    tree.mkdir()
+    (tree / "manifests.yaml").write_text(
+        "\n---\n".join(
+            renderer.render(p.read_text()) for p in sorted((CHART / "templates").glob("*.yaml"))
+        )
+    )
+    (tree / "policy.yaml").write_text((CHART / "policies" / "default.yaml").read_text())
+    report = tmp_path / "report.json"
+    assert main(["scan", str(tree), "--fail-on", "medium", "-f", f"json={report}"]) == 0
+    doc = json.loads(report.read_text())
+    assert [f["rule"] for f in doc["findings"] if f["severity"] not in ("low", "info")] == []
+    # Both webhooks exempt kube-system and the gate's own namespace, on purpose (said there).
+    assert [s["rule"] for s in doc["suppressed"]] == ["policy-webhook-fails-open"] * 2
+    capsys.readouterr()
+
+
 def test_chart_objects() -> None:
     objects = _render(_values())
     deployment = objects["Deployment/kubeward-gate"]["spec"]

@@ -49,6 +49,26 @@ def test_configuration_errors(
     assert "Traceback" not in err
 
 
+def test_unusable_certificates_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = {"policies": [str(CHART_POLICY)], "listen": {"host": "127.0.0.1", "port": 1}}
+    config = tmp_path / "gate.yaml"
+    config.write_text(json.dumps({**base, "tls": {"certFile": "nope.pem", "keyFile": "nope.key"}}))
+    assert main(["gate", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("kubeward gate: cannot read ") and "nope.pem" in err
+    assert len(err.splitlines()) == 1
+    (tmp_path / "bad.pem").write_text("not a certificate")
+    config.write_text(json.dumps({**base, "tls": {"certFile": "bad.pem", "keyFile": "bad.pem"}}))
+    assert main(["gate", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "are not a PEM certificate and its key" in err and len(err.splitlines()) == 1
+    config.write_text(json.dumps(base))
+    assert main(["gate", "--config", str(config)]) == 2
+    assert "tls.certFile and tls.keyFile are required" in capsys.readouterr().err
+
+
 def test_check_loads_the_chart_default_policy(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -103,8 +103,16 @@ def test_unsigned_and_tampered_are_denied_naming_the_container(
             }
         },
     }
+    # The signed init container's verdict is in the cache: that hit must not stand for the
+    # other containers, each judged in its own right.
+    assert api.post("/validate", admission(pod(world.image("app/signed:1.0"))))["response"][
+        "allowed"
+    ]
+    hits = 'kubeward_gate_cache_lookups_total{result="hit"}'
+    before = api.metrics().get(hits, 0)
     review = admission(deployment)
     response = api.post("/validate", review)["response"]
+    assert api.metrics()[hits] == before + 1
     assert response["uid"] == review["request"]["uid"]
     assert response["allowed"] is False and response["status"]["code"] == 403
     message = response["status"]["message"]

@@ -14,6 +14,7 @@ import pytest
 from kubeward.gate.review import (
     BadRequest,
     admission_response,
+    digest_patch,
     image_review_response,
     parse_admission_review,
     parse_image_review,
@@ -170,11 +171,7 @@ def test_patch_pins_digests_keeping_the_tag() -> None:
     obj = _wrap("CronJob", POD_SPEC, {})
     request = parse_admission_review(review(obj))
     pins = {c.pointer: pin(c.image, DIGEST) for c in request.containers if "@" not in c.image}
-    doc = admission_response(
-        request.uid,
-        allowed=True,
-        patch=[{"op": "replace", "path": p, "value": v} for p, v in pins.items()],
-    )
+    doc = admission_response(request.uid, allowed=True, patch=digest_patch(pins))
     response = doc["response"]
     assert response["uid"] == request.uid and response["patchType"] == "JSONPatch"
     patched = jsonpatch.JsonPatch(json.loads(base64.b64decode(response["patch"]))).apply(

@@ -24,6 +24,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.set_defaults(func=run)
 
 
+def _check_tls(cert_file: Path, key_file: Path) -> None:
+    """Load the serving certificate once before serving, for a one-line error."""
+    import ssl
+
+    from kubeward.gate.config import ConfigError
+    from kubeward.gate.server import CertificateReloader
+
+    try:
+        CertificateReloader(cert_file, key_file)
+    except ssl.SSLError as exc:  # before OSError, its base class
+        raise ConfigError(
+            f"{cert_file} and {key_file} are not a PEM certificate and its key: {exc.reason}"
+        ) from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read {exc.filename or cert_file}: {exc.strerror}") from exc
+
+
 def run(args: argparse.Namespace) -> int:
     from kubeward.gate._verifier import load_verifier
     from kubeward.gate.config import ConfigError, load_config
@@ -38,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
             return 0
         if config.cert_file is None or config.key_file is None:
             raise ConfigError(f"{args.config}: tls.certFile and tls.keyFile are required")
+        _check_tls(config.cert_file, config.key_file)
         serve(config, args.config, workers=args.workers)
     except (ConfigError, GateError) as exc:
         print(f"kubeward gate: {exc.reason}", file=sys.stderr)

@@ -22,7 +22,7 @@ from kubeward.gate.config import GateConfig
 from kubeward.gate.ledger import Ledger, LedgerRecord
 from kubeward.gate.metrics import GateMetrics
 from kubeward.gate.model import GateError, GateVerdict, ImageVerifier, Mode, Resolved
-from kubeward.gate.review import ContainerImage, ReviewRequest
+from kubeward.gate.review import ContainerImage, ReviewRequest, pin
 
 T = TypeVar("T")
 
@@ -272,6 +272,10 @@ class Gate:
         review = request.kind + ("/mutate" if mutate else "")
         if self.config.excluded(request.namespace):
             reason = f"namespace {request.namespace} is excluded from the gate"
+            if not mutate and request.containers:
+                self.metrics.decisions.labels("allow", "excluded-namespace").inc(
+                    len(request.containers)
+                )
             await self._log(
                 request, review, [(c, None, "skip", reason, "none") for c in request.containers]
             )
@@ -328,7 +332,7 @@ class Gate:
             where = image if request.kind == "ImageReview" else f"{c.display} {image}"
             if mutate:
                 if v.allowed and v.digest and "@" not in c.image:
-                    pins[c.pointer] = c.image + "@" + v.digest
+                    pins[c.pointer] = pin(c.image, v.digest)
                 elif not v.allowed:
                     warnings.append(f"{where}: not pinned: {v.reason}")
                 records.append((c, v, "pin" if v.allowed else "unpinned", v.reason, item.cache))
@@ -348,7 +352,9 @@ class Gate:
             records.append((c, v, verdict, v.reason, item.cache))
         if glass and not mutate:
             audit["break-glass"] = "true"
-            warnings.append("break-glass annotation honoured: images admitted unverified")
+            warnings.append(
+                "break-glass annotation honoured: images admitted whatever their verdict"
+            )
         await self._log(request, review, records)
         message = ""
         if denied:

@@ -35,6 +35,7 @@ from kubeward.gate.model import ImageVerifier
 from kubeward.gate.review import (
     BadRequest,
     admission_response,
+    digest_patch,
     image_review_response,
     parse_admission_review,
     parse_image_review,
@@ -55,7 +56,8 @@ class CertificateReloader:
     At each handshake (the SNI callback runs for every ClientHello, with or without a server
     name) the files' modification times are compared, at most once a second; when they
     changed and the new pair loads, new connections get a context with it. A pair that does
-    not load (half-written during rotation) keeps the old one until the next change.
+    not load (half-written during rotation) keeps the old one in use and is tried again each
+    second until it loads; the failure is reported once per change.
     """
 
     def __init__(self, cert_file: Path, key_file: Path, *, check_every: float = 1.0) -> None:
@@ -66,6 +68,7 @@ class CertificateReloader:
         self.current = self._context(callback=False)
         self.outer = self._context(callback=True)
         self._checked = time.monotonic()
+        self._failed: tuple[int, int] | None = None
         self.reloads = 0
 
     def _mtimes(self) -> tuple[int, int]:
@@ -85,6 +88,7 @@ class CertificateReloader:
         if now - self._checked >= self._check_every:
             with self._lock:
                 self._checked = now
+                stamp: tuple[int, int] | None = None
                 try:
                     stamp = self._mtimes()
                     if stamp != self._stamp:
@@ -92,7 +96,9 @@ class CertificateReloader:
                         self._stamp = stamp
                         self.reloads += 1
                 except (OSError, ssl.SSLError) as exc:
-                    print(f"kubeward gate: certificate not reloaded: {exc}", file=sys.stderr)
+                    if stamp != self._failed:
+                        self._failed = stamp
+                        print(f"kubeward gate: certificate not reloaded: {exc}", file=sys.stderr)
         sock.context = self.current
 
 
@@ -152,15 +158,14 @@ class GateApp:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 # Loading runs in the background: /healthz answers at once, /readyz when done.
-                self._start = asyncio.ensure_future(self._load())
+                self._start = asyncio.ensure_future(self.gate.start())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self._start is not None:
+                    self._start.cancel()
                 await self.gate.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-
-    async def _load(self) -> None:
-        await self.gate.start()
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path, method = scope["path"], scope["method"]
@@ -203,7 +208,7 @@ class GateApp:
             allowed=decision.allowed,
             message=decision.message,
             warnings=decision.warnings,
-            patch=[{"op": "replace", "path": p, "value": v} for p, v in decision.pins.items()],
+            patch=digest_patch(decision.pins),
             audit=decision.audit,
         )
 
