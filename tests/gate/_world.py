@@ -13,12 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from kubeward.verify.registry import ImageRef
 from tests.gate._harness import free_port
-from tests.verify._registry_fixture import Registry
-
-try:  # main renamed the fixture's certificate helper; either name gives the same files
-    from tests.verify._registry_fixture import write_tls
-except ImportError:
-    from tests.verify._registry_fixture import _write_tls as write_tls
+from tests.verify._registry_fixture import Registry, write_tls
 from tests.verify.test_own_signatures import Log, _pem_public, _push_image, _sign_image
 from tests.verify.test_registry_verify import DOCKER_MANIFEST, OCI_INDEX, pusher
 

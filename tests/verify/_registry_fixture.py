@@ -106,7 +106,6 @@ def write_tls(directory: Path, names: tuple[str, ...] = ()) -> tuple[Path, Path,
     return ca_file, cert_file, key_file
 
 
-_write_tls = write_tls  # the name tests/gate/_world.py imports
 
 
 def _wait_ready(host: str, ca_file: Path, process: subprocess.Popen[bytes]) -> None:
