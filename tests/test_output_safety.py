@@ -228,11 +228,6 @@ def test_shorten() -> None:
     assert len(finding.properties["v"]) < MAX_MESSAGE + 40
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine.fingerprint() encodes the path strictly: a non-UTF-8 file name is an "
-    "internal error (UnicodeEncodeError), issue 11 'one bad file' part, engine.py",
-)
 def test_non_utf8_file_name_end_to_end(tmp_path: Path) -> None:
     os.makedirs(tmp_path, exist_ok=True)
     with open(os.path.join(os.fsencode(tmp_path), b"caf\xff.yaml"), "w") as f:

@@ -105,4 +105,11 @@ def uri_path(path: str) -> str:
     and `/` percent-encoded, from the path's bytes (so a non-UTF-8 name keeps its byte)."""
     # Lone surrogates outside the surrogateescape range name no byte: encode their escape.
     named = _NOT_A_BYTE.sub(lambda m: _show(m.group()), path)
-    return quote(named.encode("utf-8", "surrogateescape"), safe="/")
+    raw = named.encode("utf-8", "surrogateescape")
+    # Discovery shows a name's non-UTF-8 bytes as `\xNN` (discover.display_path, which refuses
+    # a second file shown the same): the URI names the file's real byte again.
+    raw = _SHOWN_BYTE.sub(lambda m: bytes([int(m[1], 16)]), raw)
+    return quote(raw, safe="/")
+
+
+_SHOWN_BYTE = re.compile(rb"\\x([89a-f][0-9a-f])")
