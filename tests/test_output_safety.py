@@ -267,9 +267,10 @@ def test_rich_markup_in_values_prints_literally(message: str) -> None:
 
 def test_text_excerpt_of_a_long_line_is_a_window_around_the_span(tmp_path: Path) -> None:
     # A minified manifest: one line of 300 000 characters, the image near its end, and 50
-    # containers on it: the text report shows each finding with a bounded excerpt.
+    # containers on it: the text report shows each finding with a bounded excerpt. Fifty
+    # images, not one image fifty times (which would be grouped into one result).
     pad = "x" * 300_000
-    containers = ",".join(f'{{"name":"c{i}","image":"nginx:latest"}}' for i in range(50))
+    containers = ",".join(f'{{"name":"c{i}","image":"nginx{i:02d}:latest"}}' for i in range(50))
     (tmp_path / "pod.json").write_text(
         f'{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"p","annotations":{{"a":"{pad}"}}}},'
         f'"spec":{{"containers":[{containers}]}}}}\n'
@@ -283,6 +284,7 @@ def test_text_excerpt_of_a_long_line_is_a_window_around_the_span(tmp_path: Path)
     assert len(excerpts) == 50
     for i in excerpts:
         start = lines[i + 1].index("^")
-        assert lines[i][start:].startswith('"nginx:latest"')  # JSON: the span holds the quotes
-        assert lines[i + 1][start:] == "^" * len('"nginx:latest"')
+        image = lines[i][start : start + len('"nginx00:latest"')]
+        assert re.fullmatch(r'"nginx\d\d:latest"', image)  # JSON: the span holds the quotes
+        assert lines[i + 1][start:] == "^" * len('"nginx00:latest"')
         assert len(lines[i]) <= len("         1 | ") + 2 + EXCERPT_WIDTH
