@@ -58,12 +58,16 @@ def errors_of(report: dict[str, object], root: Path) -> dict[str, list[tuple[int
 
 
 def hits(report: dict[str, object], root: Path, rule: str) -> list[tuple[str, int]]:
+    """Where `rule` fired, the other uses of one image a grouped result lists included."""
     prefix = root.as_posix() + "/"
-    return sorted(
-        (f["location"]["path"].removeprefix(prefix), f["location"]["start"]["line"])
-        for f in report["findings"]  # type: ignore[attr-defined]
-        if f["rule"] == rule
-    )
+    places = []
+    for f in report["findings"]:  # type: ignore[attr-defined]
+        if f["rule"] != rule:
+            continue
+        uses = [r["location"] for r in f["related"] if r["label"] == "another use of this image"]
+        for loc in (f["location"], *uses):
+            places.append((loc["path"].removeprefix(prefix), loc["start"]["line"]))
+    return sorted(places)
 
 
 def good_file(root: Path) -> None:

@@ -106,8 +106,6 @@ def write_tls(directory: Path, names: tuple[str, ...] = ()) -> tuple[Path, Path,
     return ca_file, cert_file, key_file
 
 
-
-
 def _wait_ready(host: str, ca_file: Path, process: subprocess.Popen[bytes]) -> None:
     context = ssl.create_default_context(cafile=str(ca_file))
     deadline = time.monotonic() + 15
