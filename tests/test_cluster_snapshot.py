@@ -206,6 +206,20 @@ def test_repository_and_cluster_in_one_report(tmp_path: Path) -> None:
     ]
 
 
+def test_a_dump_inside_the_scanned_path_is_read_once_as_a_dump() -> None:
+    _, report, _ = run(".", "--cluster", "snapshot", "--cluster", SNAPSHOT, cwd=CLUSTER)
+    assert report["summary"]["files_scanned"] == len(list(SNAPSHOT.iterdir())) + len(
+        list(INDEXES.iterdir())
+    )
+    runtime = [(f["rule"], f["location"]["start"]["line"]) for f in report["findings"]]
+    assert len(runtime) == len(set(runtime))  # nothing twice
+    assert {(r, n) for r, n, _ in found(report, layer=6)} == {
+        (r, n)
+        for r, n, _ in expected_runtime(with_index=False)
+        if r != "running-digest-not-admitted"
+    }
+
+
 def test_bad_dumps_and_ledger_lines_are_error_entries(tmp_path: Path) -> None:
     snap = tmp_path / "dumps"
     shutil.copytree(SNAPSHOT, snap)

@@ -13,6 +13,7 @@ the dump files to the scan and returns the `ClusterView` the runtime providers r
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,8 +62,19 @@ class ClusterInput:
             got, errs = discover_snapshot(root)
             found.extend(got)
             errors.extend(errs)
-        rels = {d.rel for d in found}
-        merged = sorted([*(d for d in items if d.rel not in rels), *found], key=lambda d: d.rel)
+        # A file named twice (overlapping --cluster folders, or a dump inside a PATH) is read
+        # once, as a dump.
+        unique: list[Discovered] = []
+        rels: set[str] = set()
+        real: set[str] = set()
+        for d in found:
+            path = os.path.realpath(d.abspath)
+            if d.rel not in rels and path not in real:
+                unique.append(d)
+                rels.add(d.rel)
+                real.add(path)
+        repo = (d for d in items if d.rel not in rels and os.path.realpath(d.abspath) not in real)
+        merged = sorted([*repo, *unique], key=lambda d: d.rel)
         ledger = read_ledger(self.ledgers, errors, max_size=max_size) if self.ledgers else None
         store = read_indexes(self.indexes, errors, max_size=max_size)
         return merged, ClusterView(frozenset(rels), ledger, store)

@@ -87,6 +87,8 @@ class RunningPod:
 
     obj: KubeObject
     node_name: str | None
+    containers: tuple[Container, ...] = ()
+    """The spec's containers, init and ephemeral containers."""
 
     @property
     def namespace(self) -> str:
@@ -175,17 +177,24 @@ def cluster_objects(ctx: ScanContext) -> Iterator[KubeObject]:
 
 @scan_provider(RunningPod)
 def running_pods(ctx: ScanContext) -> Iterator[RunningPod]:
+    by_pod: dict[int, list[Container]] = {}  # id(the Pod's node) -> its containers
+    seen: set[str] = set()
     for obj in cluster_objects(ctx):
-        if obj.kind == "Pod" and obj.group == "":
-            spec = obj.node.get("spec")
-            node = spec.get_str("nodeName") if spec is not None and spec.is_map else None
-            yield RunningPod(obj, node)
+        if obj.kind != "Pod" or obj.group != "":
+            continue
+        if obj.file.rel not in seen:  # each file's containers once, not once per Pod
+            seen.add(obj.file.rel)
+            for c in instances_in(obj.file, Container):
+                by_pod.setdefault(id(c.workload.obj.node), []).append(c)
+        spec = obj.node.get("spec")
+        node = spec.get_str("nodeName") if spec is not None and spec.is_map else None
+        yield RunningPod(obj, node, tuple(by_pod.get(id(obj.node), ())))
 
 
 def _spec_containers(pod: RunningPod) -> dict[tuple[str, str], Container]:
     out: dict[tuple[str, str], Container] = {}
-    for c in instances_in(pod.obj.file, Container):
-        if c.workload.obj.node is pod.obj.node and c.name is not None:
+    for c in pod.containers:
+        if c.name is not None:
             out.setdefault((c.role, c.name), c)
     return out
 
