@@ -273,3 +273,58 @@ def test_usage_errors_are_one_line(args: tuple[str, ...], message: str) -> None:
     )
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"kubeward: error: {message}"
+
+
+HOSTILE = """\
+apiVersion: v1
+kind: List
+items:
+  - {apiVersion: v1, kind: Pod, metadata: {name: a, ownerReferences: oops}, spec: 3, status: x}
+  - apiVersion: v1
+    kind: Pod
+    metadata: {name: b, namespace: [x], annotations: {kubernetes.io/config.mirror: {a: 1}}}
+    spec: {nodeName: {n: 1}, containers: [{name: [1], image: {x: 1}}, 7], ephemeralContainers: 5}
+    status:
+      containerStatuses: [{name: c, imageID: {a: b}}, 3, {imageID: "docker://"}, {imageID: 12}]
+      initContainerStatuses: {a: 1}
+      ephemeralContainerStatuses: [{image: [1]}, {name: e, image: "{{ .x }}", imageID: "sha256:zz"}]
+  - apiVersion: v1
+    kind: Pod
+    metadata: {name: c, ownerReferences: [1, {controller: "yes"}, {controller: [true]}]}
+    spec: {containers: [{name: app, image: "ghcr.io/a/b:1@sha256:{{ .d }}"}]}
+    status:
+      containerStatuses:
+        - {name: app, imageID: "docker-pullable://ghcr.io/a/b@sha256:{{ x }}"}
+        - {name: app, imageID: "ghcr.io/a/b@sha256:ZEROS"}
+  - {apiVersion: v1, kind: Node, metadata: {name: n}, status: {nodeInfo: {architecture: [1]}}}
+  - {apiVersion: v1, kind: Node, metadata: {name: [n]}, status: {nodeInfo: 3}}
+"""
+
+
+def test_hostile_snapshot_objects_are_no_internal_error(tmp_path: Path) -> None:
+    (tmp_path / "hostile.yaml").write_text(HOSTILE.replace("ZEROS", "0" * 64))
+    ledger = tmp_path / "ledger.jsonl"
+    ledger.write_text('{"image": "ghcr.io/a/b:1", "verdict": "allow", "digest": "sha256:bad"}\n')
+    _, report, _ = run(
+        "--cluster",
+        tmp_path / "hostile.yaml",
+        "--admission-ledger",
+        ledger,
+        "--image-index",
+        ledger,
+    )
+    assert not [e for e in report["errors"] if "internal error" in e["reason"]], report["errors"]
+    # The rules still judged what they could read.
+    assert sorted((f["rule"], f["location"]["start"]["line"]) for f in report["findings"]) == [
+        ("ephemeral-container-running", 12),  # the templated image, as written
+        ("image-unresolved", 16),
+        ("pod-without-controller", 4),
+        ("static-pod-running", 7),
+    ]
+    assert "None" not in json.dumps(report["findings"])
+    reasons = sorted(e["reason"].split(";")[0] for e in report["errors"])
+    assert reasons == [
+        "admission ledger: 1 line(s) are not gate ledger records (JSON objects with string "
+        "'image' and 'verdict')",
+        "not an OCI image index or Docker manifest list",
+    ]

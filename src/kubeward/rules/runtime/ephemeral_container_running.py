@@ -53,7 +53,7 @@ def ephemeral_container_running(pod: RunningPod) -> Iterator[Finding]:
     statuses = pod.obj.node.dig("status", "ephemeralContainerStatuses")
     for entry in statuses.seq() if statuses is not None else []:
         node = entry.get("image") if entry.is_map else None
-        if node is not None:
+        if node is not None and node.is_scalar and node.text is not None:
             yield Finding(
                 node.span,
                 f"{pod.display}: ephemeral container {shorten(entry.get_str('name') or '?')} "
