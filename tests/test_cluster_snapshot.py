@@ -319,6 +319,7 @@ def test_hostile_snapshot_objects_are_no_internal_error(tmp_path: Path) -> None:
         ("ephemeral-container-running", 12),  # the templated image, as written
         ("image-unresolved", 16),
         ("pod-without-controller", 4),
+        ("running-digest-not-admitted", 20),  # the one well-formed running digest
         ("static-pod-running", 7),
     ]
     assert "None" not in json.dumps(report["findings"])
