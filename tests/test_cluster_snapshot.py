@@ -329,3 +329,21 @@ def test_hostile_snapshot_objects_are_no_internal_error(tmp_path: Path) -> None:
         "'image' and 'verdict')",
         "not an OCI image index or Docker manifest list",
     ]
+
+
+def test_verify_results_judge_running_digests_offline() -> None:
+    root = FIXTURES / "rules" / "running-image-unverified"
+    pods = root / "cluster" / "pods.yaml"
+    results = root / "verify-results.json"
+    indexes = root / "cluster" / "indexes"
+    _, report, _ = run(
+        "--cluster", root / "cluster", "--verify-results", results, "--image-index", indexes
+    )
+    unverified = [f for f in report["findings"] if f["rule"] == "running-image-unverified"]
+    assert [
+        (Path(f["location"]["path"]).name, f["location"]["start"]["line"]) for f in unverified
+    ] == [("pods.yaml", line_of(pods, "imageID:", after="name: unsigned"))]
+    assert "no signature found" in unverified[0]["message"]
+    assert "verify-results.json" in unverified[0]["message"]
+    (posture,) = [s for s in report["sections"] if s["id"] == "cluster-posture"]
+    assert posture["rows"][0]["signed"] == 2  # `signed`, and `platform` through its index

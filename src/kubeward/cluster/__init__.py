@@ -20,6 +20,7 @@ from pathlib import Path
 
 from kubeward.cluster.indexes import IndexStore, read_indexes
 from kubeward.cluster.ledger import AdmissionLedger, read_ledger
+from kubeward.cluster.results import VerifyResults, read_results
 from kubeward.cluster.snapshot import discover_snapshot
 from kubeward.discover import Discovered, display_path
 from kubeward.source import ScanError
@@ -33,6 +34,9 @@ class ClusterView:
     files: frozenset[str]
     ledger: AdmissionLedger | None = None
     indexes: IndexStore = field(default_factory=IndexStore)
+    verify_results: VerifyResults | None = None
+    verified_online: bool = False
+    """Set by the `--verify-images` stage once it has verified the running digests."""
 
     def holds(self, rel: str) -> bool:
         return rel in self.files
@@ -48,6 +52,7 @@ class ClusterInput:
     snapshots: Sequence[Path] = ()
     ledgers: Sequence[Path] = ()
     indexes: Sequence[Path] = ()
+    verify_results: Sequence[Path] = ()
     extra: Sequence[Discovered] = ()
     extra_errors: Sequence[ScanError] = ()
 
@@ -77,7 +82,8 @@ class ClusterInput:
         merged = sorted([*repo, *unique], key=lambda d: d.rel)
         ledger = read_ledger(self.ledgers, errors, max_size=max_size) if self.ledgers else None
         store = read_indexes(self.indexes, errors, max_size=max_size)
-        return merged, ClusterView(frozenset(rels), ledger, store)
+        results = read_results(self.verify_results, errors) if self.verify_results else None
+        return merged, ClusterView(frozenset(rels), ledger, store, results)
 
     @property
     def display_roots(self) -> list[str]:

@@ -280,3 +280,32 @@ class VerifiedRunning:
     via_index: str | None = None
     """`registry/repository@<index digest>` whose verdict this is, when the running digest is
     a platform manifest of that index and failed on its own."""
+
+
+@scan_provider(VerifiedRunning)
+def recorded_verdicts(ctx: ScanContext) -> Iterator[VerifiedRunning]:
+    """The running digests judged with `--verify-results` (offline); none without them. With
+    `--verify-images` the online stage provides this type instead."""
+    view = ctx.cluster
+    if view is None or view.verify_results is None:
+        return
+    from kubeward.verify.image import ImageVerdict, Verdict
+
+    results = view.verify_results
+    for c in ctx.instances(RunningContainer):
+        run = c.running_ref
+        if run is None or run.digest is None:
+            continue
+        got = results.get(run.name, run.digest)
+        via = None
+        if got is None or got.verdict == "fail":
+            for parent in sorted(view.indexes.parents.get(run.digest, ())):
+                recorded = results.get(run.name, parent)
+                if recorded is not None and recorded.verdict == "pass":
+                    got, via = recorded, f"{run.name}@{parent}"
+                    break
+        if got is None:
+            continue
+        reasons = (*got.reasons, f"(recorded in {got.source})")
+        verdict = ImageVerdict(run.canonical, run.digest, Verdict(got.verdict), reasons)
+        yield VerifiedRunning(c, run.canonical, verdict, via)
