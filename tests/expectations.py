@@ -64,9 +64,10 @@ def run_rule(root: Path, rule_id: str) -> Report:
 def _cluster(root: Path) -> ClusterInput:
     """A runtime rule's fixture folder is a cluster snapshot (`scan --cluster`): the folder,
     or its `cluster/` folder when there is one, with a `repo/` beside it scanned as a
-    repository; `admission-ledger.jsonl` and `indexes/` are `--admission-ledger` and
-    `--image-index`."""
+    repository; `admission-ledger.jsonl`, `indexes/` and `verify-results.json` are
+    `--admission-ledger`, `--image-index` and `--verify-results`."""
     ledger = root / "admission-ledger.jsonl"
+    results = root / "verify-results.json"
     indexes = root / "indexes"
     if not indexes.exists():
         indexes = root / "cluster" / "indexes"
@@ -74,6 +75,7 @@ def _cluster(root: Path) -> ClusterInput:
         snapshots=(root / "cluster" if (root / "cluster").is_dir() else root,),
         ledgers=(ledger,) if ledger.exists() else (),
         indexes=(indexes,) if indexes.exists() else (),
+        verify_results=(results,) if results.exists() else (),
     )
 
 

@@ -26,15 +26,12 @@ from kubeward.cluster import ClusterInput
 from kubeward.engine import ScanOptions, scan
 from kubeward.model.image import parse_image
 from kubeward.registry import Layer, load_rules
-from kubeward.rules.runtime import running_image_unverified
 from tests.conftest import require_shared
 
 RUNTIME_RULES = sorted(
     r.id
     for r in load_rules().values()
-    if r.layer is Layer.RUNTIME
-    and r.target.__module__ == "kubeward.model.runtime"
-    and r.id not in running_image_unverified.NETWORK_RULES
+    if r.layer is Layer.RUNTIME and r.target.__module__ == "kubeward.model.runtime"
 )
 _WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

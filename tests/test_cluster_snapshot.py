@@ -206,6 +206,20 @@ def test_repository_and_cluster_in_one_report(tmp_path: Path) -> None:
     ]
 
 
+def test_a_dump_inside_the_scanned_path_is_read_once_as_a_dump() -> None:
+    _, report, _ = run(".", "--cluster", "snapshot", "--cluster", SNAPSHOT, cwd=CLUSTER)
+    assert report["summary"]["files_scanned"] == len(list(SNAPSHOT.iterdir())) + len(
+        list(INDEXES.iterdir())
+    )
+    runtime = [(f["rule"], f["location"]["start"]["line"]) for f in report["findings"]]
+    assert len(runtime) == len(set(runtime))  # nothing twice
+    assert {(r, n) for r, n, _ in found(report, layer=6)} == {
+        (r, n)
+        for r, n, _ in expected_runtime(with_index=False)
+        if r != "running-digest-not-admitted"
+    }
+
+
 def test_bad_dumps_and_ledger_lines_are_error_entries(tmp_path: Path) -> None:
     snap = tmp_path / "dumps"
     shutil.copytree(SNAPSHOT, snap)
@@ -259,3 +273,77 @@ def test_usage_errors_are_one_line(args: tuple[str, ...], message: str) -> None:
     )
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"kubeward: error: {message}"
+
+
+HOSTILE = """\
+apiVersion: v1
+kind: List
+items:
+  - {apiVersion: v1, kind: Pod, metadata: {name: a, ownerReferences: oops}, spec: 3, status: x}
+  - apiVersion: v1
+    kind: Pod
+    metadata: {name: b, namespace: [x], annotations: {kubernetes.io/config.mirror: {a: 1}}}
+    spec: {nodeName: {n: 1}, containers: [{name: [1], image: {x: 1}}, 7], ephemeralContainers: 5}
+    status:
+      containerStatuses: [{name: c, imageID: {a: b}}, 3, {imageID: "docker://"}, {imageID: 12}]
+      initContainerStatuses: {a: 1}
+      ephemeralContainerStatuses: [{image: [1]}, {name: e, image: "{{ .x }}", imageID: "sha256:zz"}]
+  - apiVersion: v1
+    kind: Pod
+    metadata: {name: c, ownerReferences: [1, {controller: "yes"}, {controller: [true]}]}
+    spec: {containers: [{name: app, image: "ghcr.io/a/b:1@sha256:{{ .d }}"}]}
+    status:
+      containerStatuses:
+        - {name: app, imageID: "docker-pullable://ghcr.io/a/b@sha256:{{ x }}"}
+        - {name: app, imageID: "ghcr.io/a/b@sha256:ZEROS"}
+  - {apiVersion: v1, kind: Node, metadata: {name: n}, status: {nodeInfo: {architecture: [1]}}}
+  - {apiVersion: v1, kind: Node, metadata: {name: [n]}, status: {nodeInfo: 3}}
+"""
+
+
+def test_hostile_snapshot_objects_are_no_internal_error(tmp_path: Path) -> None:
+    (tmp_path / "hostile.yaml").write_text(HOSTILE.replace("ZEROS", "0" * 64))
+    ledger = tmp_path / "ledger.jsonl"
+    ledger.write_text('{"image": "ghcr.io/a/b:1", "verdict": "allow", "digest": "sha256:bad"}\n')
+    _, report, _ = run(
+        "--cluster",
+        tmp_path / "hostile.yaml",
+        "--admission-ledger",
+        ledger,
+        "--image-index",
+        ledger,
+    )
+    assert not [e for e in report["errors"] if "internal error" in e["reason"]], report["errors"]
+    # The rules still judged what they could read.
+    assert sorted((f["rule"], f["location"]["start"]["line"]) for f in report["findings"]) == [
+        ("ephemeral-container-running", 12),  # the templated image, as written
+        ("image-unresolved", 16),
+        ("pod-without-controller", 4),
+        ("running-digest-not-admitted", 20),  # the one well-formed running digest
+        ("static-pod-running", 7),
+    ]
+    assert "None" not in json.dumps(report["findings"])
+    reasons = sorted(e["reason"].split(";")[0] for e in report["errors"])
+    assert reasons == [
+        "admission ledger: 1 line(s) are not gate ledger records (JSON objects with string "
+        "'image' and 'verdict')",
+        "not an OCI image index or Docker manifest list",
+    ]
+
+
+def test_verify_results_judge_running_digests_offline() -> None:
+    root = FIXTURES / "rules" / "running-image-unverified"
+    pods = root / "cluster" / "pods.yaml"
+    results = root / "verify-results.json"
+    indexes = root / "cluster" / "indexes"
+    _, report, _ = run(
+        "--cluster", root / "cluster", "--verify-results", results, "--image-index", indexes
+    )
+    unverified = [f for f in report["findings"] if f["rule"] == "running-image-unverified"]
+    assert [
+        (Path(f["location"]["path"]).name, f["location"]["start"]["line"]) for f in unverified
+    ] == [("pods.yaml", line_of(pods, "imageID:", after="name: unsigned"))]
+    assert "no signature found" in unverified[0]["message"]
+    assert "verify-results.json" in unverified[0]["message"]
+    (posture,) = [s for s in report["sections"] if s["id"] == "cluster-posture"]
+    assert posture["rows"][0]["signed"] == 2  # `signed`, and `platform` through its index

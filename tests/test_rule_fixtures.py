@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from kubeward.registry import load_rules
-from kubeward.rules.runtime import running_image_unverified
 from kubeward.verify.rules import NETWORK_RULES
 from tests.conftest import FIXTURES
 from tests.expectations import hits, read_expectations, run_rule
@@ -13,7 +12,7 @@ from tests.expectations import hits, read_expectations, run_rule
 RULE_FIXTURES = FIXTURES / "rules"
 # Rules that need a live registry (`scan --verify-images`) are tested against the real
 # registry in tests/verify, not with static fixtures.
-RULE_IDS = sorted(set(load_rules()) - NETWORK_RULES - running_image_unverified.NETWORK_RULES)
+RULE_IDS = sorted(set(load_rules()) - NETWORK_RULES)
 
 
 @pytest.mark.parametrize("rule_id", RULE_IDS)

@@ -13,12 +13,14 @@ the dump files to the scan and returns the `ClusterView` the runtime providers r
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kubeward.cluster.indexes import IndexStore, read_indexes
 from kubeward.cluster.ledger import AdmissionLedger, read_ledger
+from kubeward.cluster.results import VerifyResults, read_results
 from kubeward.cluster.snapshot import discover_snapshot
 from kubeward.discover import Discovered, display_path
 from kubeward.source import ScanError
@@ -32,6 +34,9 @@ class ClusterView:
     files: frozenset[str]
     ledger: AdmissionLedger | None = None
     indexes: IndexStore = field(default_factory=IndexStore)
+    verify_results: VerifyResults | None = None
+    verified_online: bool = False
+    """Set by the `--verify-images` stage once it has verified the running digests."""
 
     def holds(self, rel: str) -> bool:
         return rel in self.files
@@ -47,6 +52,7 @@ class ClusterInput:
     snapshots: Sequence[Path] = ()
     ledgers: Sequence[Path] = ()
     indexes: Sequence[Path] = ()
+    verify_results: Sequence[Path] = ()
     extra: Sequence[Discovered] = ()
     extra_errors: Sequence[ScanError] = ()
 
@@ -61,11 +67,23 @@ class ClusterInput:
             got, errs = discover_snapshot(root)
             found.extend(got)
             errors.extend(errs)
-        rels = {d.rel for d in found}
-        merged = sorted([*(d for d in items if d.rel not in rels), *found], key=lambda d: d.rel)
+        # A file named twice (overlapping --cluster folders, or a dump inside a PATH) is read
+        # once, as a dump.
+        unique: list[Discovered] = []
+        rels: set[str] = set()
+        real: set[str] = set()
+        for d in found:
+            path = os.path.realpath(d.abspath)
+            if d.rel not in rels and path not in real:
+                unique.append(d)
+                rels.add(d.rel)
+                real.add(path)
+        repo = (d for d in items if d.rel not in rels and os.path.realpath(d.abspath) not in real)
+        merged = sorted([*repo, *unique], key=lambda d: d.rel)
         ledger = read_ledger(self.ledgers, errors, max_size=max_size) if self.ledgers else None
         store = read_indexes(self.indexes, errors, max_size=max_size)
-        return merged, ClusterView(frozenset(rels), ledger, store)
+        results = read_results(self.verify_results, errors) if self.verify_results else None
+        return merged, ClusterView(frozenset(rels), ledger, store, results)
 
     @property
     def display_roots(self) -> list[str]:

@@ -58,6 +58,14 @@ def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
         help="kubeward gate's admission ledger (JSON lines) to check running digests against",
     )
     g.add_argument(
+        "--verify-results",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="`kubeward verify --format json` output: judge running digests offline with it",
+    )
+    g.add_argument(
         "--image-index",
         action="append",
         default=[],
@@ -76,12 +84,13 @@ def check_args(args: argparse.Namespace) -> None:
     cluster = wants_cluster(args)
     if not args.paths and not cluster:
         raise ValueError("give a PATH to scan, --cluster FILE|DIR, or --kubeconfig")
-    if (args.admission_ledger or args.image_index) and not cluster:
-        flag = "--admission-ledger" if args.admission_ledger else "--image-index"
-        raise ValueError(f"{flag} only applies with --cluster or --kubeconfig")
+    for flag in ("admission_ledger", "image_index", "verify_results"):
+        if getattr(args, flag) and not cluster:
+            name = "--" + flag.replace("_", "-")
+            raise ValueError(f"{name} only applies with --cluster or --kubeconfig")
     if args.save_snapshot is not None and not (args.kubeconfig or args.context):
         raise ValueError("--save-snapshot only applies to a live read (--kubeconfig)")
-    for p in (*args.cluster, *args.admission_ledger, *args.image_index):
+    for p in (*args.cluster, *args.admission_ledger, *args.image_index, *args.verify_results):
         if not p.exists():
             raise ValueError(f"{display_path(p.as_posix())}: no such file or directory")
     save = args.save_snapshot
@@ -118,6 +127,7 @@ def cluster_input(args: argparse.Namespace) -> Iterator[ClusterInput | None]:
             snapshots=tuple(args.cluster),
             ledgers=tuple(args.admission_ledger),
             indexes=tuple(args.image_index),
+            verify_results=tuple(args.verify_results),
             extra=tuple(extra),
             extra_errors=tuple(errors),
         )

@@ -51,6 +51,8 @@ class RunningImagesStage:
         manifests = self._index_candidates(running)
         errors: list[ScanError] = []
         store = ctx.cluster.indexes if ctx.cluster is not None else IndexStore()
+        if ctx.cluster is not None:
+            ctx.cluster.verified_online = True
         with ThreadPoolExecutor(max_workers=max(1, min(self.parallel, len(refs) or 1))) as pool:
             # Indexes first: a running platform manifest is judged with the index it is of.
             fetched = list(pool.map(self._manifest, manifests))

@@ -87,6 +87,8 @@ class RunningPod:
 
     obj: KubeObject
     node_name: str | None
+    containers: tuple[Container, ...] = ()
+    """The spec's containers, init and ephemeral containers."""
 
     @property
     def namespace(self) -> str:
@@ -175,17 +177,24 @@ def cluster_objects(ctx: ScanContext) -> Iterator[KubeObject]:
 
 @scan_provider(RunningPod)
 def running_pods(ctx: ScanContext) -> Iterator[RunningPod]:
+    by_pod: dict[int, list[Container]] = {}  # id(the Pod's node) -> its containers
+    seen: set[str] = set()
     for obj in cluster_objects(ctx):
-        if obj.kind == "Pod" and obj.group == "":
-            spec = obj.node.get("spec")
-            node = spec.get_str("nodeName") if spec is not None and spec.is_map else None
-            yield RunningPod(obj, node)
+        if obj.kind != "Pod" or obj.group != "":
+            continue
+        if obj.file.rel not in seen:  # each file's containers once, not once per Pod
+            seen.add(obj.file.rel)
+            for c in instances_in(obj.file, Container):
+                by_pod.setdefault(id(c.workload.obj.node), []).append(c)
+        spec = obj.node.get("spec")
+        node = spec.get_str("nodeName") if spec is not None and spec.is_map else None
+        yield RunningPod(obj, node, tuple(by_pod.get(id(obj.node), ())))
 
 
 def _spec_containers(pod: RunningPod) -> dict[tuple[str, str], Container]:
     out: dict[tuple[str, str], Container] = {}
-    for c in instances_in(pod.obj.file, Container):
-        if c.workload.obj.node is pod.obj.node and c.name is not None:
+    for c in pod.containers:
+        if c.name is not None:
             out.setdefault((c.role, c.name), c)
     return out
 
@@ -271,3 +280,32 @@ class VerifiedRunning:
     via_index: str | None = None
     """`registry/repository@<index digest>` whose verdict this is, when the running digest is
     a platform manifest of that index and failed on its own."""
+
+
+@scan_provider(VerifiedRunning)
+def recorded_verdicts(ctx: ScanContext) -> Iterator[VerifiedRunning]:
+    """The running digests judged with `--verify-results` (offline); none without them. With
+    `--verify-images` the online stage provides this type instead."""
+    view = ctx.cluster
+    if view is None or view.verify_results is None:
+        return
+    from kubeward.verify.image import ImageVerdict, Verdict
+
+    results = view.verify_results
+    for c in ctx.instances(RunningContainer):
+        run = c.running_ref
+        if run is None or run.digest is None:
+            continue
+        got = results.get(run.name, run.digest)
+        via = None
+        if got is None or got.verdict == "fail":
+            for parent in sorted(view.indexes.parents.get(run.digest, ())):
+                recorded = results.get(run.name, parent)
+                if recorded is not None and recorded.verdict == "pass":
+                    got, via = recorded, f"{run.name}@{parent}"
+                    break
+        if got is None:
+            continue
+        reasons = (*got.reasons, f"(recorded in {got.source})")
+        verdict = ImageVerdict(run.canonical, run.digest, Verdict(got.verdict), reasons)
+        yield VerifiedRunning(c, run.canonical, verdict, via)

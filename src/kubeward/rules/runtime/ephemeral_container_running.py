@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from kubeward.model.k8s import Container
 from kubeward.model.runtime import RunningPod
-from kubeward.registry import Finding, Layer, Severity, instances_in, rule
+from kubeward.registry import Finding, Layer, Severity, rule
 from kubeward.source import shorten
 
 
@@ -39,8 +38,8 @@ def ephemeral_container_running(pod: RunningPod) -> Iterator[Finding]:
     webhooks match the `pods/ephemeralcontainers` subresource too.
     """
     seen = False
-    for c in instances_in(pod.obj.file, Container):
-        if c.workload.obj.node is not pod.obj.node or c.role != "ephemeralContainer":
+    for c in pod.containers:
+        if c.role != "ephemeralContainer":
             continue
         seen = True
         image = c.image.text if c.image is not None else "<no image>"
@@ -54,7 +53,7 @@ def ephemeral_container_running(pod: RunningPod) -> Iterator[Finding]:
     statuses = pod.obj.node.dig("status", "ephemeralContainerStatuses")
     for entry in statuses.seq() if statuses is not None else []:
         node = entry.get("image") if entry.is_map else None
-        if node is not None:
+        if node is not None and node.is_scalar and node.text is not None:
             yield Finding(
                 node.span,
                 f"{pod.display}: ephemeral container {shorten(entry.get_str('name') or '?')} "

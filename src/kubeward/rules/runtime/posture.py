@@ -13,12 +13,12 @@ from kubeward.scan_context import ScanContext
 
 
 def _verified(ctx: ScanContext) -> dict[int, str] | None:
-    """id(RunningContainer) -> verdict, when `--verify-images` verified running digests."""
-    try:
-        got = ctx.instances(VerifiedRunning)
-    except KeyError:  # no stage: signatures were not checked
+    """id(RunningContainer) -> verdict, when signatures were checked (`--verify-images`
+    online, `--verify-results` offline); None when they were not."""
+    view = ctx.cluster
+    if view is None or not (view.verified_online or view.verify_results is not None):
         return None
-    return {id(v.container): v.result.verdict.value for v in got}
+    return {id(v.container): v.result.verdict.value for v in ctx.instances(VerifiedRunning)}
 
 
 def _admitted(ctx: ScanContext, c: RunningContainer) -> bool | None:

@@ -7,9 +7,6 @@ from collections.abc import Iterator
 from kubeward.model.runtime import VerifiedRunning
 from kubeward.registry import Finding, Layer, Related, Severity, rule
 
-NETWORK_RULES = frozenset({"running-image-unverified"})
-"""Rules over `VerifiedRunning`: only `scan --cluster --verify-images` can produce them."""
-
 
 @rule(
     id="running-image-unverified",
@@ -24,8 +21,11 @@ def running_image_unverified(v: VerifiedRunning) -> Iterator[Finding]:
     With `scan --cluster ... --verify-images`, the digest each container runs (`imageID`, in
     the repository the spec names) is verified in its registry against the policy given on
     the command line, as `kubeward verify` does: not the tag the spec names, which may have
-    moved since. The finding points at the `imageID` and lists why each piece of evidence
-    was rejected, or says that there was none.
+    moved since. Offline, `--verify-results FILE` judges the running digests with the verdicts
+    a `kubeward verify --format json` run recorded (digests it does not name are not judged).
+    A running platform manifest passes through a passing index that lists it. The finding
+    points at the `imageID` and lists why each piece of evidence was rejected, or says that
+    there was none.
 
     ## Why it matters
     Admission verified some digest when the Pod was created; what matters now is the digest
