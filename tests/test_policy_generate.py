@@ -357,3 +357,24 @@ def test_gitlab_pipeline_identity(tmp_path: Path) -> None:
     rx = compile_regexp(subject)
     assert rx.search("https://gitlab.com/acme/shop//.gitlab-ci.yml@refs/heads/main")
     assert not rx.search("https://gitlab.com/acme/shop//other.yml@refs/heads/main")
+
+
+def test_repository_text_cannot_break_the_comment_or_the_terminal(tmp_path: Path) -> None:
+    """A key reference holding an escape sequence (a YAML `\\e`), from the scanned workflow,
+    reaches neither stderr nor the comment block as a raw control character."""
+    root = write_tree(tmp_path / "repo")
+    release = root / ".github" / "workflows" / "release.yml"
+    text = release.read_text().replace(
+        "          cosign sign --yes --key env://COSIGN_KEY ghcr.io/acme/keyed:${GITHUB_SHA}\n",
+        '      - run: "cosign sign --yes --key env://K\\e[31mEY'
+        ' ghcr.io/acme/keyed:${GITHUB_SHA}"\n',
+    )
+    assert "\\e[31m" in text
+    release.write_text(text)
+    p = kubeward("policy", "generate", str(root), "--repository", "acme/shop")
+    assert p.returncode == 0, p.stderr
+    assert "could not be scanned" not in p.stderr
+    line = next(x for x in p.stderr.splitlines() if "ghcr.io/acme/keyed" in x)
+    assert "signed with a key (env://K?[31mEY;" in line
+    assert "\x1b" not in p.stderr and "\x1b" not in p.stdout
+    assert "#   ghcr.io/acme/keyed  (" in p.stdout and "env://K?[31mEY" in p.stdout

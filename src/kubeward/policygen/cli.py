@@ -73,7 +73,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     for u in plan.uncovered:
-        print(f"not covered: {u.repository} ({', '.join(u.uses)}): {u.reason}", file=sys.stderr)
+        line = f"not covered: {u.repository} ({', '.join(u.uses)}): {u.reason}"
+        # names and paths from the scanned repository: no terminal control characters
+        print("".join(c if c.isprintable() else "?" for c in line), file=sys.stderr)
     if errors:
         print(f"{errors} files could not be scanned (kubeward scan lists them)", file=sys.stderr)
     if not plan.covered:
