@@ -170,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     from kubeward.gate.cli import register as register_gate
 
     register_gate(sub)  # type: ignore[arg-type]
+    from kubeward.policygen.cli import register as register_policy
+
+    register_policy(sub)  # type: ignore[arg-type]
     return p
 
 

@@ -291,6 +291,7 @@ def test_rule_filter_and_wrong_policy(tree: Tree, monkeypatch: pytest.MonkeyPatc
         (["--verify-images"], "no signer policy"),
         (["--key", "k.pub"], "--key only applies with --verify-images"),
         (["--verify-images", "--key", "/nonexistent.pub"], "cannot read key"),
+        (["--registry-config", "c.json"], "--registry-config only applies with --verify-images"),
     ],
 )
 def test_usage_errors(argv: list[str], message: str) -> None:
@@ -348,16 +349,28 @@ def test_options_do_not_clash_with_the_scan_parser() -> None:
     )
 
 
+@pytest.mark.parametrize("login", ["DOCKER_CONFIG", "--registry-config"])
 def test_kubeward_scan_cli(
-    tree: Tree, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tree: Tree,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    login: str,
 ) -> None:
-    """The whole command, once `kubeward scan` carries the hook (the CLI wires it)."""
+    """The whole command, once `kubeward scan` carries the hook (the CLI wires it), with the
+    registry login from the environment or from `--registry-config`."""
     from kubeward.cli import build_parser, main
 
     sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     if not any("--verify-images" in a.option_strings for a in sub.choices["scan"]._actions):
         pytest.skip("kubeward scan has no --verify-images yet: src/kubeward/cli.py wiring pending")
-    monkeypatch.setenv("DOCKER_CONFIG", str(tree.registry.docker_config))
+    extra = []
+    if login == "DOCKER_CONFIG":
+        monkeypatch.setenv("DOCKER_CONFIG", str(tree.registry.docker_config))
+    else:
+        monkeypatch.delenv("DOCKER_CONFIG", raising=False)
+        monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.docker/config.json to fall back on
+        extra = ["--registry-config", str(tree.registry.docker_config / "config.json")]
     rc = main(
         [
             "scan",
@@ -378,6 +391,7 @@ def test_kubeward_scan_cli(
             "--no-progress",
             "-j",
             "1",
+            *extra,
         ]
     )
     doc = json.loads(capsys.readouterr().out)

@@ -74,7 +74,7 @@ def slsa_image(registry: Registry) -> str:
     ids=lambda v: v["name"] if isinstance(v, dict) else f"builder={v}",
 )
 def test_slsa_image_case(
-    registry_env: Registry,
+    registry: Registry,
     slsa_image: str,
     case: dict[str, Any],
     builder_id: str | None,
@@ -82,7 +82,15 @@ def test_slsa_image_case(
 ) -> None:
     assert slsa_image.endswith(case["image_digest"])
     argv = argv_for(case, builder_id, [])
-    argv[1:1] = ["--image", slsa_image, "--registry-ca", str(registry_env.ca_file)]
+    # the login through --registry-config (not DOCKER_CONFIG): the flag reaches the client
+    argv[1:1] = [
+        "--image",
+        slsa_image,
+        "--registry-ca",
+        str(registry.ca_file),
+        "--registry-config",
+        str(registry.docker_config),
+    ]
     rc = main(argv)
     captured = capsys.readouterr()
     check_outcome(case, rc, captured.out, captured.err)

@@ -62,7 +62,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="verify images' signatures and attestations in their registries",
         description="Resolve each image to its digest and verify its cosign evidence against a "
         "policy: --key or --certificate-identity/--certificate-oidc-issuer, or --policy FILE "
-        "with ClusterImagePolicy documents. Exit 0 when every image passes.",
+        "with ClusterImagePolicy documents. Exit 0 when every image passes, 1 when one was "
+        "checked and failed, 4 when none failed but one could not be checked (registry "
+        "unreachable, deadline, malformed answers), 2 for usage errors.",
     )
     p.add_argument("images", nargs="+", metavar="IMAGE")
     add_policy_arguments(p)

@@ -37,6 +37,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("--registry-ca", type=Path, help="CA bundle for registry TLS")
     p.add_argument("--insecure-registry", action="append", default=[], metavar="HOST:PORT")
+    p.add_argument(
+        "--registry-config",
+        type=Path,
+        metavar="FILE",
+        help="Docker config.json (or its directory) with registry logins and credential helpers",
+    )
     p.add_argument("--source-uri", required=True, help="expected source, e.g. github.com/o/r")
     p.add_argument("--builder-id", help="expected builder (name[@vX.Y.Z]); default: trusted list")
     p.add_argument("--source-branch")
@@ -89,7 +95,11 @@ def _verify_image(
     from kubeward.verify.registry import RegistryClient, RegistryOptions, parse_image_ref
 
     client = RegistryClient(
-        RegistryOptions(ca_file=args.registry_ca, insecure=frozenset(args.insecure_registry))
+        RegistryOptions(
+            ca_file=args.registry_ca,
+            insecure=frozenset(args.insecure_registry),
+            docker_config=args.registry_config,
+        )
     )
     ref = parse_image_ref(args.image)
     manifest = client.get_manifest(ref)
@@ -185,7 +195,11 @@ def _image_digest(args: argparse.Namespace) -> bytes:
     ref = parse_image_ref(args.image)
     if ref.digest is None:
         client = RegistryClient(
-            RegistryOptions(ca_file=args.registry_ca, insecure=frozenset(args.insecure_registry))
+            RegistryOptions(
+                ca_file=args.registry_ca,
+                insecure=frozenset(args.insecure_registry),
+                docker_config=args.registry_config,
+            )
         )
         manifest = client.get_manifest(ref)
         if manifest is None:

@@ -428,6 +428,14 @@ class RegistryClient:
         realm = params.get("realm")
         if not realm or not realm.startswith(("https://", "http://")):
             raise RegistryError(f"{registry}: bearer challenge without a usable realm")
+        realm_host = urllib.parse.urlsplit(realm).netloc
+        if realm.startswith("http://") and realm_host not in self.options.insecure:
+            # As go-containerregistry: credentials go to a plain-HTTP token service only when
+            # it is a loopback host the user named insecure.
+            raise RegistryError(
+                f"{registry}: refusing to send credentials to the plain-HTTP token service "
+                f"{_one_line(realm)}"
+            )
         query = {"service": params.get("service", ""), "scope": params.get("scope", scope)}
         url = realm + ("&" if "?" in realm else "?") + urllib.parse.urlencode(query)
         creds = self._credentials(registry)
