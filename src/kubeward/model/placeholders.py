@@ -7,7 +7,8 @@ Two shapes seen in real repositories:
   manifest reference to that name with the image it built, tagged and pinned by digest. The
   manifests' `image: my-app` is a name for Skaffold, not what runs.
 - **ALL-CAPS tokens** substituted by `sed`, `envsubst` or a CI step: `gcr.io/PROJECT_ID/app:v1`
-  (the Google Cloud samples' shape), `ghcr.io/acme/app:IMAGE_TAG`, `REGISTRY/app:1.0`.
+  (the Google Cloud samples' shape), `ghcr.io/acme/app:IMAGE_TAG`, `REGISTRY/app:1.0`, and
+  documentation placeholders in angle brackets (`<image_url>`, `<YOUR-CONTAINER>`).
   (`${VAR}` and `$VAR` are already templated values: `kubeward.parse.yamlnode.is_templated`.)
 
 The image rules leave placeholders to `image-unresolved`, which notes them.
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 # names cannot hold capitals at all.
 _CAPS_TOKEN = re.compile(r"^(?=(?:[^A-Z]*[A-Z]){3})[A-Z][A-Z0-9_]*$")
 _SPLIT = re.compile(r"[/:@]")
+_ANGLE = re.compile(r"<[^<>\s]{1,64}>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,9 @@ def skaffold_artifacts(scan: ScanContext) -> Iterator[SkaffoldArtifact]:
 def placeholder(use: ImageUse, scan: ScanContext) -> str | None:
     """Why `use` is a placeholder (for a message), or None when it is a reference to judge."""
     text = use.ref.text.strip()
+    angle = _ANGLE.search(text)
+    if angle is not None:  # `<image_url>`, `<YOUR-CONTAINER>`: a documentation placeholder
+        return f"a placeholder ({angle.group(0)}) to be filled in"
     caps = [t for t in _SPLIT.split(text) if _CAPS_TOKEN.match(t)]
     if caps:
         return f"a placeholder ({', '.join(caps)}) filled in before deploy (sed, envsubst, CI)"

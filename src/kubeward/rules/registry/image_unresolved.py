@@ -28,7 +28,8 @@ def image_unresolved(image: ImageUse, ctx: RuleContext) -> Iterator[Finding]:
     Placeholders are noted at `info` too, and the other image rules leave them alone: image
     names a `skaffold.yaml` declares as build artifacts (Skaffold replaces them with the image
     it builds, in the manifests under that file's directory), and ALL-CAPS tokens that a
-    `sed`, `envsubst` or CI step fills in (`gcr.io/PROJECT_ID/app:v1`, `app:IMAGE_TAG`).
+    `sed`, `envsubst` or CI step fills in (`gcr.io/PROJECT_ID/app:v1`, `app:IMAGE_TAG`), and
+    documentation placeholders in angle brackets (`<image_url>`, as kubernetes/examples has).
 
     ## Why it matters
     Whatever the template renders is what runs: the digest, tag, registry and typosquat checks
