@@ -137,3 +137,14 @@ def test_unreadable_file() -> None:
             f.chmod(0o644)
             f.unlink()
         root.rmdir()
+
+
+def test_json_with_comments_that_is_not_kubernetes_is_skipped(tmp_path: Path) -> None:
+    # tsconfig.json and VS Code settings are JSON with comments and trailing commas
+    (tmp_path / "tsconfig.json").write_text(
+        '{\n  // the compiler\n  "compilerOptions": {"strict": true,},\n}\n'
+    )
+    (tmp_path / "pod.json").write_text('{"apiVersion": "v1", "kind": "Pod" "spec": {}}\n')
+    report = _scan(tmp_path)
+    assert [e.path.removeprefix(tmp_path.as_posix() + "/") for e in report.errors] == ["pod.json"]
+    assert report.files_scanned == 2

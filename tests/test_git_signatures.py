@@ -3,8 +3,10 @@ here, in temporary directories)."""
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
+import struct
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -272,3 +274,81 @@ def test_a_diff_in_another_encoding_does_not_stop_the_rule(tmp_path: Path) -> No
     assert one == {"commit": added, "signature-status": "N", "head": True}
     [summary] = [r.finding.properties for r in report.results if "commits" in r.finding.properties]
     assert summary["commits"] == [_git(repo, "rev-parse", "HEAD~1").strip()]
+
+
+def _crc24(data: bytes) -> int:
+    crc = 0xB704CE
+    for b in data:
+        crc ^= b << 16
+        for _ in range(8):
+            crc <<= 1
+            if crc & 0x1000000:
+                crc ^= 0x1864CFB
+    return crc & 0xFFFFFF
+
+
+def _web_flow_commit(repo: Path, name: str, key_id: str) -> str:
+    """A commit as github.com writes one (committer GitHub), with an OpenPGP signature packet
+    whose issuer is `key_id`. gpg without that public key cannot check it (%G? = E), as for a
+    real web-flow signature in a keyring that lacks GitHub's key."""
+    (repo / name).write_text(CM.format(name.split(".")[0]))
+    _git(repo, "add", name)
+    parent = (
+        subprocess.run(
+            ["git", "rev-parse", "-q", "--verify", "HEAD"],
+            cwd=repo,
+            capture_output=True,
+            check=False,
+        )
+        .stdout.decode()
+        .strip()
+    )
+    tree = _git(repo, "write-tree").strip()
+    hashed = bytes([5, 2]) + struct.pack(">I", 1700000000)  # creation time
+    unhashed = bytes([9, 16]) + bytes.fromhex(key_id)  # issuer key id
+    body = (
+        bytes([4, 0x00, 1, 8])  # v4, binary document, RSA, SHA-256
+        + struct.pack(">H", len(hashed)) + hashed
+        + struct.pack(">H", len(unhashed)) + unhashed
+        + b"\x12\x34" + struct.pack(">H", 2048) + bytes([0x80]) + bytes(255)
+    )  # fmt: skip
+    length = len(body) - 192
+    packet = bytes([0xC2, (length >> 8) + 192, length & 0xFF]) + body
+    b64 = base64.b64encode(packet).decode()
+    crc = base64.b64encode(_crc24(packet).to_bytes(3, "big")).decode()
+    armor = [
+        "-----BEGIN PGP SIGNATURE-----", "",
+        *(b64[i : i + 64] for i in range(0, len(b64), 64)),
+        "=" + crc, "-----END PGP SIGNATURE-----",
+    ]  # fmt: skip
+    head = f"tree {tree}\n" + (f"parent {parent}\n" if parent else "")
+    obj = (
+        f"{head}author Alice <alice@example.com> 1700000000 +0000\n"
+        "committer GitHub <noreply@github.com> 1700000000 +0000\n"
+        "gpgsig " + "\n ".join(armor) + f"\n\nUpdate {name} (#1)\n"
+    )
+    sha = subprocess.run(
+        ["git", "hash-object", "-t", "commit", "-w", "--stdin"],
+        cwd=repo, input=obj.encode(), capture_output=True, check=True,
+    ).stdout.decode().strip()  # fmt: skip
+    _git(repo, "update-ref", "refs/heads/main", sha)
+    return sha
+
+
+def test_forge_signed_commits_are_one_low_note(tmp_path: Path) -> None:
+    repo = _repo(tmp_path / "repo")
+    first = _web_flow_commit(repo, "a.yaml", "B5690EEEBB952194")
+    second = _web_flow_commit(repo, "b.yaml", "B5690EEEBB952194")
+    mallory = _web_flow_commit(repo, "c.yaml", "0123456789ABCDEF")  # not a forge key
+    empty = tmp_path / "empty-gnupg"
+    empty.mkdir(mode=0o700)
+    report = _scan(repo, f"rules:\n  {RULE}:\n    params: {{gnupghome: {empty}}}\n")
+    notes = [r for r in report.results if "forge_keys" in r.finding.properties]
+    [note] = notes
+    assert note.severity is Severity.LOW
+    assert note.finding.properties["commits"] == [second, first]
+    assert "GitHub's web-flow key (B5690EEEBB952194)" in note.message
+    # the commit signed by an unknown non-forge key is still reported on its own
+    others = [r for r in report.results if r not in notes]
+    assert [(r.span.start.line, r.finding.properties["commit"]) for r in others] == [(1, mallory)]
+    assert others[0].span.path.endswith("c.yaml")

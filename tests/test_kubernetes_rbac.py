@@ -167,6 +167,12 @@ def test_workload_is_linked_to_what_its_service_account_can_do() -> None:
             "RoleBinding/shop/kust-deployer-admin grants ClusterRole/cluster-admin (`*` on `*`) "
             "in namespace shop: every image of the pod holds it"
         ),
+        # `resources: ["*"]` in the core group reads every Secret, as `secrets` would
+        ("wildcard-secrets.yaml", 61, "high"): (
+            "Deployment/dashboard runs as ServiceAccount tools/dashboard, which "
+            "RoleBinding/tools/dashboard-reads-core grants Role/tools/core-reader (reads "
+            "secrets) in namespace tools: every image of the pod holds it"
+        ),
     }
     web = next(r for r in report.results if "shop/web" in r.message)
     assert {(_rel(root, x.span.path), x.span.start.line) for x in web.finding.related} == {

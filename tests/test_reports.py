@@ -126,3 +126,10 @@ def test_text_has_caret_under_the_span() -> None:
     assert caret.count("^") == len("nginx:latest")
     assert "\x1b[" not in out  # no colour unless asked
     assert "\x1b[" in render(_report(), Format.TEXT, color=True)
+
+
+def test_summary_counts_findings_files_with_findings_and_files_scanned() -> None:
+    report = _report()
+    # nginx:latest in app.yaml (standing for its use in worker.yaml) and busybox in worker.yaml
+    assert report.summary_line() == "2 findings in 2 files (3 files scanned)"
+    assert "Summary: 2 findings in 2 files (3 files scanned)" in render(report, Format.TEXT)

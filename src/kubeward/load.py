@@ -60,6 +60,9 @@ def load_file(
         elif d.kind is FileKind.DOCKERFILE:
             f.instructions = parse_dockerfile(f.text)
     except yaml.MarkedYAMLError as e:
+        if _foreign_json(d.rel, f.text):  # tsconfig.json with comments: not ours to judge
+            f.documents = []
+            return f, None
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark is not None else None
         reason = " ".join(str(x) for x in (e.context, e.problem) if x)
@@ -76,9 +79,22 @@ def load_file(
     return f, None
 
 
+def _foreign_json(rel: str, text: str) -> bool:
+    """A `.json` file that is not strict JSON (comments, trailing commas: `tsconfig.json`,
+    VS Code settings) and names no Kubernetes `apiVersion`/`kind`: a tool's configuration,
+    skipped rather than reported as an error."""
+    return rel.lower().endswith(".json") and not ('"apiVersion"' in text and '"kind"' in text)
+
+
 def reparse(f: SourceFile) -> None:
     """Parse again a file a worker process already parsed without error (its text is kept)."""
     if f.kind in _YAML_KINDS:
+        if _foreign_json(f.rel, f.text):  # skipped at the first parse if it is not JSON
+            try:
+                f.documents = load_documents(f.text, f.rel)
+            except yaml.MarkedYAMLError:
+                f.documents = []
+            return
         f.documents = load_documents(f.text, f.rel)
     elif f.kind is FileKind.DOCKERFILE:
         f.instructions = parse_dockerfile(f.text)

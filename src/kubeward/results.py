@@ -89,6 +89,24 @@ class Report:
             lines = self._split[path] = text.split("\n")
         return lines[line - 1].rstrip("\r") if 1 <= line <= len(lines) else ""
 
+    def files_with_findings(self) -> int:
+        """Files holding a reported finding, or one a grouped result stands for."""
+        paths: set[str] = set()
+        stack = list(self.results)
+        while stack:
+            r = stack.pop()
+            paths.add(r.span.path)
+            stack.extend(r.absorbed)
+        return len(paths)
+
+    def summary_line(self) -> str:
+        """`N findings in M files (K files scanned)`, as every human-facing format says it."""
+        n, m, k = len(self.results), self.files_with_findings(), self.files_scanned
+        return (
+            f"{n} finding{'s' if n != 1 else ''} in {m} file{'s' if m != 1 else ''} "
+            f"({k} file{'s' if k != 1 else ''} scanned)"
+        )
+
     def worst(self) -> Severity | None:
         if not self.results:
             return None

@@ -22,10 +22,10 @@ def render(report: Report) -> str:
     n = len(report.results)
     sev = report.by_severity()
     if n == 0:
-        out.append(f"No findings in {report.files_scanned} files.")
+        out.append(f"No findings ({report.files_scanned} files scanned).")
     else:
         counts = ", ".join(f"{sev[s]} {s.value}" for s in Severity if sev.get(s))
-        out.append(f"**{n} finding(s)** in {report.files_scanned} files: {counts}.")
+        out.append(f"**{report.summary_line()}**: {counts}.")
     if report.suppressed:
         out.append(f"{len(report.suppressed)} suppressed.")
     out.append("")

@@ -122,7 +122,7 @@ def _summary(con: Console, report: Report) -> None:
     sev = report.by_severity()
     layers = report.by_layer()
     con.print(
-        f"[bold]Summary:[/] {len(report.results)} finding(s) in {report.files_scanned} file(s), "
+        f"[bold]Summary:[/] {report.summary_line()}, "
         f"{len(report.suppressed)} suppressed, {len(report.errors)} file error(s), "
         f"{report.duration_s:.2f}s"
     )

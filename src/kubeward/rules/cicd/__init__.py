@@ -14,7 +14,11 @@ from kubeward.rules.cicd import cosign_sign_by_tag as cosign_sign_by_tag
 from kubeward.rules.cicd import cosign_tlog_disabled as cosign_tlog_disabled
 from kubeward.rules.cicd import curl_pipe_shell as curl_pipe_shell
 from kubeward.rules.cicd import dangerous_trigger_checkout as dangerous_trigger_checkout
+from kubeward.rules.cicd import (
+    download_exec_without_checksum as download_exec_without_checksum,
+)
 from kubeward.rules.cicd import excessive_permissions as excessive_permissions
+from kubeward.rules.cicd import github_env_untrusted_write as github_env_untrusted_write
 from kubeward.rules.cicd import gitlab_include_not_pinned as gitlab_include_not_pinned
 from kubeward.rules.cicd import gitlab_script_injection as gitlab_script_injection
 from kubeward.rules.cicd import image_push_unsigned as image_push_unsigned

@@ -9,6 +9,7 @@ from kubeward.rules.gitops import falco_drift_rule_disabled as falco_drift_rule_
 from kubeward.rules.gitops import falco_drift_rules_absent as falco_drift_rules_absent
 from kubeward.rules.gitops import flux_source_insecure_transport as flux_source_insecure_transport
 from kubeward.rules.gitops import flux_source_unverified as flux_source_unverified
+from kubeward.rules.gitops import flux_source_version_floating as flux_source_version_floating
 from kubeward.rules.gitops import (
     gatekeeper_allowed_repo_lookalike as gatekeeper_allowed_repo_lookalike,
 )

@@ -129,6 +129,39 @@ def _summary_finding(elsewhere: list[Commit], in_root: list[SourceFile], depth: 
     )
 
 
+# The keys a forge signs its own commits with (merges, edits made in the web interface), by
+# long key id. GitHub's web-flow keys, as https://github.com/web-flow.gpg and
+# https://api.github.com/users/web-flow/gpg_keys publish them: B5690EEEBB952194 (fingerprint
+# 968479A1AFF927E37D1A566BB5690EEEBB952194, in use since January 2024) and 4AEE18F83AFDEB23
+# (fingerprint 5DE3E0509C47EA3CF04A42D34AEE18F83AFDEB23, expired 2024-01-16).
+FORGE_KEYS = {
+    "B5690EEEBB952194": "GitHub's web-flow key",
+    "4AEE18F83AFDEB23": "GitHub's former web-flow key",
+}
+
+
+def _forge_key(c: Commit) -> str | None:
+    """The forge key that signed a commit git cannot check (no public key), else None."""
+    if c.status != "E" or not c.key:
+        return None
+    key = c.key.upper()
+    return next((k for k in FORGE_KEYS if key.endswith(k)), None)
+
+
+def _forge_note(forged: list[Commit], in_root: list[SourceFile], depth: int) -> Finding:
+    keys = sorted({k for c in forged if (k := _forge_key(c)) is not None})
+    who = " and ".join(f"{FORGE_KEYS[k]} ({k})" for k in keys)
+    return Finding(
+        _top_file(in_root).line_span(1),
+        f"{len(forged)} commit(s) among the last {depth} are signed by {who}, made on "
+        "github.com (merges, web edits), and cannot be checked: no trust material for that key "
+        "is configured; import https://github.com/web-flow.gpg into the keyring given with "
+        "--git-gnupghome to check them",
+        severity=Severity.LOW,
+        properties={"commits": [c.sha for c in forged], "forge_keys": keys},
+    )
+
+
 @rule(
     id="git-commit-unsigned",
     layer=Layer.SOURCE,
@@ -160,7 +193,11 @@ def git_commit_unsigned(root: ScanRoot, ctx: RuleContext) -> Iterator[Finding]:
     it added to as related locations. Commits whose additions are in no scanned file (they
     touched only other files, only deleted lines, or their lines have been rewritten since) are
     summarised in one finding at the top file of the scan root. An unsigned `HEAD` is reported
-    as high. Set `git-dir` to check a bare mirror instead of the enclosing repository. A `.git`
+    as high. Commits signed by the forge itself (GitHub's web-flow key: merges and edits made
+    on github.com) that cannot be checked because no trust material for that key is
+    configured are one low note per history, not one finding per commit; with the web-flow
+    key in the keyring they are checked like any other. Set `git-dir` to check a bare mirror
+    instead of the enclosing repository. A `.git`
     git cannot use (bad HEAD, broken object, a `.git` file pointing nowhere) and a history cut
     by the git time budget are error entries of the report.
 
@@ -203,8 +240,12 @@ def git_commit_unsigned(root: ScanRoot, ctx: RuleContext) -> Iterator[Finding]:
     in_root = [f for f in ctx.scan.files if f.rel.startswith(checkout.prefix) or f.rel == root_rel]
     files = {os.path.realpath(f.abspath): f for f in in_root}
     elsewhere: list[Commit] = []
+    forged: list[Commit] = []
     for i, c in enumerate(history.commits):
         if c.verified:
+            continue
+        if _forge_key(c) is not None:  # signed by the forge, not checkable here: one note
+            forged.append(c)
             continue
         try:
             touches = _touches(checkout, c, files, budget)
@@ -224,3 +265,5 @@ def git_commit_unsigned(root: ScanRoot, ctx: RuleContext) -> Iterator[Finding]:
         # Unsigned commits whose additions are not (or no longer) in any scanned file: one
         # summary at the scan root's top file rather than a made-up location per commit.
         yield _summary_finding(elsewhere, in_root, depth)
+    if forged and in_root:
+        yield _forge_note(forged, in_root, depth)

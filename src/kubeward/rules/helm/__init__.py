@@ -7,6 +7,7 @@ from kubeward.rules.helm import helm_dependency_version_range as helm_dependency
 from kubeward.rules.helm import (
     helm_oci_dependency_without_digest as helm_oci_dependency_without_digest,
 )
+from kubeward.rules.helm import helm_repository_deprecated as helm_repository_deprecated
 from kubeward.rules.helm import helm_repository_plain_http as helm_repository_plain_http
 from kubeward.rules.helm import (
     helm_vendored_chart_without_provenance as helm_vendored_chart_without_provenance,

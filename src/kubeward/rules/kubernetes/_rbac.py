@@ -111,6 +111,19 @@ def secrets_read(role: Role) -> list[Grant]:
     return _collect(role, [(READ_VERBS, "", ("secrets",), False)])
 
 
+def reads_secrets_through_wildcards(role: Role) -> bool:
+    """Whether a rule with no `resourceNames` reads every Secret through a `*` (resources
+    `*`, verbs `*` or groups `*`): what the API server grants, whatever the rule spells.
+    `rbac-secrets-read` leaves such rules to `rbac-wildcard`; what a role can do (below)
+    counts them."""
+    return any(
+        not r.resource_names
+        and any(v.value == "*" for v in (*r.verbs, *r.resources, *r.api_groups))
+        and r.grants(verbs=READ_VERBS, group="", resources=("secrets",))
+        for r in role.rules
+    )
+
+
 def escalation(role: Role) -> list[Grant]:
     return _collect(
         role,
@@ -190,6 +203,8 @@ def capabilities(role: Role) -> list[str]:
         )
         if check(role)
     ]
+    if "reads secrets" not in out and reads_secrets_through_wildcards(role):
+        out.append("reads secrets")  # through `*`: every Secret, as with `secrets`
     if has_wildcard(role):
         out.append("uses wildcards")
     return out

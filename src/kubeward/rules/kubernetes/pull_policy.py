@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from kubeward.model.image import ImageRef
 from kubeward.model.images import ImageUse
 from kubeward.model.k8s import Container
-from kubeward.registry import Finding, Layer, Related, Severity, rule
+from kubeward.model.placeholders import placeholder
+from kubeward.registry import Finding, Layer, Related, RuleContext, Severity, rule
 
 # A tag that names one release: three version numbers (`1.4.2`, `v2.10.0-alpine`,
 # `2024.01.15`), or a commit-like hex id (`5c3dda6b`). Floating tags (`1.4`, `7-alpine`,
@@ -31,7 +32,7 @@ def is_release_tag(tag: str) -> bool:
         "https://kubernetes.io/docs/concepts/containers/images/#imagepullpolicy-defaulting",
     ),
 )
-def image_pull_policy_not_always(use: ImageUse) -> Iterator[Finding]:
+def image_pull_policy_not_always(use: ImageUse, ctx: RuleContext) -> Iterator[Finding]:
     """Mutable image tag with an `imagePullPolicy` other than `Always`.
 
     With `IfNotPresent` (the default for any tag but `latest`) or `Never`, a node runs
@@ -69,7 +70,7 @@ def image_pull_policy_not_always(use: ImageUse) -> Iterator[Finding]:
         # or
         imagePullPolicy: Always
     """
-    if use.origin not in _ORIGINS:
+    if use.origin not in _ORIGINS or placeholder(use, ctx.scan) is not None:
         return
     ref = use.ref
     if not ref.is_resolved or ref.digest is not None:

@@ -7,7 +7,8 @@ from importlib import resources
 from typing import Any
 
 from kubeward.model.images import ImageUse
-from kubeward.registry import Finding, Layer, Severity, rule
+from kubeward.model.placeholders import placeholder
+from kubeward.registry import Finding, Layer, RuleContext, Severity, rule
 from kubeward.rules.registry._prefix import matches_prefix
 
 
@@ -28,7 +29,7 @@ def deprecated_registries() -> list[dict[str, Any]]:
         "https://docs.github.com/packages/working-with-a-github-packages-registry/working-with-the-docker-registry",
     ),
 )
-def image_deprecated_registry(image: ImageUse) -> Iterator[Finding]:
+def image_deprecated_registry(image: ImageUse, ctx: RuleContext) -> Iterator[Finding]:
     """Image comes from a frozen, redirected or replaced registry (`k8s.gcr.io`...).
 
     The registries and their status come from package data (`deprecated_registries.json`)
@@ -45,6 +46,8 @@ def image_deprecated_registry(image: ImageUse) -> Iterator[Finding]:
 
         image: registry.k8s.io/pause:3.10
     """
+    if placeholder(image, ctx.scan) is not None:
+        return  # left to image-unresolved
     ref = image.ref
     if not ref.is_resolved:
         return

@@ -1,7 +1,8 @@
 from collections.abc import Iterator
 
 from kubeward.model.images import ImageUse
-from kubeward.registry import Finding, Layer, Severity, rule
+from kubeward.model.placeholders import placeholder
+from kubeward.registry import Finding, Layer, RuleContext, Severity, rule
 
 
 @rule(
@@ -14,7 +15,7 @@ from kubeward.registry import Finding, Layer, Severity, rule
         "https://kubernetes.io/docs/concepts/containers/images/#image-names",
     ),
 )
-def image_mutable_tag(image: ImageUse) -> Iterator[Finding]:
+def image_mutable_tag(image: ImageUse, ctx: RuleContext) -> Iterator[Finding]:
     """Image uses the `latest` tag, or no tag (which means `latest`).
 
     `latest` is whatever was pushed last: nobody can say which version runs, roll back to a
@@ -38,6 +39,8 @@ def image_mutable_tag(image: ImageUse) -> Iterator[Finding]:
         # good
         image: redis:7.4.1
     """
+    if placeholder(image, ctx.scan) is not None:
+        return  # left to image-unresolved
     ref = image.ref
     if not ref.is_resolved or ref.digest is not None:
         return

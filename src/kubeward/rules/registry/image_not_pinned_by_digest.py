@@ -1,7 +1,8 @@
 from collections.abc import Iterator
 
 from kubeward.model.images import ImageUse
-from kubeward.registry import Finding, Layer, Severity, rule
+from kubeward.model.placeholders import placeholder
+from kubeward.registry import Finding, Layer, RuleContext, Severity, rule
 
 
 @rule(
@@ -14,7 +15,7 @@ from kubeward.registry import Finding, Layer, Severity, rule
         "https://slsa.dev/spec/v1.0/threats#g-compromise-package-repo",
     ),
 )
-def image_not_pinned_by_digest(image: ImageUse) -> Iterator[Finding]:
+def image_not_pinned_by_digest(image: ImageUse, ctx: RuleContext) -> Iterator[Finding]:
     """Image is referenced by a mutable tag, not by its content digest.
 
     A tag is a pointer the registry can move: whoever can push to the repository (or
@@ -42,6 +43,8 @@ def image_not_pinned_by_digest(image: ImageUse) -> Iterator[Finding]:
         # good
         image: nginx:1.27@sha256:0a3c7b9e1e4e4e5b1d6c1e1b7b0c59c2c1f0e1c7c9e0f4c2a7b4d6e8f0a1b2c3
     """
+    if placeholder(image, ctx.scan) is not None:
+        return  # left to image-unresolved
     ref = image.ref
     if ref.templated:
         return

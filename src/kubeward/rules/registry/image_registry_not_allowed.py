@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from kubeward.model.images import ImageUse
+from kubeward.model.placeholders import placeholder
 from kubeward.registry import Finding, Layer, RuleContext, Severity, rule
 from kubeward.rules.registry._prefix import matches_prefix
 
@@ -43,6 +44,8 @@ def image_registry_not_allowed(image: ImageUse, ctx: RuleContext) -> Iterator[Fi
 
         image: registry.example.com/mirror/redis:7.4.1@sha256:<64 hex>
     """
+    if placeholder(image, ctx.scan) is not None:
+        return  # left to image-unresolved
     allowed = ctx.param("allowed-registries")
     ref = image.ref
     if not allowed or not ref.is_resolved:

@@ -3,7 +3,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from kubeward.model.images import ImageUse
-from kubeward.registry import Finding, Layer, Severity, rule
+from kubeward.model.placeholders import placeholder
+from kubeward.registry import Finding, Layer, RuleContext, Severity, rule
 from kubeward.typosquat import default_detector
 
 
@@ -16,7 +17,7 @@ from kubeward.typosquat import default_detector
         "https://github.com/docker-library/official-images/tree/master/library",
     ),
 )
-def image_typosquat(image: ImageUse) -> Iterator[Finding]:
+def image_typosquat(image: ImageUse, ctx: RuleContext) -> Iterator[Finding]:
     """Image name is close to, but not, a well-known image (a likely typosquat).
 
     Compares the registry host, the organisation and the name against a list of well-known
@@ -41,6 +42,8 @@ def image_typosquat(image: ImageUse) -> Iterator[Finding]:
 
         image: nginx:1.27.2@sha256:<64 hex>
     """
+    if placeholder(image, ctx.scan) is not None:
+        return  # left to image-unresolved
     ref = image.ref
     if not ref.is_resolved:
         return
