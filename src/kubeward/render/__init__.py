@@ -222,8 +222,33 @@ def _helm_error(message: str, archive: ChartArchive, chart_rel: str) -> ScanErro
     )
 
 
-def render_scan(files: Sequence[SourceFile], options: RenderOptions, *, root: str = "") -> Rendered:
-    """Render every chart of the scan; never raises (problems are error entries)."""
+# Models no rendered template can hold: with only rules over these, charts are not rendered.
+_UNRENDERED_MODELS = frozenset(
+    {
+        "kubeward.model.dockerfile",
+        "kubeward.model.workflow",
+        "kubeward.model.gitlab",
+        "kubeward.model.gitref",
+        "kubeward.slsa",
+        "kubeward.rules.cicd._shell",
+        "kubeward.rules.cicd._variables",
+    }
+)
+
+
+def render_scan(
+    files: Sequence[SourceFile],
+    options: RenderOptions,
+    *,
+    root: str = "",
+    rules: Sequence[Rule] | None = None,
+) -> Rendered:
+    """Render every chart of the scan; never raises (problems are error entries).
+
+    `rules` are the selected rules: when none reads what a chart renders (Dockerfile or CI
+    rules only), nothing is rendered."""
+    if rules is not None and all(r.target.__module__ in _UNRENDERED_MODELS for r in rules):
+        return Rendered()
     try:
         return _render_scan(files, options, root)
     except Exception as e:  # a bug here must not lose the scan, as for a rule

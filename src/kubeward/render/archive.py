@@ -152,7 +152,8 @@ class _Packer:
             try:
                 data = safe_read.read_bytes(entry.path, root=self.root, max_size=MAX_FILE_BYTES)
             except safe_read.ReadRefused as e:
-                self.notes.append((rel, f"{e}; left out of the rendered chart"))
+                # The reason as every other read gives it: one error entry for the file.
+                self.notes.append((rel, str(e)))
                 continue
             self._add(f"{arc}{entry.name}", data)
 

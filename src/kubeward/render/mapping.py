@@ -100,6 +100,22 @@ class ValuesIndex:
                 return node
         return hits[0][1]
 
+    def _best(self, hits: list[tuple[str | None, YNode]], text: str) -> YNode:
+        """Of equal scalars, the one whose siblings the rendered value also holds: the tag of
+        `bitnami/redis`, not the same tag of `bitnami/redis-sentinel` beside it."""
+
+        def score(node: YNode) -> int:
+            parent = self.parents.get(id(node))
+            if parent is None:
+                return 0
+            return sum(
+                1
+                for _k, v in parent.items()
+                if v is not node and v.text and len(v.text) >= _MIN_PART and v.text in text
+            )
+
+        return max((n for _k, n in hits), key=score)
+
     def inside(self, text: str) -> tuple[int, int, YNode] | None:
         """The scalar found in `text` that ends last (then the longest): (end, length, node)."""
         best: tuple[int, int, YNode] | None = None
@@ -109,7 +125,7 @@ class ValuesIndex:
             at = text.rfind(t)
             if at < 0:
                 continue
-            cand = (at + len(t), len(t), hits[0][1])
+            cand = (at + len(t), len(t), self._best(hits, text))
             if best is None or cand[:2] > best[:2]:
                 best = cand
         return best
