@@ -269,3 +269,60 @@ def test_without_the_sdk_plain_templates_are_read_and_the_report_says_so(tmp_pat
         (f["rule"], f["location"]["path"], f["location"]["start"]["line"]) for f in doc["findings"]
     }
     assert ("image-mutable-tag", str(plain), 7) in hits
+
+
+def test_argo_cd_application_values_and_destination(tmp_path: Path) -> None:
+    _copy("rbac", tmp_path / "deploy")
+    (tmp_path / "app.yaml").write_text(
+        "apiVersion: argoproj.io/v1alpha1\n"
+        "kind: Application\n"
+        "metadata: {name: operator, namespace: argocd}\n"
+        "spec:\n"
+        "  project: default\n"
+        "  source:\n"
+        "    repoURL: https://github.com/example/deploy.git\n"
+        f"    targetRevision: {'a' * 40}\n"
+        "    path: deploy/rbac\n"
+        "    helm:\n"
+        "      valuesObject:\n"
+        "        web:\n"
+        "          ref: redis\n"
+        "  destination: {server: https://kubernetes.default.svc, namespace: ops}\n"
+    )
+    report = _scan(tmp_path)
+    mutable = rule_hits(report, tmp_path, "image-mutable-tag")
+    assert ("app.yaml", 13) in mutable  # the Application's own value
+    assert ("deploy/rbac/values.yaml", 9) in mutable  # the chart's default render
+    # Rendered into the Application's release and namespace.
+    [admin] = [
+        r
+        for r in report.results
+        if r.rule.id == "rbac-cluster-admin-binding"
+        and "Application" in r.finding.properties.get("helm_values", "")
+    ]
+    assert "ServiceAccount ops/default" in admin.finding.message
+    assert "ClusterRoleBinding/operator-operator" in admin.finding.message
+
+
+def test_suppressions_in_templates_and_values_apply(tmp_path: Path) -> None:
+    root = _copy("rbac", tmp_path)
+    values = root / "values.yaml"
+    values.write_text(
+        values.read_text().replace(
+            "  ref: nginx", "  ref: nginx  # kubeward: ignore[image-mutable-tag]"
+        )
+    )
+    role = root / "templates" / "clusterrole.yaml"
+    role.write_text(
+        role.read_text().replace(
+            "metadata:\n", "metadata:\n  annotations:\n    kubeward.dev/ignore: rbac-wildcard\n"
+        )
+    )
+    report = _scan(root)
+    assert rule_hits(report, root, "image-mutable-tag") == set()
+    assert rule_hits(report, root, "rbac-wildcard") == set()
+    assert {(s.rule.id, s.suppressed_by) for s in report.suppressed} >= {
+        ("image-mutable-tag", "inline"),
+        ("rbac-wildcard", "annotation"),
+    }
+    assert report.unused_suppressions == []

@@ -356,8 +356,8 @@ def _render_chart(
                 archive.data,
                 vs.merged,
                 set_values=list(vs.set_values),
-                name=RELEASE_NAME,
-                namespace=options.namespace,
+                name=_release_name(vs.release),
+                namespace=vs.namespace or options.namespace,
             )
         except RenderFailed as e:
             if e.kind == "missing":
@@ -412,6 +412,13 @@ def _render_chart(
                 identity=False,
                 values=values,
             )
+
+
+def _release_name(name: str | None) -> str:
+    """A GitOps object's release name when Helm accepts it (DNS label, 53 characters)."""
+    if name and len(name) <= 53 and re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", name):
+        return name
+    return RELEASE_NAME
 
 
 def _file_of(layer: ValuesLayer, by_rel: dict[str, SourceFile]) -> SourceFile | None:
