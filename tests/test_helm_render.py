@@ -326,3 +326,29 @@ def test_suppressions_in_templates_and_values_apply(tmp_path: Path) -> None:
         ("rbac-wildcard", "annotation"),
     }
     assert report.unused_suppressions == []
+
+
+def test_subchart_conditions_are_helms(tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    child = root / "charts" / "child"
+    (child / "templates").mkdir(parents=True)
+    (root / "Chart.yaml").write_text(
+        "apiVersion: v2\nname: p\nversion: 0.1.0\ndependencies:\n"
+        "  - {name: child, version: 0.1.0, condition: child.enabled}\n"
+        "  - {name: absent, version: 1.0.0, repository: https://x.example, condition: absent.on}\n"
+    )
+    (root / "values.yaml").write_text("child:\n  enabled: false\nabsent:\n  on: false\n")
+    (child / "Chart.yaml").write_text("apiVersion: v2\nname: child\nversion: 0.1.0\n")
+    (child / "templates" / "pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: c}\nspec:\n  containers:\n"
+        '    - {name: c, image: "nginx:latest"}\n'
+    )
+    off = _scan(root)
+    assert rule_hits(off, root, "image-mutable-tag") == set()
+    assert rule_hits(off, root, "helm-template-hardcoded-image") == set()
+    assert off.errors == []  # the absent dependency is disabled: nothing to say
+    on = _scan(root, set_values=["child.enabled=true", "absent.on=true"])
+    assert rule_hits(on, root, "image-mutable-tag") == {("charts/child/templates/pod.yaml", 6)}
+    assert [e.reason.split(":")[0] for e in on.errors] == [
+        "dependency absent is not vendored under charts/ nor in the scan"
+    ]

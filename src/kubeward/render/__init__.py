@@ -35,6 +35,8 @@ from kubeward.render.values import (
     ValuesSet,
     cli_values,
     gitops_targets,
+    merge,
+    typed,
 )
 from kubeward.source import FileKind, ScanError, SourceFile, Span
 
@@ -211,7 +213,7 @@ def _helm_error(message: str, archive: ChartArchive, chart_rel: str) -> ScanErro
     m = _HELM_ERR_RE.search(message)
     first = " ".join(message.split())
     if archive.missing:
-        missing = ", ".join(archive.missing)
+        missing = ", ".join(str(d["name"]) for d in archive.missing)
         first += f" (dependency {missing} is not vendored under charts/ nor in the scan)"
     if m:
         rel, _inner = archive.source_of(m.group(1))
@@ -346,6 +348,12 @@ def _render_chart(
     )
     out.charts += 1
     chart_values: list[tuple[ValuesIndex, SourceFile | None, Span | None]] = []
+    top_values = by_rel.get(archive.values_files.get(f"{archive.name}/", ""))
+    defaults = (
+        typed(top_values.documents[0])
+        if top_values is not None and top_values.documents and top_values.documents[0].is_map
+        else {}
+    )
     for vrel in archive.values_files.values():
         vf = by_rel.get(vrel)
         if vf is not None and vf.documents and vf.documents[0].is_map:
@@ -376,6 +384,19 @@ def _render_chart(
             for layer in reversed(vs.layers)
         ]
         values = [*layers, *chart_values]
+        given = merge(vs.merged, _simple_sets(vs.set_values))
+        enabled = [
+            str(d["name"]) for d in archive.missing if _dependency_enabled(d, defaults, given)
+        ]
+        if i == 0 and enabled:
+            missing = ", ".join(enabled)
+            out.errors.append(
+                ScanError(
+                    chart_yaml,
+                    f"dependency {missing} is not vendored under charts/ nor in the scan: "
+                    "the chart is rendered without it",
+                )
+            )
         if i == 0:
             # Rendered: the text heuristics over this chart and its subcharts are replaced.
             for d in archive.dirs.values():
@@ -412,6 +433,52 @@ def _render_chart(
                 identity=False,
                 values=values,
             )
+
+
+def _simple_sets(exprs: Sequence[str]) -> dict[str, Any]:
+    """`--set a.b=true` as data, for deciding dependency conditions here (Helm's own parser,
+    in the worker, gives the values the chart is rendered with)."""
+    out: dict[str, Any] = {}
+    for expr in exprs:
+        for part in expr.split(","):
+            key, eq, raw = part.partition("=")
+            if not eq or not key or "[" in key:
+                continue
+            value: Any = {"true": True, "false": False}.get(raw, raw)
+            for k in reversed(key.split(".")):
+                value = {k: value}
+            out = merge(out, value)
+    return out
+
+
+def _lookup(values: Mapping[str, Any], path: str) -> Any:
+    node: Any = values
+    for part in path.strip().split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _dependency_enabled(
+    dep: Mapping[str, object], defaults: Mapping[str, Any], overrides: Mapping[str, Any]
+) -> bool:
+    """Helm's `condition` (the first path that holds a boolean decides), then `tags` (any
+    true enables); enabled when neither decides."""
+    values = merge(dict(defaults), dict(overrides))
+    cond = dep.get("condition")
+    if isinstance(cond, str):
+        for path in cond.split(","):
+            v = _lookup(values, path)
+            if isinstance(v, bool):
+                return v
+    tags = dep.get("tags")
+    if isinstance(tags, list) and tags:
+        got = [_lookup(values, f"tags.{t}") for t in tags if isinstance(t, str)]
+        decided = [v for v in got if isinstance(v, bool)]
+        if decided:
+            return any(decided)
+    return True
 
 
 def _release_name(name: str | None) -> str:
