@@ -352,3 +352,52 @@ def test_subchart_conditions_are_helms(tmp_path: Path) -> None:
     assert [e.reason.split(":")[0] for e in on.errors] == [
         "dependency absent is not vendored under charts/ nor in the scan"
     ]
+
+
+# --- Kustomize patches --------------------------------------------------------------------------
+
+KUSTOMIZE = FIXTURES / "kustomize_patches"
+
+
+def test_kustomize_patches_are_judged_at_the_patch_lines() -> None:
+    root = KUSTOMIZE
+    report = _scan(root)
+    k = root / "overlay" / "kustomization.yaml"
+    inline_json = _line(k, "value: {name: debug, image: busybox")
+    inline_smp = _line(k, "image: nginx:latest")
+    ops = ("overlay/ops.yaml", _line(root / "overlay" / "ops.yaml", "privileged: true"))
+    # A JSON 6902 op adds a privileged debug container; a strategic-merge patch makes the
+    # base's digest-pinned image `latest`; a JSON 6902 file makes the base container privileged.
+    assert rule_hits(report, root, "workload-privileged-container") == {
+        ("overlay/kustomization.yaml", inline_json),
+        ops,
+    }
+    assert rule_hits(report, root, "image-mutable-tag") == {
+        ("overlay/kustomization.yaml", inline_json),
+        ("overlay/kustomization.yaml", inline_smp),
+    }
+    # The base, pinned and unprivileged, is judged as written: nothing from it twice.
+    assert rule_hits(report, root, "image-not-pinned-by-digest") == {
+        ("overlay/kustomization.yaml", inline_json),
+        ("overlay/kustomization.yaml", inline_smp),
+    }
+    [priv] = [
+        r
+        for r in report.results
+        if r.rule.id == "workload-privileged-container" and r.span.path.endswith("ops.yaml")
+    ]
+    assert "container web" in priv.finding.message
+    assert [x.span.path.rsplit("/", 2)[-2:] for x in priv.finding.related] == [
+        ["overlay", "kustomization.yaml.rendered"]
+    ]
+    assert report.errors == []
+
+
+def test_kustomize_patch_that_does_not_apply_is_an_error(tmp_path: Path) -> None:
+    shutil.copytree(KUSTOMIZE, tmp_path / "k")
+    ops = tmp_path / "k" / "overlay" / "ops.yaml"
+    ops.write_text(ops.read_text().replace("op: add", "op: replace"))
+    report = _scan(tmp_path / "k")
+    k = tmp_path / "k" / "overlay" / "kustomization.yaml"
+    assert [(e.path, e.line) for e in report.errors] == [(str(k), _line(k, "path: ops.yaml"))]
+    assert "replace of missing" in report.errors[0].reason

@@ -28,6 +28,7 @@ from kubeward.model.k8s import Container
 from kubeward.parse.yamlnode import YamlLimitError, load_documents
 from kubeward.registry import Finding, Related, Rule, instances_in
 from kubeward.render.archive import ArchiveRefused, ChartArchive, pack_chart
+from kubeward.render.kustomize import patched_kustomizations
 from kubeward.render.mapping import Located, ValuesIndex, locate
 from kubeward.render.sandbox import Budget, Renderer, RenderFailed, sdk_available
 from kubeward.render.values import (
@@ -73,6 +74,7 @@ class _Origin:
     label: str  # the values set
     identity: bool  # the rendered text is the template's (plain-YAML fallback)
     values: list[tuple[ValuesIndex, SourceFile | None, Span | None]]
+    strict: bool = False  # Kustomize: a finding not traced to a patch is dropped
 
 
 @dataclass
@@ -107,7 +109,9 @@ class Rendered:
                 if r is not None and r.target.__name__ in _IMAGE_TARGETS:
                     continue
             if path in self.origins:
-                moved.append((rid, self._move(finding)))
+                new = self._move(finding)
+                if new is not None:
+                    moved.append((rid, new))
                 continue
             out.append((rid, finding))
         if any(rid == _HARDCODED_RULE and f.span.path in self.replaced_templates for rid, f in out):
@@ -134,9 +138,19 @@ class Rendered:
                 lines.add((span.path, span.start.line))
         return lines
 
-    def _move(self, finding: Finding) -> Finding:
+    def _move(self, finding: Finding) -> Finding | None:
         o = self.origins[finding.span.path]
         span, how = self._locate(finding.span)
+        if o.strict and how != "patch":
+            return None
+        if o.strict:
+            rel = (Related(finding.span, f"the object as {o.label} patches it"),)
+            return dataclasses.replace(
+                finding,
+                span=span,
+                related=finding.related + rel,
+                properties={**finding.properties, "kustomize_patched": o.label},
+            )
         related = tuple(
             Related(self._locate(r.span)[0], r.label) if r.span.path in self.origins else r
             for r in finding.related
@@ -163,7 +177,7 @@ class Rendered:
         if rf is None:
             return span, None
         loc: Located | None = locate(
-            rendered_docs=rf.documents, span=span, template=tf, values=o.values
+            rendered_docs=rf.documents, span=span, template=tf, values=o.values, strict=o.strict
         )
         if loc is None:
             return span, None
@@ -252,7 +266,10 @@ def render_scan(
     if rules is not None and all(r.target.__module__ in _UNRENDERED_MODELS for r in rules):
         return Rendered()
     try:
-        return _render_scan(files, options, root)
+        out = _render_scan(files, options, root)
+        if options.enabled:
+            _kustomize(out, files)
+        return out
     except Exception as e:  # a bug here must not lose the scan, as for a rule
         out = Rendered()
         out.errors.append(
@@ -479,6 +496,36 @@ def _dependency_enabled(
         if decided:
             return any(decided)
     return True
+
+
+def _kustomize(out: Rendered, files: Sequence[SourceFile]) -> None:
+    """Kustomize overlays with patches: their patched objects, one rendered file each."""
+    for p in patched_kustomizations(files):
+        out.errors.extend(p.errors)
+        if not p.objects:
+            continue
+        rel = p.root.file.rel + RENDERED_SUFFIX
+        text = yaml.safe_dump_all(p.objects, sort_keys=False, default_flow_style=False)
+        f = SourceFile(
+            rel=rel,
+            abspath=p.root.file.abspath,
+            kind=FileKind.YAML,
+            text=text,
+            root=p.root.file.root,
+        )
+        try:
+            f.documents = load_documents(text, rel)
+        except (yaml.YAMLError, YamlLimitError, RecursionError):
+            continue
+        out.files.append(f)
+        out.origins[rel] = _Origin(
+            chart_rel="",
+            template=None,
+            label=f"kustomization {p.root.file.rel}",
+            identity=False,
+            values=p.layers,
+            strict=True,
+        )
 
 
 def _release_name(name: str | None) -> str:
