@@ -401,3 +401,29 @@ def test_kustomize_patch_that_does_not_apply_is_an_error(tmp_path: Path) -> None
     k = tmp_path / "k" / "overlay" / "kustomization.yaml"
     assert [(e.path, e.line) for e in report.errors] == [(str(k), _line(k, "path: ops.yaml"))]
     assert "replace of missing" in report.errors[0].reason
+
+
+def test_cli_helm_values_file_and_no_render(tmp_path: Path) -> None:
+    import json
+
+    from kubeward.cli import main
+
+    root = _copy("rbac", tmp_path)
+    extra = tmp_path / "prod.yaml"
+    extra.write_text("web:\n  ref: registry.example.com/web:2.1\n")
+    out = tmp_path / "r.json"
+    main(
+        ["scan", str(root), "--helm-values", str(extra), "--fail-on", "never", "-f", f"json={out}"]
+    )
+    doc = json.loads(out.read_text())
+    [hit] = [f for f in doc["findings"] if f["rule"] == "image-not-pinned-by-digest"]
+    assert hit["message"].startswith("registry.example.com/web:2.1 ")
+    # The value is in a file outside the scan: the finding is at the template line using it.
+    deployment = root / "templates" / "deployment.yaml"
+    assert (hit["location"]["path"], hit["location"]["start"]["line"]) == (
+        str(deployment),
+        _line(deployment, "image: {{ .Values.web.ref"),
+    )
+    main(["scan", str(root), "--no-render", "--fail-on", "never", "-f", f"json={out}"])
+    doc = json.loads(out.read_text())
+    assert {f["rule"] for f in doc["findings"]} == {"helm-template-hardcoded-image"}

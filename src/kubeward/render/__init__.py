@@ -399,6 +399,8 @@ def _render_chart(
                 layer.anchor,
             )
             for layer in reversed(vs.layers)
+            # A value from a file outside the scan has nowhere to point: its template line does.
+            if layer.node is not None or layer.anchor is not None
         ]
         values = [*layers, *chart_values]
         given = merge(vs.merged, _simple_sets(vs.set_values))
