@@ -39,8 +39,16 @@ def charts() -> tuple[Path, Report]:
 
 
 def test_every_bitnami_chart_scans_without_error(charts: tuple[Path, Report]) -> None:
-    _root, report = charts
-    assert report.errors == []
+    root, report = charts
+    # Every chart renders; one says what it renders without: the corpus holds 40 of
+    # Bitnami's charts, not the two exporters kube-prometheus enables by default.
+    assert [(e.path.removeprefix(f"{root}/"), e.reason) for e in report.errors] == [
+        (
+            "bitnami/kube-prometheus/Chart.yaml",
+            "dependency node-exporter, kube-state-metrics is not vendored under charts/ nor in "
+            "the scan: the chart is rendered without it",
+        )
+    ]
     assert report.files_scanned > 1000  # templates included: read as text, never as YAML
 
 

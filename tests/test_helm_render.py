@@ -269,3 +269,161 @@ def test_without_the_sdk_plain_templates_are_read_and_the_report_says_so(tmp_pat
         (f["rule"], f["location"]["path"], f["location"]["start"]["line"]) for f in doc["findings"]
     }
     assert ("image-mutable-tag", str(plain), 7) in hits
+
+
+def test_argo_cd_application_values_and_destination(tmp_path: Path) -> None:
+    _copy("rbac", tmp_path / "deploy")
+    (tmp_path / "app.yaml").write_text(
+        "apiVersion: argoproj.io/v1alpha1\n"
+        "kind: Application\n"
+        "metadata: {name: operator, namespace: argocd}\n"
+        "spec:\n"
+        "  project: default\n"
+        "  source:\n"
+        "    repoURL: https://github.com/example/deploy.git\n"
+        f"    targetRevision: {'a' * 40}\n"
+        "    path: deploy/rbac\n"
+        "    helm:\n"
+        "      valuesObject:\n"
+        "        web:\n"
+        "          ref: redis\n"
+        "  destination: {server: https://kubernetes.default.svc, namespace: ops}\n"
+    )
+    report = _scan(tmp_path)
+    mutable = rule_hits(report, tmp_path, "image-mutable-tag")
+    assert ("app.yaml", 13) in mutable  # the Application's own value
+    assert ("deploy/rbac/values.yaml", 9) in mutable  # the chart's default render
+    # Rendered into the Application's release and namespace.
+    [admin] = [
+        r
+        for r in report.results
+        if r.rule.id == "rbac-cluster-admin-binding"
+        and "Application" in r.finding.properties.get("helm_values", "")
+    ]
+    assert "ServiceAccount ops/default" in admin.finding.message
+    assert "ClusterRoleBinding/operator-operator" in admin.finding.message
+
+
+def test_suppressions_in_templates_and_values_apply(tmp_path: Path) -> None:
+    root = _copy("rbac", tmp_path)
+    values = root / "values.yaml"
+    values.write_text(
+        values.read_text().replace(
+            "  ref: nginx", "  ref: nginx  # kubeward: ignore[image-mutable-tag]"
+        )
+    )
+    role = root / "templates" / "clusterrole.yaml"
+    role.write_text(
+        role.read_text().replace(
+            "metadata:\n", "metadata:\n  annotations:\n    kubeward.dev/ignore: rbac-wildcard\n"
+        )
+    )
+    report = _scan(root)
+    assert rule_hits(report, root, "image-mutable-tag") == set()
+    assert rule_hits(report, root, "rbac-wildcard") == set()
+    assert {(s.rule.id, s.suppressed_by) for s in report.suppressed} >= {
+        ("image-mutable-tag", "inline"),
+        ("rbac-wildcard", "annotation"),
+    }
+    assert report.unused_suppressions == []
+
+
+def test_subchart_conditions_are_helms(tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    child = root / "charts" / "child"
+    (child / "templates").mkdir(parents=True)
+    (root / "Chart.yaml").write_text(
+        "apiVersion: v2\nname: p\nversion: 0.1.0\ndependencies:\n"
+        "  - {name: child, version: 0.1.0, condition: child.enabled}\n"
+        "  - {name: absent, version: 1.0.0, repository: https://x.example, condition: absent.on}\n"
+    )
+    (root / "values.yaml").write_text("child:\n  enabled: false\nabsent:\n  on: false\n")
+    (child / "Chart.yaml").write_text("apiVersion: v2\nname: child\nversion: 0.1.0\n")
+    (child / "templates" / "pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: c}\nspec:\n  containers:\n"
+        '    - {name: c, image: "nginx:latest"}\n'
+    )
+    off = _scan(root)
+    assert rule_hits(off, root, "image-mutable-tag") == set()
+    assert rule_hits(off, root, "helm-template-hardcoded-image") == set()
+    assert off.errors == []  # the absent dependency is disabled: nothing to say
+    on = _scan(root, set_values=["child.enabled=true", "absent.on=true"])
+    assert rule_hits(on, root, "image-mutable-tag") == {("charts/child/templates/pod.yaml", 6)}
+    assert [e.reason.split(":")[0] for e in on.errors] == [
+        "dependency absent is not vendored under charts/ nor in the scan"
+    ]
+
+
+# --- Kustomize patches --------------------------------------------------------------------------
+
+KUSTOMIZE = FIXTURES / "kustomize_patches"
+
+
+def test_kustomize_patches_are_judged_at_the_patch_lines() -> None:
+    root = KUSTOMIZE
+    report = _scan(root)
+    k = root / "overlay" / "kustomization.yaml"
+    inline_json = _line(k, "value: {name: debug, image: busybox")
+    inline_smp = _line(k, "image: nginx:latest")
+    ops = ("overlay/ops.yaml", _line(root / "overlay" / "ops.yaml", "privileged: true"))
+    # A JSON 6902 op adds a privileged debug container; a strategic-merge patch makes the
+    # base's digest-pinned image `latest`; a JSON 6902 file makes the base container privileged.
+    assert rule_hits(report, root, "workload-privileged-container") == {
+        ("overlay/kustomization.yaml", inline_json),
+        ops,
+    }
+    assert rule_hits(report, root, "image-mutable-tag") == {
+        ("overlay/kustomization.yaml", inline_json),
+        ("overlay/kustomization.yaml", inline_smp),
+    }
+    # The base, pinned and unprivileged, is judged as written: nothing from it twice.
+    assert rule_hits(report, root, "image-not-pinned-by-digest") == {
+        ("overlay/kustomization.yaml", inline_json),
+        ("overlay/kustomization.yaml", inline_smp),
+    }
+    [priv] = [
+        r
+        for r in report.results
+        if r.rule.id == "workload-privileged-container" and r.span.path.endswith("ops.yaml")
+    ]
+    assert "container web" in priv.finding.message
+    assert [x.span.path.rsplit("/", 2)[-2:] for x in priv.finding.related] == [
+        ["overlay", "kustomization.yaml.rendered"]
+    ]
+    assert report.errors == []
+
+
+def test_kustomize_patch_that_does_not_apply_is_an_error(tmp_path: Path) -> None:
+    shutil.copytree(KUSTOMIZE, tmp_path / "k")
+    ops = tmp_path / "k" / "overlay" / "ops.yaml"
+    ops.write_text(ops.read_text().replace("op: add", "op: replace"))
+    report = _scan(tmp_path / "k")
+    k = tmp_path / "k" / "overlay" / "kustomization.yaml"
+    assert [(e.path, e.line) for e in report.errors] == [(str(k), _line(k, "path: ops.yaml"))]
+    assert "replace of missing" in report.errors[0].reason
+
+
+def test_cli_helm_values_file_and_no_render(tmp_path: Path) -> None:
+    import json
+
+    from kubeward.cli import main
+
+    root = _copy("rbac", tmp_path)
+    extra = tmp_path / "prod.yaml"
+    extra.write_text("web:\n  ref: registry.example.com/web:2.1\n")
+    out = tmp_path / "r.json"
+    main(
+        ["scan", str(root), "--helm-values", str(extra), "--fail-on", "never", "-f", f"json={out}"]
+    )
+    doc = json.loads(out.read_text())
+    [hit] = [f for f in doc["findings"] if f["rule"] == "image-not-pinned-by-digest"]
+    assert hit["message"].startswith("registry.example.com/web:2.1 ")
+    # The value is in a file outside the scan: the finding is at the template line using it.
+    deployment = root / "templates" / "deployment.yaml"
+    assert (hit["location"]["path"], hit["location"]["start"]["line"]) == (
+        str(deployment),
+        _line(deployment, "image: {{ .Values.web.ref"),
+    )
+    main(["scan", str(root), "--no-render", "--fail-on", "never", "-f", f"json={out}"])
+    doc = json.loads(out.read_text())
+    assert {f["rule"] for f in doc["findings"]} == {"helm-template-hardcoded-image"}

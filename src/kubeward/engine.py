@@ -243,7 +243,7 @@ def _scan(
         if err is not None:
             errors.append(err)
     # Helm charts rendered: each rendered template is one more YAML file for every rule.
-    rendered = render_scan(files, options.render)
+    rendered = render_scan(files, options.render, rules=rules)
     for rf in rendered.files:
         _rules_on_file(rf, file_rules, params, hits, errors)
     files.extend(rendered.files)

@@ -28,6 +28,7 @@ from kubeward.model.k8s import Container
 from kubeward.parse.yamlnode import YamlLimitError, load_documents
 from kubeward.registry import Finding, Related, Rule, instances_in
 from kubeward.render.archive import ArchiveRefused, ChartArchive, pack_chart
+from kubeward.render.kustomize import patched_kustomizations
 from kubeward.render.mapping import Located, ValuesIndex, locate
 from kubeward.render.sandbox import Budget, Renderer, RenderFailed, sdk_available
 from kubeward.render.values import (
@@ -35,6 +36,8 @@ from kubeward.render.values import (
     ValuesSet,
     cli_values,
     gitops_targets,
+    merge,
+    typed,
 )
 from kubeward.source import FileKind, ScanError, SourceFile, Span
 
@@ -71,6 +74,7 @@ class _Origin:
     label: str  # the values set
     identity: bool  # the rendered text is the template's (plain-YAML fallback)
     values: list[tuple[ValuesIndex, SourceFile | None, Span | None]]
+    strict: bool = False  # Kustomize: a finding not traced to a patch is dropped
 
 
 @dataclass
@@ -105,7 +109,9 @@ class Rendered:
                 if r is not None and r.target.__name__ in _IMAGE_TARGETS:
                     continue
             if path in self.origins:
-                moved.append((rid, self._move(finding)))
+                new = self._move(finding)
+                if new is not None:
+                    moved.append((rid, new))
                 continue
             out.append((rid, finding))
         if any(rid == _HARDCODED_RULE and f.span.path in self.replaced_templates for rid, f in out):
@@ -132,9 +138,19 @@ class Rendered:
                 lines.add((span.path, span.start.line))
         return lines
 
-    def _move(self, finding: Finding) -> Finding:
+    def _move(self, finding: Finding) -> Finding | None:
         o = self.origins[finding.span.path]
         span, how = self._locate(finding.span)
+        if o.strict and how != "patch":
+            return None
+        if o.strict:
+            rel = (Related(finding.span, f"the object as {o.label} patches it"),)
+            return dataclasses.replace(
+                finding,
+                span=span,
+                related=finding.related + rel,
+                properties={**finding.properties, "kustomize_patched": o.label},
+            )
         related = tuple(
             Related(self._locate(r.span)[0], r.label) if r.span.path in self.origins else r
             for r in finding.related
@@ -161,7 +177,7 @@ class Rendered:
         if rf is None:
             return span, None
         loc: Located | None = locate(
-            rendered_docs=rf.documents, span=span, template=tf, values=o.values
+            rendered_docs=rf.documents, span=span, template=tf, values=o.values, strict=o.strict
         )
         if loc is None:
             return span, None
@@ -211,7 +227,7 @@ def _helm_error(message: str, archive: ChartArchive, chart_rel: str) -> ScanErro
     m = _HELM_ERR_RE.search(message)
     first = " ".join(message.split())
     if archive.missing:
-        missing = ", ".join(archive.missing)
+        missing = ", ".join(str(d["name"]) for d in archive.missing)
         first += f" (dependency {missing} is not vendored under charts/ nor in the scan)"
     if m:
         rel, _inner = archive.source_of(m.group(1))
@@ -222,10 +238,38 @@ def _helm_error(message: str, archive: ChartArchive, chart_rel: str) -> ScanErro
     )
 
 
-def render_scan(files: Sequence[SourceFile], options: RenderOptions, *, root: str = "") -> Rendered:
-    """Render every chart of the scan; never raises (problems are error entries)."""
+# Models no rendered template can hold: with only rules over these, charts are not rendered.
+_UNRENDERED_MODELS = frozenset(
+    {
+        "kubeward.model.dockerfile",
+        "kubeward.model.workflow",
+        "kubeward.model.gitlab",
+        "kubeward.model.gitref",
+        "kubeward.slsa",
+        "kubeward.rules.cicd._shell",
+        "kubeward.rules.cicd._variables",
+    }
+)
+
+
+def render_scan(
+    files: Sequence[SourceFile],
+    options: RenderOptions,
+    *,
+    root: str = "",
+    rules: Sequence[Rule] | None = None,
+) -> Rendered:
+    """Render every chart of the scan; never raises (problems are error entries).
+
+    `rules` are the selected rules: when none reads what a chart renders (Dockerfile or CI
+    rules only), nothing is rendered."""
+    if rules is not None and all(r.target.__module__ in _UNRENDERED_MODELS for r in rules):
+        return Rendered()
     try:
-        return _render_scan(files, options, root)
+        out = _render_scan(files, options, root)
+        if options.enabled:
+            _kustomize(out, files)
+        return out
     except Exception as e:  # a bug here must not lose the scan, as for a rule
         out = Rendered()
         out.errors.append(
@@ -321,6 +365,12 @@ def _render_chart(
     )
     out.charts += 1
     chart_values: list[tuple[ValuesIndex, SourceFile | None, Span | None]] = []
+    top_values = by_rel.get(archive.values_files.get(f"{archive.name}/", ""))
+    defaults = (
+        typed(top_values.documents[0])
+        if top_values is not None and top_values.documents and top_values.documents[0].is_map
+        else {}
+    )
     for vrel in archive.values_files.values():
         vf = by_rel.get(vrel)
         if vf is not None and vf.documents and vf.documents[0].is_map:
@@ -331,8 +381,8 @@ def _render_chart(
                 archive.data,
                 vs.merged,
                 set_values=list(vs.set_values),
-                name=RELEASE_NAME,
-                namespace=options.namespace,
+                name=_release_name(vs.release),
+                namespace=vs.namespace or options.namespace,
             )
         except RenderFailed as e:
             if e.kind == "missing":
@@ -349,8 +399,23 @@ def _render_chart(
                 layer.anchor,
             )
             for layer in reversed(vs.layers)
+            # A value from a file outside the scan has nowhere to point: its template line does.
+            if layer.node is not None or layer.anchor is not None
         ]
         values = [*layers, *chart_values]
+        given = merge(vs.merged, _simple_sets(vs.set_values))
+        enabled = [
+            str(d["name"]) for d in archive.missing if _dependency_enabled(d, defaults, given)
+        ]
+        if i == 0 and enabled:
+            missing = ", ".join(enabled)
+            out.errors.append(
+                ScanError(
+                    chart_yaml,
+                    f"dependency {missing} is not vendored under charts/ nor in the scan: "
+                    "the chart is rendered without it",
+                )
+            )
         if i == 0:
             # Rendered: the text heuristics over this chart and its subcharts are replaced.
             for d in archive.dirs.values():
@@ -387,6 +452,89 @@ def _render_chart(
                 identity=False,
                 values=values,
             )
+
+
+def _simple_sets(exprs: Sequence[str]) -> dict[str, Any]:
+    """`--set a.b=true` as data, for deciding dependency conditions here (Helm's own parser,
+    in the worker, gives the values the chart is rendered with)."""
+    out: dict[str, Any] = {}
+    for expr in exprs:
+        for part in expr.split(","):
+            key, eq, raw = part.partition("=")
+            if not eq or not key or "[" in key:
+                continue
+            value: Any = {"true": True, "false": False}.get(raw, raw)
+            for k in reversed(key.split(".")):
+                value = {k: value}
+            out = merge(out, value)
+    return out
+
+
+def _lookup(values: Mapping[str, Any], path: str) -> Any:
+    node: Any = values
+    for part in path.strip().split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _dependency_enabled(
+    dep: Mapping[str, object], defaults: Mapping[str, Any], overrides: Mapping[str, Any]
+) -> bool:
+    """Helm's `condition` (the first path that holds a boolean decides), then `tags` (any
+    true enables); enabled when neither decides."""
+    values = merge(dict(defaults), dict(overrides))
+    cond = dep.get("condition")
+    if isinstance(cond, str):
+        for path in cond.split(","):
+            v = _lookup(values, path)
+            if isinstance(v, bool):
+                return v
+    tags = dep.get("tags")
+    if isinstance(tags, list) and tags:
+        got = [_lookup(values, f"tags.{t}") for t in tags if isinstance(t, str)]
+        decided = [v for v in got if isinstance(v, bool)]
+        if decided:
+            return any(decided)
+    return True
+
+
+def _kustomize(out: Rendered, files: Sequence[SourceFile]) -> None:
+    """Kustomize overlays with patches: their patched objects, one rendered file each."""
+    for p in patched_kustomizations(files):
+        out.errors.extend(p.errors)
+        if not p.objects:
+            continue
+        rel = p.root.file.rel + RENDERED_SUFFIX
+        text = yaml.safe_dump_all(p.objects, sort_keys=False, default_flow_style=False)
+        f = SourceFile(
+            rel=rel,
+            abspath=p.root.file.abspath,
+            kind=FileKind.YAML,
+            text=text,
+            root=p.root.file.root,
+        )
+        try:
+            f.documents = load_documents(text, rel)
+        except (yaml.YAMLError, YamlLimitError, RecursionError):
+            continue
+        out.files.append(f)
+        out.origins[rel] = _Origin(
+            chart_rel="",
+            template=None,
+            label=f"kustomization {p.root.file.rel}",
+            identity=False,
+            values=p.layers,
+            strict=True,
+        )
+
+
+def _release_name(name: str | None) -> str:
+    """A GitOps object's release name when Helm accepts it (DNS label, 53 characters)."""
+    if name and len(name) <= 53 and re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", name):
+        return name
+    return RELEASE_NAME
 
 
 def _file_of(layer: ValuesLayer, by_rel: dict[str, SourceFile]) -> SourceFile | None:

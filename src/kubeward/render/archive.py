@@ -49,7 +49,7 @@ class ChartArchive:
     dirs: dict[str, str | None] = field(default_factory=dict)
     notes: list[tuple[str, str]] = field(default_factory=list)  # (scan rel path, reason)
     values_files: dict[str, str] = field(default_factory=dict)  # prefix -> values.yaml rel
-    missing: list[str] = field(default_factory=list)  # declared dependencies not found
+    missing: list[dict[str, object]] = field(default_factory=list)  # dependencies not found
 
     def source_of(self, template: str) -> tuple[str | None, str]:
         """(scan rel path or None, template path inside its chart) of a rendered template."""
@@ -76,7 +76,7 @@ class _Packer:
         self.notes: list[tuple[str, str]] = []
         self.values_files: dict[str, str] = {}
         self.visiting: set[str] = set()
-        self.missing: list[str] = []
+        self.missing: list[dict[str, object]] = []
 
     def _add(self, path: str, data: bytes) -> None:
         if len(self.files) >= MAX_FILES:
@@ -152,7 +152,8 @@ class _Packer:
             try:
                 data = safe_read.read_bytes(entry.path, root=self.root, max_size=MAX_FILE_BYTES)
             except safe_read.ReadRefused as e:
-                self.notes.append((rel, f"{e}; left out of the rendered chart"))
+                # The reason as every other read gives it: one error entry for the file.
+                self.notes.append((rel, str(e)))
                 continue
             self._add(f"{arc}{entry.name}", data)
 
@@ -251,6 +252,7 @@ class _Packer:
                     c
                     for c in self.charts_by_name.get(name, [])
                     if safe_read.inside(c[0], self.root)
+                    and os.path.realpath(c[0]) not in self.visiting  # not itself, nor a parent
                 ]
                 if candidates:
                     found = min(candidates, key=lambda c: _distance(c[1], rel_dir))
@@ -262,7 +264,8 @@ class _Packer:
                         )
                     )
             if found is None:
-                self.missing.append(name)
+                if depth == 0:  # a subchart's own missing dependencies are not reported
+                    self.missing.append(d)
                 continue
             self.chart(found[0], found[1], f"{arc}charts/{name}/", f"{key}charts/", depth + 1)
             present.add(name)

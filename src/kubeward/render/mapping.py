@@ -71,6 +71,7 @@ class ValuesIndex:
         default_factory=lambda: defaultdict(list)
     )
     parents: dict[int, YNode] = field(default_factory=dict)  # id(scalar) -> its mapping
+    up: dict[int, YNode] = field(default_factory=dict)  # id(node) -> the collection holding it
 
     @classmethod
     def of(cls, root: YNode, limit: int = 100_000) -> ValuesIndex:
@@ -83,22 +84,56 @@ class ValuesIndex:
             if node.is_map:
                 for k, v in node.items():
                     stack.append((str(k.value) if k.is_scalar else None, v))
+                    idx.up[id(v)] = node
                     if v.is_scalar:
                         idx.parents[id(v)] = node
             elif node.is_seq:
                 stack.extend((key, v) for v in node.seq())
+                for v in node.seq():
+                    idx.up[id(v)] = node
             elif node.text:
                 idx.by_text[node.text.strip()].append((key, node))
         return idx
 
-    def exact(self, text: str, key: str | None) -> YNode | None:
+    def names_above(self, node: YNode) -> set[str]:
+        """The `name` values of the mappings that hold `node` (which container, which rule)."""
+        out: set[str] = set()
+        n: YNode | None = self.up.get(id(node))
+        while n is not None and len(out) < 32:
+            if n.is_map:
+                v = n.get("name")
+                if v is not None and v.text:
+                    out.add(v.text)
+            n = self.up.get(id(n))
+        return out
+
+    def same_key(self, text: str, key: str | None) -> list[YNode]:
+        return [n for k, n in self.by_text.get(text, []) if k == key]
+
+    def exact(self, text: str, key: str | None, *, same_key: bool = False) -> YNode | None:
         hits = self.by_text.get(text)
         if not hits:
             return None
         for k, node in hits:
             if k == key:
                 return node
-        return hits[0][1]
+        return None if same_key else hits[0][1]
+
+    def _best(self, hits: list[tuple[str | None, YNode]], text: str) -> YNode:
+        """Of equal scalars, the one whose siblings the rendered value also holds: the tag of
+        `bitnami/redis`, not the same tag of `bitnami/redis-sentinel` beside it."""
+
+        def score(node: YNode) -> int:
+            parent = self.parents.get(id(node))
+            if parent is None:
+                return 0
+            return sum(
+                1
+                for _k, v in parent.items()
+                if v is not node and v.text and len(v.text) >= _MIN_PART and v.text in text
+            )
+
+        return max((n for _k, n in hits), key=score)
 
     def inside(self, text: str) -> tuple[int, int, YNode] | None:
         """The scalar found in `text` that ends last (then the longest): (end, length, node)."""
@@ -109,7 +144,7 @@ class ValuesIndex:
             at = text.rfind(t)
             if at < 0:
                 continue
-            cand = (at + len(t), len(t), hits[0][1])
+            cand = (at + len(t), len(t), self._best(hits, text))
             if best is None or cand[:2] > best[:2]:
                 best = cand
         return best
@@ -150,7 +185,10 @@ def locate(
     span: Span,
     template: SourceFile | None,
     values: Sequence[tuple[ValuesIndex, SourceFile | None, Span | None]],
+    strict: bool = False,
 ) -> Located | None:
+    """`strict`: only a value written under the same key in `values` counts (Kustomize
+    patches, whose other values the scanned files already judge)."""
     """Where in the template (or values) the rendered `span` was produced; None: unknown."""
     chain = node_path(rendered_docs, span)
     if not chain:
@@ -177,6 +215,19 @@ def locate(
                     return Located(template.line_span(ln, col + 1, len(text)), "template")
                 if ln > kl and _key_lines_at(template, ln):
                     break
+    if strict:
+        # Of the patches' values under the same key, the one in the same named objects
+        # (container `debug`), the last patch applied on a tie.
+        names = {
+            n.get_str("name") or "" for _k, n in chain if n.is_map and n.get("name") is not None
+        }
+        best: tuple[int, int, Span] | None = None
+        for order, (idx, vf, anchor) in enumerate(values if text else ()):
+            for same in idx.same_key(text or "", key):
+                cand = (len(idx.names_above(same) & names), order, same.span if vf else anchor)
+                if cand[2] is not None and (best is None or cand[:2] >= best[:2]):
+                    best = (cand[0], cand[1], cand[2])
+        return Located(best[2], "patch") if best is not None else None
     if text:
         for idx, vf, anchor in values:
             hit = idx.exact(text, key)

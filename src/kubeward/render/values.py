@@ -44,6 +44,8 @@ class ValuesSet:
     label: str
     layers: tuple[ValuesLayer, ...] = ()
     set_values: tuple[str, ...] = ()
+    release: str | None = None  # the release name and namespace the object installs to
+    namespace: str | None = None
 
     @property
     def merged(self) -> dict[str, Any]:
@@ -54,7 +56,11 @@ class ValuesSet:
 
     @property
     def key(self) -> str:
-        return json.dumps([self.merged, list(self.set_values)], sort_keys=True, default=str)
+        return json.dumps(
+            [self.merged, list(self.set_values), self.release, self.namespace],
+            sort_keys=True,
+            default=str,
+        )
 
 
 @dataclass
@@ -218,7 +224,13 @@ def _flux_release(obj: KubeObject, cms: dict[tuple[str | None, str], KubeObject]
     return GitOpsTarget(
         path=_norm_path(name) if name and by_path else None,
         chart_name=None if by_path else name,
-        values=ValuesSet(label, tuple(layers)),
+        values=ValuesSet(
+            label,
+            tuple(layers),
+            release=(spec.get_str("releaseName") if spec is not None else None) or obj.name,
+            namespace=(spec.get_str("targetNamespace") if spec is not None else None)
+            or obj.namespace,
+        ),
         errors=errors,
     )
 
@@ -262,10 +274,18 @@ def _argo_source(obj: KubeObject, src: YNode, label: str, root: str) -> GitOpsTa
             n, val = p.get_str("name"), p.get_str("value")
             if n and val is not None and "," not in n:
                 sets.append(f"{n}={val}")
+    dest = obj.node.dig("spec", "destination", "namespace")
     return GitOpsTarget(
         path=_norm_path(path) if path is not None and not chart else None,
         chart_name=chart,
-        values=ValuesSet(where, tuple(layers), tuple(sets)),
+        values=ValuesSet(
+            where,
+            tuple(layers),
+            tuple(sets),
+            release=(helm.get_str("releaseName") if helm is not None and helm.is_map else None)
+            or obj.name,
+            namespace=dest.text if dest is not None else None,
+        ),
         errors=errors,
     )
 
