@@ -36,6 +36,7 @@ from kubeward.parse.yamlnode import YNode
 from kubeward.policy import gatekeeper, policy_controller
 from kubeward.policy.identity import matches_any_value
 from kubeward.policy.kyverno import gobwas_regex, kyverno_forms, kyverno_regex, wildcard_match
+from kubeward.policy.prefix import PrefixIndex
 from kubeward.registry import instances_in, provider, scan_provider
 from kubeward.source import SourceFile, Span
 
@@ -848,6 +849,36 @@ class PolicyCoverage:
     # What makes a namespace opt in to policy-controller, and where the scan says so.
     opt_in: str = 'the label policy.sigstore.dev/include: "true"'
     opt_in_span: Span | None = None
+    # Built on first use: the policies by the literal prefix of their patterns, and per image
+    # the policies that can cover it (`candidates`).
+    _index: PrefixIndex | None = field(default=None, init=False, repr=False, compare=False)
+    _always: tuple[int, ...] = field(default=(), init=False, repr=False, compare=False)
+    _per_image: dict[ImageRef, tuple[VerificationPolicy, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def candidates(self, ref: ImageRef) -> tuple[VerificationPolicy, ...]:
+        """The policies whose `covering` can be other than None for `ref`, in scan order:
+        those matching every image, and those with a pattern whose literal prefix starts a
+        name the image is compared under (`kubeward.policy.prefix`). The others cannot cover
+        it whatever the target, so `covering` need not ask them."""
+        got = self._per_image.get(ref)
+        if got is not None:
+            return got
+        index = self._index
+        if index is None:
+            index = PrefixIndex()
+            for i, p in enumerate(self.policies):
+                for pat in p.patterns:
+                    index.add(pat.text, i)
+            object.__setattr__(self, "_index", index)
+            always = tuple(i for i, p in enumerate(self.policies) if p.match_all)
+            object.__setattr__(self, "_always", always)
+        names = (*kyverno_forms(ref), policy_controller.reference_name(ref))
+        hits = index.candidates(names).union(self._always)
+        got = tuple(self.policies[i] for i in sorted(hits))
+        self._per_image[ref] = got
+        return got
 
     def targets_of(self, use: ImageUse) -> list[Target]:
         """Where the image is admitted: one target per namespace it is deployed to (Kustomize
@@ -883,7 +914,7 @@ class PolicyCoverage:
         that an Audit override turns off there is returned as not enforcing."""
         t = target if target is not None else Target(namespace=namespace)
         out = []
-        for p in self.policies:
+        for p in self.candidates(ref):
             pattern = p.covering(ref, target=t)
             if pattern is None or self.skipped_by_opt_in(p, t.namespace):
                 continue

@@ -284,6 +284,26 @@ class RbacIndex:
     # By the role's document node: the role as written and its Kustomize-namespaced copies.
     bound_by: dict[int, list[Binding]] = field(default_factory=lambda: defaultdict(list))
     bindings: list[Binding] = field(default_factory=list)
+    # Built on first use from `bindings`: by (namespace, name) of a ServiceAccount subject.
+    _by_account: dict[tuple[str | None, str], list[Binding]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
+    def account_bindings(self, namespace: str | None, name: str) -> list[Binding]:
+        """The bindings with a ServiceAccount subject `name` whose namespace resolves to
+        `namespace` (`Binding.subject_namespace`), each once, in the order of `bindings`."""
+        if self._by_account is None:
+            by: dict[tuple[str | None, str], list[Binding]] = defaultdict(list)
+            for b in self.bindings:
+                keys = {
+                    (b.subject_namespace(s), s.name)
+                    for s in b.subjects
+                    if s.kind == "ServiceAccount"
+                }
+                for key in keys:
+                    by[key].append(b)
+            self._by_account = by
+        return self._by_account.get((namespace, name), [])
 
     def resolve(self, b: Binding) -> Role | None:
         """The role a binding names, when the scan defines it."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from bisect import bisect_left
+from collections.abc import Callable, Iterator
 
 from kubeward.model.images import ImageUse
 from kubeward.model.policy import (
@@ -32,7 +33,15 @@ def _nearest(policies: tuple[VerificationPolicy, ...], use: ImageUse) -> Verific
     name, then the same file, then the deepest shared directory."""
     if not policies:
         return None
-    names = (*kyverno_forms(use.ref), policy_controller.reference_name(use.ref))
+    return min(policies, key=_score(use))
+
+
+def _names(use: ImageUse) -> tuple[str, ...]:
+    return (*kyverno_forms(use.ref), policy_controller.reference_name(use.ref))
+
+
+def _score(use: ImageUse) -> Callable[[VerificationPolicy], tuple[int, int, int, str, int]]:
+    names = _names(use)
     image_dir = use.span.path.rsplit("/", 1)[0].split("/")
 
     def score(p: VerificationPolicy) -> tuple[int, int, int, str, int]:
@@ -42,7 +51,56 @@ def _nearest(policies: tuple[VerificationPolicy, ...], use: ImageUse) -> Verific
         same = p.span.path == use.span.path
         return (-prefix, -int(same), -shared, p.span.path, p.span.start.line)
 
-    return min(policies, key=score)
+    return score
+
+
+class _NearestIndex:
+    """`_nearest` over one set of policies without scoring each one for each image.
+
+    The longest prefix a pattern shares with a name is found beside the name in the sorted
+    patterns (bisect); only the policies reaching it are scored. When no pattern shares a
+    character, every policy ties on it, and the rest of the score depends on the policy's file
+    only: the first policy at the lowest line of each file stands for that file, and the
+    answer is kept per image file. The result is `_nearest`'s (tests/test_scaling.py)."""
+
+    def __init__(self, policies: tuple[VerificationPolicy, ...]) -> None:
+        self.policies = policies
+        pairs = sorted((pat.text, i) for i, p in enumerate(policies) for pat in p.patterns)
+        self.texts = [t for t, _ in pairs]
+        self.owners = [i for _, i in pairs]
+        first_per_file: dict[str, int] = {}
+        for i, p in enumerate(policies):
+            j = first_per_file.get(p.span.path)
+            if j is None or p.span.start.line < policies[j].span.start.line:
+                first_per_file[p.span.path] = i
+        self.per_file = tuple(policies[i] for i in sorted(first_per_file.values()))
+        self.no_prefix: dict[str, VerificationPolicy | None] = {}
+
+    def nearest(self, use: ImageUse) -> VerificationPolicy | None:
+        if not self.policies:
+            return None
+        names = _names(use)
+        best = 0
+        for n in names:
+            i = bisect_left(self.texts, n)
+            for j in (i - 1, i):
+                if 0 <= j < len(self.texts):
+                    best = max(best, _common_prefix(self.texts[j], n))
+        if best == 0:
+            path = use.span.path
+            if path not in self.no_prefix:
+                self.no_prefix[path] = _nearest(self.per_file, use)
+            return self.no_prefix[path]
+        tied: set[int] = set()
+        for n in names:
+            head = n[:best]
+            if len(head) < best:
+                continue
+            j = bisect_left(self.texts, head)
+            while j < len(self.texts) and self.texts[j].startswith(head):
+                tied.add(self.owners[j])
+                j += 1
+        return _nearest(tuple(self.policies[i] for i in sorted(tied)), use)
 
 
 def _glob_hint(p: VerificationPolicy, use: ImageUse) -> str:
@@ -136,10 +194,12 @@ def image_not_covered_by_verification_policy(cov: PolicyCoverage) -> Iterator[Fi
     # One finding per image and verdict: the same unsigned image in a hundred pods is one gap
     # to close in a policy. It sits at the first use; the other uses are related locations.
     groups: dict[tuple[str, str], list[tuple[ImageUse, Finding]]] = {}
+    enforcing = tuple(p for p in cov.policies if p.enforcing)
+    near = _NearestIndex(enforcing or cov.policies)
     for use in cov.images:
         for target in cov.targets_of(use):
             where = use.where + (f" (namespace {target.namespace})" if _moved(use, target) else "")
-            found = _uncovered(cov, use, target, where)
+            found = _uncovered(cov, use, target, where, near)
             if found is not None:
                 key = (use.ref.text, found.message.replace(f" in {where} ", " ", 1))
                 groups.setdefault(key, []).append((use, found))
@@ -175,8 +235,9 @@ def _grouped(members: list[tuple[ImageUse, Finding]]) -> Finding:
     )
 
 
-def _uncovered(cov: PolicyCoverage, use: ImageUse, target: Target, where: str) -> Finding | None:
-    enforcing = tuple(p for p in cov.policies if p.enforcing)
+def _uncovered(
+    cov: PolicyCoverage, use: ImageUse, target: Target, where: str, near_index: _NearestIndex
+) -> Finding | None:
     matches = cov.covering(use.ref, target=target)
     if any(p.enforcing for p, _ in matches):
         return None
@@ -191,10 +252,12 @@ def _uncovered(cov: PolicyCoverage, use: ImageUse, target: Target, where: str) -
             related=(Related(span, f"{p.display}: {p.not_enforcing_why}"),),
         )
     namespace = target.namespace
-    opted_out = [
+    opted_out = [  # only the policies that can match the image (`PolicyCoverage.candidates`)
         p
-        for p in enforcing
-        if cov.skipped_by_opt_in(p, namespace) and p.covering(use.ref, target=target)
+        for p in cov.candidates(use.ref)
+        if p.enforcing
+        and cov.skipped_by_opt_in(p, namespace)
+        and p.covering(use.ref, target=target)
     ]
     if opted_out:
         p = opted_out[0]
@@ -212,7 +275,7 @@ def _uncovered(cov: PolicyCoverage, use: ImageUse, target: Target, where: str) -
             ),
         )
     related: list[Related] = []
-    near = _nearest(enforcing or cov.policies, use)
+    near = near_index.nearest(use)
     if near is not None:
         related.append(
             Related(

@@ -100,7 +100,9 @@ def _granted(
     implicit: bool,
     seen: set[str],
 ) -> Iterator[Finding]:
-    for b in idx.bindings:
+    # Only the bindings of this account (an index by namespace and name: the same bindings,
+    # in the same order, as testing each one with `_binds`).
+    for b in idx.account_bindings(namespace, name):
         if not _binds(b, name, namespace, implicit=implicit):
             continue
         role = idx.resolve_effective(b)
