@@ -143,6 +143,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not render Helm charts (read templates as text)",
     )
+    s.add_argument(
+        "--max-results",
+        type=int,
+        default=None,
+        metavar="N",
+        help="show at most N results, the most severe (ties: by path, line, column, rule id); "
+        "the exit code still judges every finding",
+    )
     s.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     s.add_argument("--no-progress", action="store_true")
     from kubeward.verify._cli_image import add_scan_arguments
@@ -253,6 +261,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
             )
         if args.jobs < 0:
             raise ValueError("--jobs must be 0 (all cores) or more")
+        if args.max_results is not None and args.max_results < 1:
+            raise ValueError("--max-results must be 1 or more")
         from kubeward.cluster.cli import check_args, cluster_input
 
         check_args(args)
@@ -296,10 +306,22 @@ def cmd_scan(args: argparse.Namespace) -> int:
             f"kubeward: error: unknown rule id {e.args[0]} (see `kubeward rules`)", file=sys.stderr
         )
         return EXIT_USAGE
+    from kubeward.report.display import shown, uri_base
+
+    display = shown(report, min_severity=None, max_results=args.max_results)
+    if len(display.results) < len(report.results):
+        print(
+            f"kubeward: showing the {len(display.results)} most severe of "
+            f"{len(report.results)} results (--max-results)",
+            file=sys.stderr,
+        )
+    base = uri_base(args.paths) if args.paths else None
     for fmt, target in outputs:
         to_tty = target == "-" and sys.stdout.isatty()
         color = args.color == "always" or (args.color == "auto" and to_tty)
-        text = render(report, fmt, color=color)
+        text = render(display, fmt, color=color, base=base)
+        if fmt is Format.SARIF:
+            _warn_github_limits(text, target)
         if target == "-":
             sys.stdout.write(text)
             sys.stdout.flush()
@@ -319,6 +341,16 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if args.fail_on_errors and report.errors:
         failed = True
     return EXIT_FINDINGS if failed else EXIT_OK
+
+
+def _warn_github_limits(text: str, target: str) -> None:
+    import json
+
+    from kubeward.report.sarif import github_limit_warnings
+
+    where = "SARIF on stdout" if target == "-" else target
+    for w in github_limit_warnings(json.loads(text), len(text.encode("utf-8"))):
+        print(f"kubeward: warning: {where}: {w}", file=sys.stderr)
 
 
 def _run_with_progress(
