@@ -186,3 +186,100 @@ def test_relative_root_outside_git_is_relative_to_cwd(
     jsonschema.validate(doc, sarif_schema())
     assert all(u.startswith(("tree/d", "tree/z/")) for u in _uris(doc))
     assert doc["runs"][0]["originalUriBaseIds"]["%SRCROOT%"]["uri"] == tmp_path.as_uri() + "/"
+
+
+# -- colour, quiet, display filters, the text report's counts ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("choice", "env", "tty", "expected"),
+    [
+        ("auto", {}, True, True),
+        ("auto", {}, False, False),
+        ("auto", {"NO_COLOR": "1"}, True, False),
+        ("auto", {"NO_COLOR": ""}, True, True),  # empty: not set (no-color.org)
+        ("auto", {"FORCE_COLOR": "0"}, False, True),  # any non-empty value (force-color.org)
+        ("auto", {"FORCE_COLOR": ""}, False, False),
+        ("auto", {"NO_COLOR": "1", "FORCE_COLOR": "1"}, True, False),
+        ("always", {"NO_COLOR": "1"}, False, True),  # the command line overrides
+        ("never", {"FORCE_COLOR": "1"}, True, False),
+    ],
+)
+def test_color_choice(choice: str, env: dict[str, str], tty: bool, expected: bool) -> None:
+    from kubeward.cli import use_color
+
+    assert use_color(choice, tty, env) is expected
+
+
+def _kw(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    import os
+    import sys
+
+    full = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    return subprocess.run(
+        [sys.executable, "-m", "kubeward", *args],
+        capture_output=True,
+        text=True,
+        env={**full, **env},
+        timeout=120,
+        check=False,
+    )
+
+
+def test_force_color_and_no_color_reach_a_pipe(tmp_path: Path) -> None:
+    root = str(make_tree(tmp_path / "repo", 1))
+    assert "\x1b[" in _kw("scan", root, env={"FORCE_COLOR": "1"}).stdout
+    assert "\x1b[" not in _kw("scan", root, env={"FORCE_COLOR": "1", "NO_COLOR": "1"}).stdout
+    assert "\x1b[" not in _kw("scan", root, env={}).stdout
+
+
+def test_quiet_writes_nothing_on_stdout_but_files_and_the_exit_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_tree(tmp_path / "repo", 1)
+    out = tmp_path / "r.json"
+    assert main(["scan", "-q", str(root), "-f", "text", "-f", f"json={out}"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and json.loads(out.read_text())["findings"]
+
+
+def test_min_severity_filters_the_display_not_the_exit_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = str(make_tree(tmp_path / "repo"))
+    code, doc, _ = scan_json(capsys, root, "--min-severity", "critical")
+    assert [f["severity"] for f in doc["findings"]] == ["critical"]
+    assert code == 1  # --fail-on high (the default) still sees the high findings
+    assert main(["scan", "--no-progress", "-q", root, "--min-severity", "critical",
+                 "--fail-on", "critical"]) == 1  # fmt: skip
+    assert main(["scan", "-q", root, "--min-severity", "bogus"]) == 2
+    assert "unknown severity 'bogus'" in capsys.readouterr().err
+
+
+def test_text_report_starts_with_counts_per_rule_and_summary_mode(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = str(make_tree(tmp_path / "repo"))
+    main(["scan", "--no-progress", root])
+    full = capsys.readouterr().out.splitlines()
+    assert full[0] == "Findings by rule"
+    # most severe first, then the most results
+    assert full[1].split() == ["1", "critical", "workload-runtime-socket-mount"]
+    assert full[2].split() == ["3", "high", "image-not-pinned-by-digest"]
+    assert full[3].split() == ["1", "high", "image-not-covered-by-verification-policy"]
+    main(["scan", "--no-progress", root, "--summary"])
+    short = capsys.readouterr().out.splitlines()
+    assert short[: full.index("")] == full[: full.index("")]
+    assert not [line for line in short if "deploy.yaml" in line]
+    assert short[-4].startswith("Summary: 5 finding(s) in 4 file(s)")
+
+
+def test_summary_time_counts_from_the_start_given() -> None:
+    import time
+
+    from kubeward.report import Format, render
+    from kubeward.results import Report
+
+    text = render(Report(version="0", roots=[]), Format.TEXT, started=time.perf_counter() - 5)
+    took = float(text.split("file error(s), ")[1].split("s\n")[0])
+    assert took >= 5.0
