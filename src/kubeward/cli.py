@@ -13,6 +13,7 @@ import argparse
 import gc
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -143,7 +144,40 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not render Helm charts (read templates as text)",
     )
-    s.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    s.add_argument(
+        "--max-results",
+        type=int,
+        default=None,
+        metavar="N",
+        help="show at most N results, the most severe (ties: by path, line, column, rule id); "
+        "the exit code still judges every finding",
+    )
+    s.add_argument(
+        "--min-severity",
+        default=None,
+        metavar="SEVERITY",
+        help="show only results at or above SEVERITY (a display filter: the exit code follows "
+        "--fail-on over every finding)",
+    )
+    s.add_argument(
+        "--summary",
+        action="store_true",
+        help="text report: only the per-rule counts and the summary",
+    )
+    s.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="nothing on stdout and no progress bar (files from FORMAT=FILE and --output are "
+        "still written; errors still on stderr); the exit code tells",
+    )
+    s.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="auto (the default): off when NO_COLOR is set and not empty, else on when "
+        "FORCE_COLOR is set and not empty, else on for a terminal",
+    )
     s.add_argument("--no-progress", action="store_true")
     from kubeward.verify._cli_image import add_scan_arguments
 
@@ -231,7 +265,22 @@ def _load_config(args: argparse.Namespace) -> Config:
     return config.with_host_paths({k: v for k, v in host.items() if v is not None})
 
 
+def use_color(choice: str, to_tty: bool, environ: dict[str, str] | None = None) -> bool:
+    """`--color`, then NO_COLOR (no-color.org), then FORCE_COLOR (force-color.org), each
+    counted when set and not empty, whatever its value; then whether the output is a terminal.
+    An explicit `--color always|never` overrides both variables, as both conventions ask."""
+    env = os.environ if environ is None else environ
+    if choice != "auto":
+        return choice == "always"
+    if env.get("NO_COLOR", ""):
+        return False
+    if env.get("FORCE_COLOR", ""):
+        return True
+    return to_tty
+
+
 def cmd_scan(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
     # A one-shot process holding millions of parsed nodes: the cyclic collector would re-walk
     # them on every full collection while reports are rendered (see engine._no_cyclic_gc).
     gc.disable()
@@ -256,6 +305,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
             )
         if args.jobs < 0:
             raise ValueError("--jobs must be 0 (all cores) or more")
+        if args.max_results is not None and args.max_results < 1:
+            raise ValueError("--max-results must be 1 or more")
+        min_severity = Severity.parse(args.min_severity) if args.min_severity else None
         from kubeward.cluster.cli import check_args, cluster_input
 
         check_args(args)
@@ -299,10 +351,25 @@ def cmd_scan(args: argparse.Namespace) -> int:
             f"kubeward: error: unknown rule id {e.args[0]} (see `kubeward rules`)", file=sys.stderr
         )
         return EXIT_USAGE
+    from kubeward.report.display import shown, uri_base
+
+    display = shown(report, min_severity=min_severity, max_results=args.max_results)
+    if args.max_results is not None and not args.quiet:
+        eligible = len(shown(report, min_severity=min_severity, max_results=None).results)
+        if eligible > len(display.results):
+            print(
+                f"kubeward: showing the {len(display.results)} most severe of {eligible} "
+                "results (--max-results)",
+                file=sys.stderr,
+            )
+    base = uri_base(args.paths) if args.paths else None
     for fmt, target in outputs:
-        to_tty = target == "-" and sys.stdout.isatty()
-        color = args.color == "always" or (args.color == "auto" and to_tty)
-        text = render(report, fmt, color=color)
+        if target == "-" and args.quiet:
+            continue
+        color = use_color(args.color, target == "-" and sys.stdout.isatty())
+        text = render(display, fmt, color=color, base=base, summary=args.summary, started=started)
+        if fmt is Format.SARIF and not args.quiet:
+            _warn_github_limits(text, target)
         if target == "-":
             sys.stdout.write(text)
             sys.stdout.flush()
@@ -324,10 +391,20 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if failed else EXIT_OK
 
 
+def _warn_github_limits(text: str, target: str) -> None:
+    import json
+
+    from kubeward.report.sarif import github_limit_warnings
+
+    where = "SARIF on stdout" if target == "-" else target
+    for w in github_limit_warnings(json.loads(text), len(text.encode("utf-8"))):
+        print(f"kubeward: warning: {where}: {w}", file=sys.stderr)
+
+
 def _run_with_progress(
     args: argparse.Namespace, options: ScanOptions
 ) -> tuple[Report, ScanContext]:
-    if args.no_progress or not sys.stderr.isatty():
+    if args.no_progress or args.quiet or not sys.stderr.isatty():
         return scan_with_context(args.paths, options)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from pathlib import Path
 from typing import assert_never
 
 from kubeward.results import Report
@@ -16,13 +17,24 @@ class Format(enum.Enum):
     MARKDOWN = "markdown"
 
 
-def render(report: Report, fmt: Format, *, color: bool = False) -> str:
+def render(
+    report: Report,
+    fmt: Format,
+    *,
+    color: bool = False,
+    base: Path | None = None,
+    summary: bool = False,
+    started: float | None = None,
+) -> str:
+    """`base`: the directory paths are made relative to in the formats a forge reads (SARIF's
+    `%SRCROOT%`); None keeps the paths as the scan shows them. `summary` and `started` are the
+    text report's: counts and summary only; the run's start (`time.perf_counter()`)."""
     # Each renderer is imported when asked for: `rich` (text) costs start-up time that a
     # JSON or SARIF run in CI need not pay.
     if fmt is Format.TEXT:
         from kubeward.report import text
 
-        return text.render(report, color=color)
+        return text.render(report, color=color, summary=summary, started=started)
     if fmt is Format.JSON:
         from kubeward.report import json_out
 
@@ -30,7 +42,7 @@ def render(report: Report, fmt: Format, *, color: bool = False) -> str:
     if fmt is Format.SARIF:
         from kubeward.report import sarif
 
-        return sarif.render(report)
+        return sarif.render(report, base)
     if fmt is Format.JUNIT:
         from kubeward.report import junit
 

@@ -6,10 +6,13 @@ scanned repository keep their characters but for lone surrogates (`json_text`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from kubeward.registry import Rule, Severity
 from kubeward.report._escape import json_data, json_text, uri_path
+from kubeward.report.display import relative_to_base
 from kubeward.report.json_out import dump_json
 from kubeward.results import Report, Result
 from kubeward.source import Span
@@ -21,6 +24,19 @@ INFORMATION_URI = "https://github.com/kubeward/kubeward"
 AUTOMATION_ID = "kubeward/scan/"
 """`runs[].automationDetails.id`: GitHub code scanning's category is what precedes the last
 `/`, so scan and verify uploads for one commit do not replace each other."""
+
+# GitHub code scanning's limits on one SARIF upload ("SARIF results exceed limit" in GitHub's
+# code scanning documentation): over a maximum the upload is rejected; over a display limit
+# only that many are kept.
+GITHUB_MAX_RUNS = 20
+GITHUB_MAX_RESULTS = 25_000
+GITHUB_SHOWN_RESULTS = 5_000
+GITHUB_MAX_RULES = 25_000
+GITHUB_MAX_LOCATIONS = 1_000
+GITHUB_SHOWN_LOCATIONS = 100
+GITHUB_MAX_TAGS = 20
+GITHUB_SHOWN_TAGS = 10
+GITHUB_MAX_BYTES = 10 * 1024 * 1024  # the upload, gzip-compressed
 
 _LEVEL = {
     Severity.CRITICAL: "error",
@@ -40,10 +56,15 @@ def _region(span: Span) -> dict[str, int]:
     }
 
 
-def _location(span: Span, message: str | None = None, ident: int | None = None) -> dict[str, Any]:
+Rel = Callable[[str], str]
+
+
+def _location(
+    span: Span, rel: Rel, message: str | None = None, ident: int | None = None
+) -> dict[str, Any]:
     loc: dict[str, Any] = {
         "physicalLocation": {
-            "artifactLocation": {"uri": uri_path(span.path), "uriBaseId": "%SRCROOT%"},
+            "artifactLocation": {"uri": uri_path(rel(span.path)), "uriBaseId": "%SRCROOT%"},
             "region": _region(span),
         }
     }
@@ -77,13 +98,13 @@ def rule_descriptor(r: Rule) -> dict[str, Any]:
     }
 
 
-def _result(res: Result, index: dict[str, int]) -> dict[str, Any]:
+def _result(res: Result, index: dict[str, int], rel: Rel) -> dict[str, Any]:
     out: dict[str, Any] = {
         "ruleId": res.rule.id,
         "ruleIndex": index[res.rule.id],
         "level": _LEVEL[res.severity],
         "message": {"text": json_text(res.message)},
-        "locations": [_location(res.span)],
+        "locations": [_location(res.span, rel)],
         "partialFingerprints": {"kubewardFingerprint/v1": res.fingerprint},
         "properties": {
             "severity": res.severity.value,
@@ -97,7 +118,7 @@ def _result(res: Result, index: dict[str, int]) -> dict[str, Any]:
     }
     if res.finding.related:
         out["relatedLocations"] = [
-            _location(rel.span, rel.label, i) for i, rel in enumerate(res.finding.related)
+            _location(x.span, rel, x.label, i) for i, x in enumerate(res.finding.related)
         ]
     if res.suppressed_by:
         kind = "inSource" if res.suppressed_by in ("inline", "annotation") else "external"
@@ -105,7 +126,34 @@ def _result(res: Result, index: dict[str, int]) -> dict[str, Any]:
     return out
 
 
-def report_sarif(report: Report) -> dict[str, Any]:
+def _relative(base: Path | None) -> Rel:
+    if base is None:
+        return lambda path: path
+    cache: dict[str, str] = {}
+
+    def rel(path: str) -> str:
+        out = cache.get(path)
+        if out is None:
+            out = cache[path] = relative_to_base(path, base)
+        return out
+
+    return rel
+
+
+def _srcroot(base: Path | None) -> dict[str, Any]:
+    if base is None:
+        return {"description": {"text": "The scanned root"}}
+    uri = base.absolute().as_uri()
+    return {
+        "uri": uri if uri.endswith("/") else uri + "/",
+        "description": {"text": "The top of the scanned repository (or the current directory)"},
+    }
+
+
+def report_sarif(report: Report, base: Path | None = None) -> dict[str, Any]:
+    """The SARIF log. With `base`, URIs are relative to it and `originalUriBaseIds` says which
+    directory `%SRCROOT%` is (an absolute scan root yields relative URIs, as SARIF wants)."""
+    rel = _relative(base)
     rules = sorted(
         {r.rule.id: r.rule for r in (*report.results, *report.suppressed)}.values(),
         key=lambda r: r.id,
@@ -123,7 +171,10 @@ def report_sarif(report: Report) -> dict[str, Any]:
             "locations": [
                 {
                     "physicalLocation": {
-                        "artifactLocation": {"uri": uri_path(e.path), "uriBaseId": "%SRCROOT%"},
+                        "artifactLocation": {
+                            "uri": uri_path(rel(e.path)),
+                            "uriBaseId": "%SRCROOT%",
+                        },
                         **({"region": {"startLine": e.line}} if e.line else {}),
                     }
                 }
@@ -149,9 +200,9 @@ def report_sarif(report: Report) -> dict[str, Any]:
                 **({"properties": {"config": report.config}} if report.config else {}),
             }
         ],
-        "results": [_result(r, index) for r in (*report.results, *report.suppressed)],
+        "results": [_result(r, index, rel) for r in (*report.results, *report.suppressed)],
         "columnKind": "unicodeCodePoints",
-        "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "The scanned root"}}},
+        "originalUriBaseIds": {"%SRCROOT%": _srcroot(base)},
         "automationDetails": {"id": AUTOMATION_ID},
     }
     if report.sections:
@@ -163,5 +214,51 @@ def report_sarif(report: Report) -> dict[str, Any]:
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
-def render(report: Report) -> str:
-    return dump_json(report_sarif(report), len(report.results) + len(report.suppressed))
+def render(report: Report, base: Path | None = None) -> str:
+    return dump_json(report_sarif(report, base), len(report.results) + len(report.suppressed))
+
+
+def github_limit_warnings(doc: dict[str, Any], size: int) -> list[str]:
+    """What in a SARIF log (`size` bytes of JSON) GitHub code scanning rejects or cuts."""
+    out: list[str] = []
+    runs = doc.get("runs", [])
+    if len(runs) > GITHUB_MAX_RUNS:
+        out.append(f"{len(runs)} runs, over GitHub's {GITHUB_MAX_RUNS} per file: rejected")
+    for run in runs:
+        results = run.get("results", [])
+        n = len(results)
+        if n > GITHUB_MAX_RESULTS:
+            out.append(
+                f"{n} results, over GitHub's {GITHUB_MAX_RESULTS} per run: the upload is "
+                "rejected (use --max-results or --min-severity)"
+            )
+        elif n > GITHUB_SHOWN_RESULTS:
+            out.append(
+                f"{n} results: GitHub keeps only the {GITHUB_SHOWN_RESULTS} most severe "
+                "(use --max-results to choose)"
+            )
+        rules = run.get("tool", {}).get("driver", {}).get("rules", [])
+        if len(rules) > GITHUB_MAX_RULES:
+            out.append(f"{len(rules)} rules, over GitHub's {GITHUB_MAX_RULES} per run: rejected")
+        most_locs = max(
+            (max(len(r.get("locations", [])), len(r.get("relatedLocations", []))) for r in results),
+            default=0,
+        )
+        if most_locs > GITHUB_MAX_LOCATIONS:
+            out.append(
+                f"a result has {most_locs} locations, over GitHub's {GITHUB_MAX_LOCATIONS}: "
+                "rejected"
+            )
+        elif most_locs > GITHUB_SHOWN_LOCATIONS:
+            out.append(f"a result has {most_locs} locations: GitHub shows {GITHUB_SHOWN_LOCATIONS}")
+        most_tags = max((len(r.get("properties", {}).get("tags", [])) for r in rules), default=0)
+        if most_tags > GITHUB_MAX_TAGS:
+            out.append(f"a rule has {most_tags} tags, over GitHub's {GITHUB_MAX_TAGS}: rejected")
+        elif most_tags > GITHUB_SHOWN_TAGS:
+            out.append(f"a rule has {most_tags} tags: GitHub shows {GITHUB_SHOWN_TAGS}")
+    if size > GITHUB_MAX_BYTES:
+        out.append(
+            f"{size} bytes: GitHub takes at most {GITHUB_MAX_BYTES} bytes gzip-compressed "
+            "(upload-sarif compresses; check the compressed size)"
+        )
+    return out

@@ -1,23 +1,35 @@
-"""Text for people: findings grouped by file, with the source line and a caret under the span,
-then a summary by layer and severity. Colour only when asked (the CLI asks on a terminal).
+"""Text for people: a count per rule, findings grouped by file with the source line and a
+caret under the span, then a summary by layer and severity. Colour only when asked (the CLI
+decides: `--color`, `NO_COLOR`, `FORCE_COLOR`, a terminal).
 
-Text from the scanned repository never passes through rich's markup parser: it is printed as
-`Text` pieces after `visible`, so controls, ANSI/OSC sequences and bidi characters appear as
-escapes and rich markup (`[bold]`, a trailing backslash) or emoji codes in it stay literal.
+Plain string building, no rich: rendering 35,000 findings through rich's console cost most of
+a large scan (rich stays for the progress bar). Colour is SGR sequences written here around
+our own pieces; text from the scanned repository always goes through `visible` first, so its
+controls, ANSI/OSC sequences and bidi characters appear as escapes, and nothing in it is
+interpreted (rich markup such as `[bold]` or emoji codes stay literal).
 """
 
 from __future__ import annotations
 
-import io
+import time
+from collections import Counter
 from itertools import groupby
 
-from rich.console import Console
-from rich.markup import escape
-from rich.text import Text
-
-from kubeward.registry import Layer, Severity
+from kubeward.registry import Layer, Rule, Severity
 from kubeward.report._escape import visible
 from kubeward.results import Report
+
+_SGR = {
+    "bold": "1",
+    "dim": "2",
+    "underline": "4",
+    "red": "31",
+    "green": "32",
+    "yellow": "33",
+    "cyan": "36",
+    "white": "37",
+    "on red": "41",
+}
 
 _STYLE = {
     Severity.CRITICAL: "bold white on red",
@@ -46,93 +58,139 @@ def _excerpt(line: str, start: int, end: int) -> tuple[str, int, str]:
     return head + visible(line[lo:hi]) + tail, len(before), "^" * max(len(under), 1)
 
 
-def render(report: Report, *, color: bool = False) -> str:
-    buf = io.StringIO()
-    con = Console(
-        file=buf,
-        force_terminal=color,
-        no_color=not color,
-        width=100,
-        highlight=False,
-        emoji=False,
-        soft_wrap=True,
-        color_system="standard" if color else None,
-    )
+class _Out:
+    """Lines of output, each piece painted when colour is on."""
+
+    def __init__(self, color: bool) -> None:
+        self.color = color
+        self.lines: list[str] = []
+        self._codes: dict[str, str] = {}
+
+    def paint(self, text: str, style: str) -> str:
+        if not self.color or not text:
+            return text
+        codes = self._codes.get(style)
+        if codes is None:
+            words = style.replace("on red", "on_red").split()
+            codes = self._codes[style] = ";".join(_SGR[w.replace("_", " ")] for w in words)
+        return f"\x1b[{codes}m{text}\x1b[0m"
+
+    def line(self, *pieces: str) -> None:
+        self.lines.append("".join(pieces))
+
+
+def rule_counts(report: Report) -> list[tuple[Rule, Severity, int]]:
+    """Each rule that fired, its worst severity and its number of results: most severe
+    first, then the most results, then by rule id."""
+    count: Counter[str] = Counter()
+    worst: dict[str, Severity] = {}
+    rules: dict[str, Rule] = {}
+    for r in report.results:
+        count[r.rule.id] += 1
+        rules[r.rule.id] = r.rule
+        if r.rule.id not in worst or r.severity.rank > worst[r.rule.id].rank:
+            worst[r.rule.id] = r.severity
+    rows = [(rules[i], worst[i], n) for i, n in count.items()]
+    rows.sort(key=lambda x: (-x[1].rank, -x[2], x[0].id))
+    return rows
+
+
+def render(
+    report: Report, *, color: bool = False, summary: bool = False, started: float | None = None
+) -> str:
+    """The text report. `summary`: only the per-rule counts and the summary. `started`: the
+    `time.perf_counter()` of the run's start, so the summary's time covers rendering."""
+    out = _Out(color)
+    _counts(out, report)
+    if not summary:
+        _findings(out, report)
+    _summary(out, report, started)
+    return "\n".join(out.lines) + "\n"
+
+
+def _counts(out: _Out, report: Report) -> None:
+    rows = rule_counts(report)
+    if not rows:
+        return
+    width = max(len(str(n)) for _, _, n in rows)
+    out.line(out.paint("Findings by rule", "bold"))
+    for rule, sev, n in rows:
+        out.line(f"  {n:>{width}}  ", out.paint(f"{sev.value:<8}", _STYLE[sev]), f"  {rule.id}")
+    out.line()
+
+
+def _findings(out: _Out, report: Report) -> None:
     for path, group in groupby(report.results, key=lambda r: r.span.path):
-        con.print(Text(visible(path), style="bold underline"))
+        out.line(out.paint(visible(path), "bold underline"))
         for r in group:
             s = r.span
             style = _STYLE[r.severity]
-            con.print(
-                Text.assemble(
-                    f"  {s.start.line}:{s.start.col}  ",
-                    (f"{r.severity.value:<8}", style),
-                    " ",
-                    (r.rule.id, "bold"),
-                    "  ",
-                    visible(r.message),
-                )
+            out.line(
+                f"  {s.start.line}:{s.start.col}  ",
+                out.paint(f"{r.severity.value:<8}", style),
+                " ",
+                out.paint(r.rule.id, "bold"),
+                "  ",
+                visible(r.message),
             )
             src = report.source_line(path, s.start.line)
             if src:
                 end = s.end.col if s.end.line == s.start.line else len(src) + 1
                 shown, pad, carets = _excerpt(src.expandtabs(1), s.start.col, end)
-                con.print(Text.assemble("      ", (f"{s.start.line:>4} |", "dim"), " ", shown))
-                con.print(
-                    Text.assemble("      ", ("     |", "dim"), " ", " " * pad, (carets, style))
+                out.line("      ", out.paint(f"{s.start.line:>4} |", "dim"), " ", shown)
+                out.line(
+                    "      ", out.paint("     |", "dim"), " ", " " * pad, out.paint(carets, style)
                 )
             for rel in r.finding.related:
                 where = f"{rel.span.path}:{rel.span.start.line}:{rel.span.start.col}"
-                con.print(Text(f"      related: {visible(where)} {visible(rel.label)}", "dim"))
-        con.print()
+                out.line(out.paint(f"      related: {visible(where)} {visible(rel.label)}", "dim"))
+        out.line()
     fired = sorted({r.rule.id: r.rule for r in report.results}.values(), key=lambda r: r.id)
     if fired:
-        con.print("[bold]How to fix[/]")
+        out.line(out.paint("How to fix", "bold"))
         for rule in fired:
-            con.print(f"  [bold]{rule.id}[/]: {escape(rule.title)}")
+            out.line("  ", out.paint(rule.id, "bold"), ": ", visible(rule.title))
             for line in rule.section("Remediation").splitlines():
-                con.print(f"    [green]{escape(line)}[/]" if line.strip() else "")
-        con.print()
+                out.line(out.paint(f"    {visible(line)}", "green") if line.strip() else "")
+        out.line()
     for section in report.sections:
-        con.print(Text(visible(section.title), style="bold"))
+        out.line(out.paint(visible(section.title), "bold"))
         for row in section.rows:
-            con.print(Text("  " + visible("  ".join(f"{k}={v}" for k, v in row.items()))))
-        con.print()
+            out.line("  " + visible("  ".join(f"{k}={v}" for k, v in row.items())))
+        out.line()
     if report.errors:
-        con.print(f"[bold red]Files not scanned ({len(report.errors)})[/]")
+        out.line(out.paint(f"Files not scanned ({len(report.errors)})", "bold red"))
         for e in report.errors:
             where = f"{e.path}:{e.line}" if e.line else e.path
-            con.print(Text(f"  {visible(where)}: {visible(e.reason)}"))
-        con.print()
+            out.line(f"  {visible(where)}: {visible(e.reason)}")
+        out.line()
     if report.unused_suppressions:
-        con.print(f"[bold yellow]Unused suppressions ({len(report.unused_suppressions)})[/]")
+        n = len(report.unused_suppressions)
+        out.line(out.paint(f"Unused suppressions ({n})", "bold yellow"))
         for u in report.unused_suppressions:
-            con.print(
-                Text(
-                    f"  {visible(u.span.path)}:{u.span.start.line} ({u.kind}) "
-                    f"{visible(', '.join(u.rule_ids))} suppresses nothing"
-                )
+            out.line(
+                f"  {visible(u.span.path)}:{u.span.start.line} ({u.kind}) "
+                f"{visible(', '.join(u.rule_ids))} suppresses nothing"
             )
-        con.print()
-    _summary(con, report)
-    return buf.getvalue()
+        out.line()
 
 
-def _summary(con: Console, report: Report) -> None:
+def _summary(out: _Out, report: Report, started: float | None) -> None:
     sev = report.by_severity()
     layers = report.by_layer()
-    con.print(
-        f"[bold]Summary:[/] {report.summary_line()}, "
-        f"{len(report.suppressed)} suppressed, {len(report.errors)} file error(s), "
-        f"{report.duration_s:.2f}s"
+    took = report.duration_s if started is None else time.perf_counter() - started
+    out.line(
+        out.paint("Summary:", "bold"),
+        f" {report.summary_line()}, "
+        f"{len(report.suppressed)} suppressed, {len(report.errors)} file error(s), {took:.2f}s",
     )
-    con.print(f"  configuration: {escape(report.config or 'none (defaults)')}")
+    out.line(f"  configuration: {visible(report.config or 'none (defaults)')}")
     if report.results:
-        con.print(
+        out.line(
             "  by severity: "
-            + ", ".join(f"[{_STYLE[s]}]{s.value}[/] {sev[s]}" for s in Severity if sev.get(s))
+            + ", ".join(f"{out.paint(s.value, _STYLE[s])} {sev[s]}" for s in Severity if sev.get(s))
         )
-        con.print(
+        out.line(
             "  by layer:    "
             + ", ".join(f"{int(ly)} {ly.title} {layers[ly]}" for ly in Layer if layers.get(ly))
         )
