@@ -14,6 +14,7 @@ class Format(enum.Enum):
     SARIF = "sarif"
     JUNIT = "junit"
     MARKDOWN = "markdown"
+    HTML = "html"
 
 
 def render(report: Report, fmt: Format, *, color: bool = False) -> str:
@@ -39,4 +40,8 @@ def render(report: Report, fmt: Format, *, color: bool = False) -> str:
         from kubeward.report import markdown
 
         return markdown.render(report)
+    if fmt is Format.HTML:
+        from kubeward.report import html
+
+        return html.render(report)
     assert_never(fmt)
