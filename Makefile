@@ -4,8 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Debian packages the tests use: a real OCI registry, git with gpg and ssh signing, Redis
-# (the gate's shared cache).
-DEBS   := docker-registry git gnupg openssh-client redis-server
+# (the gate's shared cache), chromium (renders the HTML report in its test).
+DEBS   := docker-registry git gnupg openssh-client redis-server chromium
 
 .PHONY: demo test lint typecheck unit docs bench bench-gate agreement system-deps clean
 

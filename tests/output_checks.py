@@ -238,3 +238,114 @@ def _check_github(out: str, doc: dict[str, Any]) -> None:
     for i, f in enumerate(doc["findings"]):
         assert cells[4 * i + 2] == visible(_location(f)).strip()
         assert cells[4 * i + 3] == visible(f["message"]).strip()
+
+
+# --- HTML ------------------------------------------------------------------------------------
+
+_HTML_TAGS = {
+    "html", "head", "meta", "title", "style", "body", "input", "header", "h1", "h2", "h3", "p",
+    "span", "b", "nav", "label", "main", "section", "div", "ul", "ol", "li", "table", "thead",
+    "tbody", "tr", "th", "td", "code", "pre", "details", "summary", "a",
+}  # fmt: skip
+_HTML_ATTRS = {
+    "lang", "charset", "http-equiv", "content", "name", "type", "class", "id", "checked", "for",
+    "href", "rel", "data-rule", "data-severity",
+}  # fmt: skip
+_OUR_NAME = re.compile(r"[a-z0-9 -]*")  # class and id values: kubeward's own vocabulary
+
+
+class _Page(HTMLParser):
+    """Every element and attribute of an HTML page, the text of each id'd element, each
+    finding item and each rule group's count."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.attrs: list[tuple[str, str | None]] = []
+        self.by_id: dict[str, str] = {}
+        self.items: list[str] = []
+        self.rule_counts: dict[tuple[str, str], int] = {}
+        self.styles: list[str] = []
+        self._open: list[tuple[str, str | None, str]] = []  # (tag, id, class)
+        self._text: list[list[str]] = []
+        self._rule: tuple[str, str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.attrs += attrs
+        a = dict(attrs)
+        if tag == "details":
+            self._rule = (a.get("data-rule") or "", a.get("data-severity") or "")
+        if tag in ("meta", "input"):  # void elements
+            return
+        self._open.append((tag, a.get("id"), a.get("class") or ""))
+        self._text.append([])
+
+    def handle_endtag(self, tag: str) -> None:
+        while self._open:
+            open_tag, eid, cls = self._open.pop()
+            text = "".join(self._text.pop())
+            if self._text:
+                self._text[-1].append(text)
+            if eid is not None:
+                self.by_id[eid] = text
+            if open_tag == "li" and self._open and self._open[-1][2] == "findings":
+                self.items.append(text)
+            if open_tag == "span" and cls == "count" and self._rule is not None:
+                self.rule_counts[self._rule] = int(text)
+            if open_tag == "style":
+                self.styles.append(text)
+            if open_tag == tag:
+                break
+
+    def handle_data(self, data: str) -> None:
+        if self._text:
+            self._text[-1].append(data)
+
+
+def check_html(out: str, doc: dict[str, Any]) -> _Page:
+    """No element or attribute the template did not write; no script, a CSP that allows only
+    the page's own style; the counts read as the JSON's; each finding an item reading as its
+    location and message. `out` is the rendered file or a browser's dump of its DOM."""
+    import base64
+    import hashlib
+
+    p = _Page()
+    p.feed(out)
+    p.close()
+    assert set(p.tags) <= _HTML_TAGS, set(p.tags) - _HTML_TAGS
+    names = {n for n, _ in p.attrs}
+    assert names <= _HTML_ATTRS, names - _HTML_ATTRS
+    for n, v in p.attrs:
+        if n in ("class", "id", "for", "data-severity"):
+            assert v is not None and _OUR_NAME.fullmatch(v), (n, v)
+    assert [v for n, v in p.attrs if n == "href"] == [
+        v for n, v in p.attrs if n == "href" and v in {f["help_uri"] for f in doc["findings"]}
+    ]
+    assert p.tags.count("style") == 1 and len(p.styles) == 1
+    csp = [v for n, v in p.attrs if n == "content" and v and "default-src" in v]
+    assert len(csp) == 1
+    digest = base64.b64encode(hashlib.sha256(p.styles[0].encode()).digest()).decode()
+    assert csp[0] == (
+        f"default-src 'none'; style-src 'sha256-{digest}'; img-src 'none'; "
+        "script-src 'none'; base-uri 'none'; form-action 'none'"
+    )
+    summary = doc["summary"]
+    assert int(p.by_id["count-findings"]) == summary["findings"] == len(doc["findings"])
+    assert int(p.by_id["count-suppressed"]) == summary["suppressed"]
+    assert int(p.by_id["count-errors"]) == summary["errors"]
+    assert int(p.by_id["count-files"]) == summary["files_scanned"]
+    for sev in ("critical", "high", "medium", "low", "info"):
+        assert int(p.by_id[f"count-sev-{sev}"]) == summary["by_severity"].get(sev, 0), sev
+    for layer in range(1, 7):
+        assert int(p.by_id[f"count-layer-{layer}"]) == summary["by_layer"].get(str(layer), 0)
+    groups: dict[tuple[str, str], int] = {}
+    for f in doc["findings"]:
+        key = (f["rule"], f["severity"])
+        groups[key] = groups.get(key, 0) + 1
+    assert p.rule_counts == groups
+    assert len(p.items) == len(doc["findings"])
+    for f in doc["findings"]:
+        head = f"{visible(_location(f))} {visible(f['message'])}"
+        assert any(item.startswith(head) for item in p.items), head
+    return p

@@ -283,6 +283,7 @@ def _check_outputs(outputs: dict[Format, str]) -> dict[str, object]:
     output_checks.check_junit(outputs[Format.JUNIT], doc)
     output_checks.check_markdown(outputs[Format.MARKDOWN], doc)
     output_checks.check_text(outputs[Format.TEXT], doc, color=False)
+    output_checks.check_html(outputs[Format.HTML], doc)
     return doc
 
 

@@ -60,7 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="FORMAT[=FILE]",
-        help="text, json, sarif, junit or markdown; repeat for several; FORMAT=FILE writes a file",
+        help=(
+            "text, json, sarif, junit, markdown or html; repeat for several; "
+            "FORMAT=FILE writes a file"
+        ),
     )
     s.add_argument(
         "-o",
@@ -220,7 +223,7 @@ def _outputs(args: argparse.Namespace) -> list[tuple[Format, str]]:
             fmt = Format(name.strip().lower())
         except ValueError:
             raise ValueError(
-                f"unknown format {name!r} (text, json, sarif, junit, markdown)"
+                f"unknown format {name!r} (text, json, sarif, junit, markdown, html)"
             ) from None
         # FORMAT=FILE names its own file; other formats take the --output options in order.
         target = path or (outs.pop(0) if outs else "-")

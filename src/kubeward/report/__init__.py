@@ -15,6 +15,7 @@ class Format(enum.Enum):
     SARIF = "sarif"
     JUNIT = "junit"
     MARKDOWN = "markdown"
+    HTML = "html"
 
 
 def render(
@@ -51,4 +52,8 @@ def render(
         from kubeward.report import markdown
 
         return markdown.render(report)
+    if fmt is Format.HTML:
+        from kubeward.report import html
+
+        return html.render(report)
     assert_never(fmt)
