@@ -271,7 +271,7 @@ def test_text_report_starts_with_counts_per_rule_and_summary_mode(
     short = capsys.readouterr().out.splitlines()
     assert short[: full.index("")] == full[: full.index("")]
     assert not [line for line in short if "deploy.yaml" in line]
-    assert short[-4].startswith("Summary: 5 finding(s) in 4 file(s)")
+    assert short[-4].startswith("Summary: 5 findings in 4 files (4 files scanned)")
 
 
 def test_summary_time_counts_from_the_start_given() -> None:
