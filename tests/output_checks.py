@@ -9,12 +9,13 @@ with the findings of the JSON output of the same report.
 from __future__ import annotations
 
 import json
+import os
 import re
 import xml.dom.minidom
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import unquote_to_bytes
+from urllib.parse import unquote_to_bytes, urlparse
 
 import cmarkgfm
 import jsonschema
@@ -67,9 +68,16 @@ def check_sarif(out: str, doc: dict[str, Any]) -> None:
     # Findings then suppressed, as the JSON lists them; each URI names the same file's bytes.
     listed = [*doc["findings"], *doc["suppressed"]]
     assert len(run["results"]) == len(listed)
+    # URIs are relative to %SRCROOT% (the repository top or the current directory), which
+    # `originalUriBaseIds` gives as a file: URI; the JSON path is as the scan root was named.
+    base = run.get("originalUriBaseIds", {}).get("%SRCROOT%", {}).get("uri", "")
+    top = unquote_to_bytes(urlparse(base).path) if base else os.getcwdb() + b"/"
     for res, f in zip(run["results"], listed, strict=True):
         uri = res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-        assert unquote_to_bytes(uri) == _path_bytes(f["location"]["path"]), (uri, f)
+        named = os.path.abspath(_path_bytes(f["location"]["path"]))
+        raw = unquote_to_bytes(uri)
+        full = raw if raw.startswith(b"/") else top + raw
+        assert os.path.abspath(full) == named, (uri, f)
         assert res["message"]["text"] == f["message"]
 
 
