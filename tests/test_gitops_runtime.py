@@ -72,3 +72,26 @@ def test_each_kind_of_runtime_detection_counts(tmp_path: Path, name: str) -> Non
 def test_plain_application_repository_is_not_a_cluster_config(tmp_path: Path) -> None:
     app = RUNTIME["falco-daemonset.yaml"].replace("falcosecurity/falco", "acme/shop")
     assert _results(tmp_path, {"app.yaml": app}) == []
+
+
+def test_each_scan_root_is_its_own_project(tmp_path: Path) -> None:
+    # two repositories scanned together: runtime detection deployed by one does not cover the
+    # other, and each finding names its root and sits at its admission policy, not at the
+    # first source of the whole scan
+    a, b = tmp_path / "a-platform", tmp_path / "b-apps"
+    (a / "falco").mkdir(parents=True)
+    (a / "policy.yaml").write_text(POLICY)
+    (a / "falco" / "falco-daemonset.yaml").write_text(RUNTIME["falco-daemonset.yaml"])
+    (b / "deep" / "apps").mkdir(parents=True)
+    (b / "deep" / "apps" / "source.yaml").write_text(
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: apps}\n"
+        "spec: {url: https://github.com/acme/apps}\n"
+    )
+    (b / "policy.yaml").write_text(POLICY)
+    report = scan([a, b], ScanOptions(only_rules=[RULE], jobs=1))
+    [r] = report.results
+    assert r.span.path == (b / "policy.yaml").as_posix() and r.span.start.line == 2
+    assert f"scan root {b.as_posix()}" in r.message
+    alone = scan([b], ScanOptions(only_rules=[RULE], jobs=1))
+    assert [x.span.path for x in alone.results] == [(b / "policy.yaml").as_posix()]
+    assert "the scan configures a cluster" in alone.results[0].message

@@ -111,9 +111,9 @@ def test_junit_is_xml_with_failures_and_errors() -> None:
     root = ET.fromstring(render(_report(), Format.JUNIT))
     suite = root.find("testsuite")
     assert suite is not None
-    assert suite.get("failures") == "1" and suite.get("errors") == "1"
+    assert suite.get("failures") == "2" and suite.get("errors") == "1"
     names = [c.get("name") for c in suite.iter("testcase")]
-    # image-mutable-tag passes: its one finding is part of the digest finding (one fix)
+    # image-mutable-tag still fails: its findings are part of the digest finding, not gone
     assert names == ["image-mutable-tag", "image-not-pinned-by-digest", "repo/deploy/broken.yaml"]
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
+from kubeward.discover import display_path
 from kubeward.model.gitops import ArgoSource, FluxSource
 from kubeward.model.images import image_uses
 from kubeward.model.k8s import KubeObject
@@ -272,33 +273,55 @@ def runtime_detection_in(f: SourceFile) -> Span | None:
 
 @dataclass(frozen=True, slots=True)
 class ClusterConfig:
-    """What makes a scan a cluster-configuration repository, and where it deploys runtime
-    detection (None when nowhere)."""
+    """What makes one scan root a cluster-configuration repository, and where it deploys
+    runtime detection (None when nowhere). Each PATH of a scan is its own project."""
 
     markers: tuple[tuple[str, Span], ...]
     runtime: Span | None
+    root: str = ""  # the scan root, as reports show it ('' when the scan has one root)
+
+
+def _root_of(path: str, roots: list[str]) -> str:
+    """The longest scan root `path` lies under ('' when none)."""
+    best = ""
+    for r in roots:
+        under = r in ("", ".") or path == r or path.startswith(r.rstrip("/") + "/")
+        if under and len(r) > len(best):
+            best = r
+    return best
 
 
 @scan_provider(ClusterConfig)
 def cluster_config(scan: ScanContext) -> Iterator[ClusterConfig]:
-    markers: list[tuple[str, Span]] = []
+    roots = (
+        [display_path(r.as_posix()).rstrip("/") for r in scan.roots] if len(scan.roots) > 1 else []
+    )
+    markers: dict[str, list[tuple[str, Span]]] = {}
+
+    def mark(label: str, span: Span) -> None:
+        markers.setdefault(_root_of(span.path, roots), []).append((label, span))
+
     for obj in scan.instances(KubeObject):
         if (obj.group == "kyverno.io" and obj.kind.endswith("Policy")) or (
             obj.group == "policy.sigstore.dev" and obj.kind == "ClusterImagePolicy"
         ):
-            markers.append((f"admission policy {obj.display}", obj.kind_span))
+            mark(f"admission policy {obj.display}", obj.kind_span)
         elif is_gatekeeper_constraint(obj):
-            markers.append((f"Gatekeeper constraint {obj.display}", obj.kind_span))
+            mark(f"Gatekeeper constraint {obj.display}", obj.kind_span)
     for src in scan.instances(FluxSource):
-        markers.append((f"Flux source {src.display}", src.obj.kind_span))
+        mark(f"Flux source {src.display}", src.obj.kind_span)
     for app in scan.instances(ArgoSource):
-        markers.append((f"Argo CD {app.obj.display}", app.obj.kind_span))
-    runtime = None
+        mark(f"Argo CD {app.obj.display}", app.obj.kind_span)
+    runtime: dict[str, Span] = {}
     for f in scan.files:
-        runtime = runtime_detection_in(f)
-        if runtime is not None:
-            break
-    yield ClusterConfig(tuple(markers), runtime)
+        root = _root_of(f.rel, roots)
+        if root in runtime:
+            continue
+        found = runtime_detection_in(f)
+        if found is not None:
+            runtime[root] = found
+    for root, ms in sorted(markers.items()):
+        yield ClusterConfig(tuple(ms), runtime.get(root), root)
 
 
 # --- Falco's configuration: which rules files it loads ------------------------------------------

@@ -19,6 +19,9 @@ def render(report: Report) -> str:
     by_rule: dict[str, list[Result]] = defaultdict(list)
     for r in report.results:
         by_rule[r.rule.id].append(r)
+        for a in r.absorbed:  # a finding one fix clears with this one still fails its rule
+            if a.rule.id != r.rule.id:
+                by_rule[a.rule.id].append(a)
     suites = ET.Element("testsuites", name="kubeward")
     suite = ET.SubElement(
         suites,

@@ -43,3 +43,4 @@ from kubeward.rules.gitops import (
 )
 from kubeward.rules.gitops import policy_webhook_fails_open as policy_webhook_fails_open
 from kubeward.rules.gitops import runtime_detection_missing as runtime_detection_missing
+from kubeward.rules.gitops import secret_data_committed as secret_data_committed

@@ -45,8 +45,23 @@ def repository_exposure(repository: str) -> str:
     return ""
 
 
+# Repositories one publisher serves the same charts from: not competitors of each other.
+# Bitnami: `https://charts.bitnami.com/bitnami` (bitnami/charts README, "helm repo add bitnami
+# https://charts.bitnami.com/bitnami") and `oci://registry-1.docker.io/bitnamicharts` (the
+# charts' READMEs, "helm install my-release oci://registry-1.docker.io/bitnamicharts/<chart>").
+_PUBLISHERS = {
+    "https://charts.bitnami.com/bitnami": "Bitnami",
+    "oci://registry-1.docker.io/bitnamicharts": "Bitnami",
+}
+
+
 def _normalise(repository: str) -> str:
     return repository.strip().rstrip("/").lower()
+
+
+def _publisher(repository: str) -> str:
+    """The publisher a repository belongs to (itself when not in the table)."""
+    return _PUBLISHERS.get(repository, repository)
 
 
 @rule(
@@ -62,7 +77,10 @@ def helm_dependency_confusion(req: ChartRequirement, ctx: RuleContext) -> Iterat
     The same chart name (`common`, `postgresql`, an internal `platform-lib`) is declared as a
     dependency (or a Kustomize `helmCharts` entry) from two or more different repositories
     across the scanned charts. The finding names every competing repository and says which is
-    public and which private where that can be told from the host.
+    public and which private where that can be told from the host. Repositories of one
+    publisher that serve the same charts (Bitnami's `https://charts.bitnami.com/bitnami` and
+    `oci://registry-1.docker.io/bitnamicharts`, each sourced to Bitnami's own documentation)
+    do not compete with each other.
 
     ## Why it matters
     This is the shape of dependency confusion: an internal chart served by a private repository
@@ -86,7 +104,7 @@ def helm_dependency_confusion(req: ChartRequirement, ctx: RuleContext) -> Iterat
     for other in ctx.scan.instances(ChartRequirement):
         if other.name == req.name and not other.is_local:
             sources[_normalise(other.repository)].append(other)
-    competitors = sorted(r for r in sources if r != mine)
+    competitors = sorted(r for r in sources if _publisher(r) != _publisher(mine))
     if not competitors:
         return
     exposures = {r: repository_exposure(sources[r][0].repository) for r in [mine, *competitors]}

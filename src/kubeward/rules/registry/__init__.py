@@ -1,5 +1,6 @@
 """Registry & artifacts (layer 4): image references that can change under the cluster."""
 
+from kubeward.model import compose as compose_model  # noqa: F401  (Compose services' images)
 from kubeward.rules.registry import image_deprecated_registry as image_deprecated_registry
 from kubeward.rules.registry import image_mutable_tag as image_mutable_tag
 from kubeward.rules.registry import image_not_pinned_by_digest as image_not_pinned_by_digest
