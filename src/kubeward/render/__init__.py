@@ -18,18 +18,26 @@ import dataclasses
 import os
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from kubeward.model.k8s import Container
-from kubeward.parse.yamlnode import YamlLimitError, load_documents
+from kubeward.parse.yamlnode import YamlLimitError, YNode, load_documents
 from kubeward.registry import Finding, Related, Rule, instances_in
 from kubeward.render.archive import ArchiveRefused, ChartArchive, pack_chart
 from kubeward.render.kustomize import patched_kustomizations
-from kubeward.render.mapping import Located, ValuesIndex, locate
+from kubeward.render.mapping import (
+    Located,
+    Scope,
+    ValuesIndex,
+    chain_path,
+    follow,
+    locate,
+    node_path,
+)
 from kubeward.render.sandbox import Budget, Renderer, RenderFailed, sdk_available
 from kubeward.render.values import (
     ValuesLayer,
@@ -74,7 +82,9 @@ class _Origin:
     label: str  # the values set
     identity: bool  # the rendered text is the template's (plain-YAML fallback)
     values: list[tuple[ValuesIndex, SourceFile | None, Span | None]]
-    strict: bool = False  # Kustomize: a finding not traced to a patch is dropped
+    strict: bool = False  # Kustomize: a finding not traced to a patch goes to its base
+    scopes: list[Scope] = field(default_factory=list)
+    sources: list[YNode | None] = field(default_factory=list)
 
 
 @dataclass
@@ -141,14 +151,20 @@ class Rendered:
     def _move(self, finding: Finding) -> Finding | None:
         o = self.origins[finding.span.path]
         span, how = self._locate(finding.span)
-        if o.strict and how != "patch":
-            return None
         if o.strict:
+            related = tuple(self._strict_related(finding.related))
+            if how != "patch":
+                # Not a patch's value: the base's, where the base file's own scan judges it
+                # (the same finding there is one finding).
+                base = self._base_span(o, finding.span)
+                if base is None:
+                    return None
+                return dataclasses.replace(finding, span=base, related=related)
             rel = (Related(finding.span, f"the object as {o.label} patches it"),)
             return dataclasses.replace(
                 finding,
                 span=span,
-                related=finding.related + rel,
+                related=related + rel,
                 properties={**finding.properties, "kustomize_patched": o.label},
             )
         related = tuple(
@@ -166,6 +182,33 @@ class Rendered:
             props["helm_source"] = how
         return dataclasses.replace(finding, span=span, related=related + extra, properties=props)
 
+    def _strict_related(self, related: Sequence[Related]) -> Iterator[Related]:
+        for r in related:
+            o = self.origins.get(r.span.path)
+            if o is None or not o.strict:
+                yield r
+                continue
+            span, how = self._locate(r.span)
+            moved = span if how == "patch" else self._base_span(o, r.span)
+            if moved is not None:
+                yield Related(moved, r.label)
+
+    def _base_span(self, o: _Origin, span: Span) -> Span | None:
+        """Where a value of a patched object that no patch wrote is in its base file."""
+        rf = next((f for f in self.files if f.rel == span.path), None)
+        chain = node_path(rf.documents, span) if rf is not None else []
+        if rf is None or not chain:
+            return None
+        doc = next((i for i, d in enumerate(rf.documents) if d is chain[0][1]), -1)
+        src = o.sources[doc] if 0 <= doc < len(o.sources) else None
+        if src is None:
+            return None
+        node = follow(src, chain_path(chain))
+        if node is None:
+            kind = src.get("kind")
+            return (kind or src).span
+        return node.span
+
     def _locate(self, span: Span) -> tuple[Span, str | None]:
         o = self.origins.get(span.path)
         if o is None:
@@ -177,7 +220,12 @@ class Rendered:
         if rf is None:
             return span, None
         loc: Located | None = locate(
-            rendered_docs=rf.documents, span=span, template=tf, values=o.values, strict=o.strict
+            rendered_docs=rf.documents,
+            span=span,
+            template=tf,
+            values=o.values,
+            strict=o.strict,
+            scopes=o.scopes,
         )
         if loc is None:
             return span, None
@@ -527,6 +575,8 @@ def _kustomize(out: Rendered, files: Sequence[SourceFile]) -> None:
             identity=False,
             values=p.layers,
             strict=True,
+            scopes=p.scopes,
+            sources=p.sources,
         )
 
 
