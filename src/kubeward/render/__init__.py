@@ -25,19 +25,11 @@ from typing import Any
 import yaml
 
 from kubeward.model.k8s import Container
-from kubeward.parse.yamlnode import YamlLimitError, YNode, load_documents
+from kubeward.parse.yamlnode import YamlLimitError, load_documents
 from kubeward.registry import Finding, Related, Rule, instances_in
 from kubeward.render.archive import ArchiveRefused, ChartArchive, pack_chart
 from kubeward.render.kustomize import patched_kustomizations
-from kubeward.render.mapping import (
-    Located,
-    Scope,
-    ValuesIndex,
-    chain_path,
-    follow,
-    locate,
-    node_path,
-)
+from kubeward.render.mapping import Located, Scope, ValuesIndex, locate
 from kubeward.render.sandbox import Budget, Renderer, RenderFailed, sdk_available
 from kubeward.render.values import (
     ValuesLayer,
@@ -82,9 +74,8 @@ class _Origin:
     label: str  # the values set
     identity: bool  # the rendered text is the template's (plain-YAML fallback)
     values: list[tuple[ValuesIndex, SourceFile | None, Span | None]]
-    strict: bool = False  # Kustomize: a finding not traced to a patch goes to its base
+    strict: bool = False  # Kustomize: a finding not traced to a patch is left to the base
     scopes: list[Scope] = field(default_factory=list)
-    sources: list[YNode | None] = field(default_factory=list)
 
 
 @dataclass
@@ -154,12 +145,9 @@ class Rendered:
         if o.strict:
             related = tuple(self._strict_related(finding.related))
             if how != "patch":
-                # Not a patch's value: the base's, where the base file's own scan judges it
-                # (the same finding there is one finding).
-                base = self._base_span(o, finding.span)
-                if base is None:
-                    return None
-                return dataclasses.replace(finding, span=base, related=related)
+                # Not a patch's value: the base file's own scan judges it, with the context
+                # (an `images:` override, its bindings) the model already gives it.
+                return None
             rel = (Related(finding.span, f"the object as {o.label} patches it"),)
             return dataclasses.replace(
                 finding,
@@ -189,25 +177,7 @@ class Rendered:
                 yield r
                 continue
             span, how = self._locate(r.span)
-            moved = span if how == "patch" else self._base_span(o, r.span)
-            if moved is not None:
-                yield Related(moved, r.label)
-
-    def _base_span(self, o: _Origin, span: Span) -> Span | None:
-        """Where a value of a patched object that no patch wrote is in its base file."""
-        rf = next((f for f in self.files if f.rel == span.path), None)
-        chain = node_path(rf.documents, span) if rf is not None else []
-        if rf is None or not chain:
-            return None
-        doc = next((i for i, d in enumerate(rf.documents) if d is chain[0][1]), -1)
-        src = o.sources[doc] if 0 <= doc < len(o.sources) else None
-        if src is None:
-            return None
-        node = follow(src, chain_path(chain))
-        if node is None:
-            kind = src.get("kind")
-            return (kind or src).span
-        return node.span
+            yield Related(span if how == "patch" else r.span, r.label)
 
     def _locate(self, span: Span) -> tuple[Span, str | None]:
         o = self.origins.get(span.path)
@@ -576,7 +546,6 @@ def _kustomize(out: Rendered, files: Sequence[SourceFile]) -> None:
             values=p.layers,
             strict=True,
             scopes=p.scopes,
-            sources=p.sources,
         )
 
 

@@ -5,13 +5,15 @@ includes (files and kustomization directories, recursively, as `KustomizeTree` r
 scanned files only, so nothing is read here) are patched as `kustomize build` does: strategic
 merge patches (`patchesStrategicMerge`, and `patches` entries whose patch is an object) and
 JSON 6902 patches (`patchesJson6902`, and `patches` entries whose patch is a list of
-operations), each inner kustomization before the one that includes it. The patched objects are
-one more rendered file.
+operations), each inner kustomization before the one that includes it. The objects some patch
+changed are one more rendered file.
 
-Only what a patch brings is reported from it: a finding whose value comes from an inline
-patch (a `patch:` string in the kustomization) or a JSON 6902 patch file is moved to that
-patch; every other finding of the patched objects is dropped, since the base file and a
-strategic-merge patch file are scanned (and reported) as the files they are.
+Only what a patch brings is reported from it: a finding whose value a patch wrote (an inline
+`patch:` string, or a JSON 6902 patch file; traced through the objects each patch applied to
+and the paths each operation wrote) is moved to that patch's line; every other finding of the
+patched objects is left out, since the base file and a strategic-merge patch file are scanned,
+and judged with the context the model gives them (an `images:` override), as the files they
+are.
 
 Not applied (so not judged on the effective objects): `replacements`, `namePrefix`/
 `nameSuffix`, `namespace`, `commonLabels`, generators and `helmCharts`; `images:` keeps its
@@ -51,7 +53,6 @@ class Patched:
     errors: list[ScanError] = field(default_factory=list)
     patches: int = 0
     scopes: list[Scope] = field(default_factory=list)  # one per layer
-    sources: list[YNode | None] = field(default_factory=list)  # each object's base document
 
 
 def _is_object(d: object) -> bool:
@@ -392,6 +393,9 @@ def patched_kustomizations(files: Sequence[SourceFile]) -> list[Patched]:
             continue
         if not b.patches:
             continue
+        # Only the objects a patch changed: the others are the scanned files' own objects.
+        touched = set().union(*(applied for applied, _w in b.applied)) if b.applied else set()
+        items = [it for it in items if it[2] in touched]
         index = {oid: i for i, (_o, _b, oid) in enumerate(items)}
         scopes = [
             Scope(
@@ -408,7 +412,6 @@ def patched_kustomizations(files: Sequence[SourceFile]) -> list[Patched]:
                 b.errors,
                 b.patches,
                 scopes=scopes,
-                sources=[base for _o, base, _i in items],
             )
         )
     return out

@@ -310,17 +310,3 @@ def _values_span(
     if key == "image" and parent is not None and is_image_map(parent):
         return image_map_span(parent, parse_image(text))
     return hit.span
-
-
-def follow(doc: YNode, path: Sequence[str]) -> YNode | None:
-    """The node at JSON-pointer `path` below `doc`, else None."""
-    node: YNode | None = doc
-    for part in path:
-        if node is None:
-            return None
-        if node.is_seq:
-            items = node.seq()
-            node = items[int(part)] if part.isdigit() and int(part) < len(items) else None
-        else:
-            node = node.get(part)
-    return node
