@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import re2
 import yaml
 
 from kubeward.model.kustomize import Kustomization, KustomizeTree
@@ -39,6 +40,10 @@ from kubeward.render.values import typed
 from kubeward.source import FileKind, ScanError, SourceFile, Span
 
 MAX_OBJECTS = 5000
+MAX_PATCHES = 500  # patch entries of one build, all kustomizations included
+MAX_OPERATIONS = 2000  # JSON 6902 operations applied per object, over a whole build
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
 MAX_DEPTH = 12
 _LIST_KEYS = ("name", "mountPath", "containerPort", "devicePath", "ip", "topologyKey")
 
@@ -143,6 +148,8 @@ def _pointer(path: str) -> list[str]:
 def json6902(doc: Any, ops: list[Any], written: list[tuple[str, ...]] | None = None) -> Any:
     """Apply `add`, `replace` and `remove` operations (RFC 6902); raises ValueError.
     The paths written (with `-` resolved) are appended to `written`."""
+    if len(ops) > MAX_OPERATIONS:
+        raise ValueError(f"over {MAX_OPERATIONS} operations")
     doc = copy.deepcopy(doc)
     for op in ops:
         if not isinstance(op, dict) or not isinstance(op.get("path"), str):
@@ -202,11 +209,11 @@ def _selects(target: dict[str, Any], obj: dict[str, Any]) -> bool:
         if k not in have or not isinstance(want, str):
             continue
         got = have[k]
-        if k == "name":  # kustomize accepts a regular expression for the name
+        if k == "name":  # kustomize takes a (Go) regular expression: RE2, linear time
             try:
-                if not re.fullmatch(want, str(got or "")):
+                if re2.compile(want, options=_RE2_OPTIONS).fullmatch(str(got or "")) is None:
                     return False
-            except re.error:
+            except re2.error:
                 if want != got:
                     return False
         elif want != (got or ""):
@@ -267,6 +274,8 @@ class _Builder:
         for name in ("patchesStrategicMerge", "patches", "patchesJson6902"):
             seq = k.node.get(name)
             for entry in seq.seq() if seq is not None else []:
+                if self.patches >= MAX_PATCHES:
+                    raise ValueError(f"over {MAX_PATCHES} patches")
                 try:
                     items = self._one(k, entry, name, items)
                 except (ValueError, yaml.YAMLError, YamlLimitError, RecursionError) as e:
