@@ -18,7 +18,7 @@ import dataclasses
 import os
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +29,7 @@ from kubeward.parse.yamlnode import YamlLimitError, load_documents
 from kubeward.registry import Finding, Related, Rule, instances_in
 from kubeward.render.archive import ArchiveRefused, ChartArchive, pack_chart
 from kubeward.render.kustomize import patched_kustomizations
-from kubeward.render.mapping import Located, ValuesIndex, locate
+from kubeward.render.mapping import Located, Scope, ValuesIndex, locate
 from kubeward.render.sandbox import Budget, Renderer, RenderFailed, sdk_available
 from kubeward.render.values import (
     ValuesLayer,
@@ -74,7 +74,8 @@ class _Origin:
     label: str  # the values set
     identity: bool  # the rendered text is the template's (plain-YAML fallback)
     values: list[tuple[ValuesIndex, SourceFile | None, Span | None]]
-    strict: bool = False  # Kustomize: a finding not traced to a patch is dropped
+    strict: bool = False  # Kustomize: a finding not traced to a patch is left to the base
+    scopes: list[Scope] = field(default_factory=list)
 
 
 @dataclass
@@ -141,14 +142,17 @@ class Rendered:
     def _move(self, finding: Finding) -> Finding | None:
         o = self.origins[finding.span.path]
         span, how = self._locate(finding.span)
-        if o.strict and how != "patch":
-            return None
         if o.strict:
+            related = tuple(self._strict_related(finding.related))
+            if how != "patch":
+                # Not a patch's value: the base file's own scan judges it, with the context
+                # (an `images:` override, its bindings) the model already gives it.
+                return None
             rel = (Related(finding.span, f"the object as {o.label} patches it"),)
             return dataclasses.replace(
                 finding,
                 span=span,
-                related=finding.related + rel,
+                related=related + rel,
                 properties={**finding.properties, "kustomize_patched": o.label},
             )
         related = tuple(
@@ -166,6 +170,15 @@ class Rendered:
             props["helm_source"] = how
         return dataclasses.replace(finding, span=span, related=related + extra, properties=props)
 
+    def _strict_related(self, related: Sequence[Related]) -> Iterator[Related]:
+        for r in related:
+            o = self.origins.get(r.span.path)
+            if o is None or not o.strict:
+                yield r
+                continue
+            span, how = self._locate(r.span)
+            yield Related(span if how == "patch" else r.span, r.label)
+
     def _locate(self, span: Span) -> tuple[Span, str | None]:
         o = self.origins.get(span.path)
         if o is None:
@@ -177,7 +190,12 @@ class Rendered:
         if rf is None:
             return span, None
         loc: Located | None = locate(
-            rendered_docs=rf.documents, span=span, template=tf, values=o.values, strict=o.strict
+            rendered_docs=rf.documents,
+            span=span,
+            template=tf,
+            values=o.values,
+            strict=o.strict,
+            scopes=o.scopes,
         )
         if loc is None:
             return span, None
@@ -527,6 +545,7 @@ def _kustomize(out: Rendered, files: Sequence[SourceFile]) -> None:
             identity=False,
             values=p.layers,
             strict=True,
+            scopes=p.scopes,
         )
 
 

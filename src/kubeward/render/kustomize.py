@@ -5,13 +5,15 @@ includes (files and kustomization directories, recursively, as `KustomizeTree` r
 scanned files only, so nothing is read here) are patched as `kustomize build` does: strategic
 merge patches (`patchesStrategicMerge`, and `patches` entries whose patch is an object) and
 JSON 6902 patches (`patchesJson6902`, and `patches` entries whose patch is a list of
-operations), each inner kustomization before the one that includes it. The patched objects are
-one more rendered file.
+operations), each inner kustomization before the one that includes it. The objects some patch
+changed are one more rendered file.
 
-Only what a patch brings is reported from it: a finding whose value comes from an inline
-patch (a `patch:` string in the kustomization) or a JSON 6902 patch file is moved to that
-patch; every other finding of the patched objects is dropped, since the base file and a
-strategic-merge patch file are scanned (and reported) as the files they are.
+Only what a patch brings is reported from it: a finding whose value a patch wrote (an inline
+`patch:` string, or a JSON 6902 patch file; traced through the objects each patch applied to
+and the paths each operation wrote) is moved to that patch's line; every other finding of the
+patched objects is left out, since the base file and a strategic-merge patch file are scanned,
+and judged with the context the model gives them (an `images:` override), as the files they
+are.
 
 Not applied (so not judged on the effective objects): `replacements`, `namePrefix`/
 `nameSuffix`, `namespace`, `commonLabels`, generators and `helmCharts`; `images:` keeps its
@@ -27,16 +29,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import re2
 import yaml
 
 from kubeward.model.kustomize import Kustomization, KustomizeTree
 from kubeward.parse.yamlnode import YamlLimitError, YNode, load_documents
 from kubeward.registry import instances_in
-from kubeward.render.mapping import ValuesIndex
+from kubeward.render.mapping import Scope, ValuesIndex
 from kubeward.render.values import typed
 from kubeward.source import FileKind, ScanError, SourceFile, Span
 
 MAX_OBJECTS = 5000
+MAX_PATCHES = 500  # patch entries of one build, all kustomizations included
+MAX_OPERATIONS = 2000  # JSON 6902 operations applied per object, over a whole build
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
 MAX_DEPTH = 12
 _LIST_KEYS = ("name", "mountPath", "containerPort", "devicePath", "ip", "topologyKey")
 
@@ -50,6 +57,7 @@ class Patched:
     layers: list[tuple[ValuesIndex, SourceFile | None, Span | None]] = field(default_factory=list)
     errors: list[ScanError] = field(default_factory=list)
     patches: int = 0
+    scopes: list[Scope] = field(default_factory=list)  # one per layer
 
 
 def _is_object(d: object) -> bool:
@@ -137,8 +145,11 @@ def _pointer(path: str) -> list[str]:
     return [p.replace("~1", "/").replace("~0", "~") for p in path[1:].split("/")]
 
 
-def json6902(doc: Any, ops: list[Any]) -> Any:
-    """Apply `add`, `replace` and `remove` operations (RFC 6902); raises ValueError."""
+def json6902(doc: Any, ops: list[Any], written: list[tuple[str, ...]] | None = None) -> Any:
+    """Apply `add`, `replace` and `remove` operations (RFC 6902); raises ValueError.
+    The paths written (with `-` resolved) are appended to `written`."""
+    if len(ops) > MAX_OPERATIONS:
+        raise ValueError(f"over {MAX_OPERATIONS} operations")
     doc = copy.deepcopy(doc)
     for op in ops:
         if not isinstance(op, dict) or not isinstance(op.get("path"), str):
@@ -157,6 +168,8 @@ def json6902(doc: Any, ops: list[Any]) -> Any:
         try:
             if isinstance(parent, list):
                 i = len(parent) if last == "-" else int(last)
+                if written is not None and kind in ("add", "replace"):
+                    written.append((*parts[:-1], str(i)))
                 if kind == "add":
                     parent.insert(i, copy.deepcopy(op.get("value")))
                 elif kind == "replace":
@@ -164,6 +177,8 @@ def json6902(doc: Any, ops: list[Any]) -> Any:
                 elif kind == "remove":
                     parent.pop(i)
             elif isinstance(parent, dict):
+                if written is not None and kind in ("add", "replace"):
+                    written.append(tuple(parts))
                 if kind in ("add", "replace"):
                     if kind == "replace" and last not in parent:
                         raise ValueError(f"replace of missing {op['path']}")
@@ -194,11 +209,11 @@ def _selects(target: dict[str, Any], obj: dict[str, Any]) -> bool:
         if k not in have or not isinstance(want, str):
             continue
         got = have[k]
-        if k == "name":  # kustomize accepts a regular expression for the name
+        if k == "name":  # kustomize takes a (Go) regular expression: RE2, linear time
             try:
-                if not re.fullmatch(want, str(got or "")):
+                if re2.compile(want, options=_RE2_OPTIONS).fullmatch(str(got or "")) is None:
                     return False
-            except re.error:
+            except re2.error:
                 if want != got:
                     return False
         elif want != (got or ""):
@@ -209,108 +224,136 @@ def _selects(target: dict[str, Any], obj: dict[str, Any]) -> bool:
 # --- building ------------------------------------------------------------------------------------
 
 
+_Item = tuple[dict[str, Any], "YNode | None", int]  # object, its base document, its id
+
+
 class _Builder:
     def __init__(self, tree: KustomizeTree, by_rel: dict[str, SourceFile]) -> None:
         self.tree = tree
         self.by_rel = by_rel
         self.layers: list[tuple[ValuesIndex, SourceFile | None, Span | None]] = []
+        # Per layer: the ids of the objects its patch applied to, and the paths it wrote.
+        self.applied: list[tuple[set[int], list[tuple[str, ...]] | None]] = []
         self.errors: list[ScanError] = []
         self.patches = 0
+        self._ids = 0
 
-    def build(self, k: Kustomization, depth: int, seen: frozenset[str]) -> list[dict[str, Any]]:
+    def build(self, k: Kustomization, depth: int, seen: frozenset[str]) -> list[_Item]:
         if depth > MAX_DEPTH or k.dir in seen:
             return []
         seen = seen | {k.dir}
-        objs: list[dict[str, Any]] = []
+        items: list[_Item] = []
         for kind, path in self.tree.children(k):
             if kind == "dir":
-                objs.extend(self.build(self.tree.by_dir[path], depth + 1, seen))
+                items.extend(self.build(self.tree.by_dir[path], depth + 1, seen))
             else:
                 f = self.by_rel.get(path)
                 for doc in f.documents if f is not None else []:
                     data = typed(doc) if doc.is_map else None
                     if isinstance(data, dict) and _is_object(data):
-                        objs.append(data)
-            if len(objs) > MAX_OBJECTS:
+                        self._ids += 1
+                        items.append((data, doc, self._ids))
+            if len(items) > MAX_OBJECTS:
                 raise ValueError(f"over {MAX_OBJECTS} objects")
-        return self._patch(k, objs)
+        return self._patch(k, items)
 
     def _content(self, k: Kustomization, item: YNode, key: str) -> tuple[list[Any], YNode | None]:
         """The patch documents of an entry (`path` file or inline `patch`), and the nodes to
         point at (a file's, for a JSON 6902 patch; None when inline)."""
         if key == "path":
-            rel = (
-                posixpath.normpath(posixpath.join(k.dir, item.text or ""))
-                if k.dir
-                else (posixpath.normpath(item.text or ""))
-            )
+            raw = item.text or ""
+            rel = posixpath.normpath(posixpath.join(k.dir, raw) if k.dir else raw)
             f = self.by_rel.get(rel)
             if f is None or not f.documents:
                 return [], None
             return [typed(d) for d in f.documents], f.documents[0]
-        text = item.text or ""
-        docs = load_documents(text, k.file.rel, max_nodes=100_000)
+        docs = load_documents(item.text or "", k.file.rel, max_nodes=100_000)
         return [typed(d) for d in docs], None
 
-    def _patch(self, k: Kustomization, objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        doc = k.node
-        entries: list[tuple[YNode, dict[str, Any] | None, str]] = []
+    def _patch(self, k: Kustomization, items: list[_Item]) -> list[_Item]:
         for name in ("patchesStrategicMerge", "patches", "patchesJson6902"):
-            seq = doc.get(name)
-            for item in seq.seq() if seq is not None else []:
-                entries.append((item, None, name))
-        for item, _t, field_name in entries:
-            try:
-                objs = self._one(k, item, field_name, objs)
-            except (ValueError, yaml.YAMLError, YamlLimitError, RecursionError) as e:
-                first = str(e).splitlines()[0] if str(e) else type(e).__name__
-                self.errors.append(
-                    ScanError(
-                        k.file.rel, f"{field_name} entry not applied: {first}", item.start.line
+            seq = k.node.get(name)
+            for entry in seq.seq() if seq is not None else []:
+                if self.patches >= MAX_PATCHES:
+                    raise ValueError(f"over {MAX_PATCHES} patches")
+                try:
+                    items = self._one(k, entry, name, items)
+                except (ValueError, yaml.YAMLError, YamlLimitError, RecursionError) as e:
+                    first = str(e).splitlines()[0] if str(e) else type(e).__name__
+                    self.errors.append(
+                        ScanError(
+                            k.file.rel, f"{name} entry not applied: {first}", entry.start.line
+                        )
                     )
-                )
-        return objs
+        return items
 
     def _one(
-        self, k: Kustomization, item: YNode, field_name: str, objs: list[dict[str, Any]]
-    ) -> list[dict[str, Any]]:
+        self, k: Kustomization, entry: YNode, field_name: str, items: list[_Item]
+    ) -> list[_Item]:
         target: dict[str, Any] | None = None
-        if item.is_scalar:  # patchesStrategicMerge: a file, or the patch itself
-            text = item.text or ""
+        if entry.is_scalar:  # patchesStrategicMerge: a file, or the patch itself
+            text = entry.text or ""
             key = "patch" if "\n" in text or "kind:" in text else "path"
-            src = item
+            src = entry
         else:
-            t = item.get("target")
+            t = entry.get("target")
             target = typed(t) if t is not None and t.is_map else None
-            src_opt = item.get("patch") or item.get("path")
-            if src_opt is None:
-                return objs
-            src = src_opt
-            key = "patch" if item.get("patch") is not None else "path"
+            found = entry.get("patch") or entry.get("path")
+            if found is None:
+                return items
+            src = found
+            key = "patch" if entry.get("patch") is not None else "path"
         docs, nodes = self._content(k, src, key)
         self.patches += 1
         ops = docs[0] if docs and isinstance(docs[0], list) else None
+        applied: set[int] = set()
         if ops is not None or field_name == "patchesJson6902":
             if target is None:
                 raise ValueError("a JSON 6902 patch needs a target")
+            written: list[tuple[str, ...]] = []
+            out: list[_Item] = []
+            for obj, base, oid in items:
+                if _selects(target, obj):
+                    obj = json6902(obj, ops or [], written)
+                    applied.add(oid)
+                out.append((obj, base, oid))
             # Its values are pointed at where they are written: the file, or the entry.
             if nodes is not None:
-                self.layers.append((ValuesIndex.of(nodes), self.by_rel.get(nodes.path), None))
+                self._layer(
+                    (ValuesIndex.of(nodes), self.by_rel.get(nodes.path), None), applied, written
+                )
             else:
-                self._inline_layer(src)
-            return [json6902(o, ops or []) if _selects(target, o) else o for o in objs]
-        if key == "patch":
-            self._inline_layer(src)
-        out = objs
+                self._inline_layer(src, applied, written)
+            return out
+        out = items
         for p in docs:
             if not isinstance(p, dict):
                 continue
             sel = target or {"kind": p.get("kind"), "name": _name(p) or ""}
             sel = {k2: v for k2, v in sel.items() if v}
-            out = [strategic_merge(o, p) if _selects(sel, o) else o for o in out]
+            nxt: list[_Item] = []
+            for obj, base, oid in out:
+                if _selects(sel, obj):
+                    obj = strategic_merge(obj, p)
+                    applied.add(oid)
+                nxt.append((obj, base, oid))
+            out = nxt
+        if key == "patch":  # a patch file is scanned, and judged, as the file it is
+            self._inline_layer(src, applied, None)
         return out
 
-    def _inline_layer(self, node: YNode) -> None:
+    def _layer(
+        self,
+        layer: tuple[ValuesIndex, SourceFile | None, Span | None],
+        applied: set[int],
+        written: list[tuple[str, ...]] | None,
+    ) -> None:
+        self.layers.append(layer)
+        self.applied.append((applied, written))
+
+    def _inline_layer(
+        self, node: YNode, applied: set[int], written: list[tuple[str, ...]] | None
+    ) -> None:
         """An inline patch. A literal block (`patch: |-`) is parsed where it sits in the file,
         so its values point at their own lines; any other string points at the entry."""
         f = self.by_rel.get(node.path)
@@ -325,11 +368,11 @@ class _Builder:
                 except (yaml.YAMLError, YamlLimitError, RecursionError):
                     docs = []
                 if docs:
-                    self.layers.extend((ValuesIndex.of(d), f, None) for d in docs)
+                    for d in docs:
+                        self._layer((ValuesIndex.of(d), f, None), applied, written)
                     return
-        docs = load_documents(node.text or "", node.path, max_nodes=100_000)
-        for d in docs:
-            self.layers.append((ValuesIndex.of(d), None, node.span))
+        for d in load_documents(node.text or "", node.path, max_nodes=100_000):
+            self._layer((ValuesIndex.of(d), None, node.span), applied, written)
 
 
 def _blank(text: str) -> str:
@@ -353,10 +396,31 @@ def patched_kustomizations(files: Sequence[SourceFile]) -> list[Patched]:
     for root in tree.roots():
         b = _Builder(tree, by_rel)
         try:
-            objs = b.build(root, 0, frozenset())
+            items = b.build(root, 0, frozenset())
         except ValueError as e:
             out.append(Patched(root, [], errors=[ScanError(root.file.rel, f"not built: {e}")]))
             continue
-        if b.patches:
-            out.append(Patched(root, objs, b.layers, b.errors, b.patches))
+        if not b.patches:
+            continue
+        # Only the objects a patch changed: the others are the scanned files' own objects.
+        touched = set().union(*(applied for applied, _w in b.applied)) if b.applied else set()
+        items = [it for it in items if it[2] in touched]
+        index = {oid: i for i, (_o, _b, oid) in enumerate(items)}
+        scopes = [
+            Scope(
+                frozenset(index[o] for o in applied if o in index),
+                tuple(written) if written is not None else None,
+            )
+            for applied, written in b.applied
+        ]
+        out.append(
+            Patched(
+                root,
+                [o for o, _b, _i in items],
+                b.layers,
+                b.errors,
+                b.patches,
+                scopes=scopes,
+            )
+        )
     return out

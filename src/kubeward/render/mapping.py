@@ -12,6 +12,7 @@ Helm keeps no positions, so the producing line is found by matching, in this ord
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -61,6 +62,33 @@ def node_path(docs: Sequence[YNode], span: Span) -> list[tuple[str | None, YNode
             ):
                 return chain
     return []
+
+
+def chain_path(chain: Sequence[tuple[str | None, YNode]]) -> list[str]:
+    """The JSON-pointer parts of a chain from `node_path` (sequence items by index)."""
+    out: list[str] = []
+    for (_k, parent), (key, node) in itertools.pairwise(chain):
+        if parent.is_seq:
+            out.append(str(next((i for i, v in enumerate(parent.seq()) if v is node), -1)))
+        elif key is not None:
+            out.append(key)
+    return out
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one Kustomize patch changed: the rendered documents (by index) it applied to and,
+    for JSON 6902, the paths its operations wrote (None: anywhere in those documents)."""
+
+    docs: frozenset[int]
+    paths: tuple[tuple[str, ...], ...] | None = None
+
+    def covers(self, doc: int, path: Sequence[str]) -> bool:
+        if doc not in self.docs:
+            return False
+        if self.paths is None:
+            return True
+        return any(tuple(path[: len(p)]) == p for p in self.paths)
 
 
 @dataclass
@@ -186,6 +214,7 @@ def locate(
     template: SourceFile | None,
     values: Sequence[tuple[ValuesIndex, SourceFile | None, Span | None]],
     strict: bool = False,
+    scopes: Sequence[Scope] = (),
 ) -> Located | None:
     """`strict`: only a value written under the same key in `values` counts (Kustomize
     patches, whose other values the scanned files already judge)."""
@@ -222,7 +251,11 @@ def locate(
             n.get_str("name") or "" for _k, n in chain if n.is_map and n.get("name") is not None
         }
         best: tuple[int, int, Span] | None = None
+        doc = next((i for i, d in enumerate(rendered_docs) if d is chain[0][1]), -1)
+        path = chain_path(chain)
         for order, (idx, vf, anchor) in enumerate(values if text else ()):
+            if order < len(scopes) and not scopes[order].covers(doc, path):
+                continue  # a value this patch did not write
             for same in idx.same_key(text or "", key):
                 cand = (len(idx.names_above(same) & names), order, same.span if vf else anchor)
                 if cand[2] is not None and (best is None or cand[:2] >= best[:2]):
