@@ -283,3 +283,33 @@ def test_summary_time_counts_from_the_start_given() -> None:
     text = render(Report(version="0", roots=[]), Format.TEXT, started=time.perf_counter() - 5)
     took = float(text.split("file error(s), ")[1].split("s\n")[0])
     assert took >= 5.0
+
+
+# -- usage errors ------------------------------------------------------------------------------
+
+
+def test_a_scan_root_that_does_not_exist_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_tree(tmp_path / "repo", 1)
+    assert main(["scan", "-q", str(root), str(tmp_path / "nope")]) == 2
+    assert f"{tmp_path / 'nope'}: no such file or directory" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-f", "text", "-f", "json"],
+        ["-f", "sarif", "-f", "json", "-o", "-", "-o", "-"],
+        ["-f", "json", "-f", "markdown=-"],
+    ],
+)
+def test_several_formats_to_stdout_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    root = make_tree(tmp_path / "repo", 1)
+    assert main(["scan", "--no-progress", str(root), *args]) == 2
+    err = capsys.readouterr().err
+    assert "several formats to stdout" in err and err.count("\n") == 1
+    # one to stdout, the others to files: fine
+    assert main(["scan", "--no-progress", str(root), "-f", "text", "-f", f"json={tmp_path}/r"]) == 1

@@ -224,6 +224,12 @@ def _outputs(args: argparse.Namespace) -> list[tuple[Format, str]]:
         pairs.append((fmt, target))
     if outs:
         raise ValueError("more --output than --format options without a file")
+    to_stdout = [fmt.value for fmt, target in pairs if target == "-"]
+    if len(to_stdout) > 1:
+        raise ValueError(
+            f"several formats to stdout ({', '.join(to_stdout)}): give all but one a file "
+            "(FORMAT=FILE or --output FILE)"
+        )
     return pairs
 
 
@@ -283,6 +289,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
     gc.disable()
     try:
         outputs = _outputs(args)
+        for p in args.paths:
+            if not os.path.lexists(p):
+                raise ValueError(f"{p}: no such file or directory")
         config = _load_config(args)
         fail_spec = args.fail_on
         fail_on: Severity | None
