@@ -49,7 +49,8 @@ def _more(n: int, what: str) -> str:
 def _fit(lines: list[str], budget: int, what: str) -> tuple[list[str], int]:
     """The first of `lines` that fit in `budget` (each with its newline), then an "…and N
     more" line for the rest; and the size used."""
-    used, kept = 0, []
+    used = 0
+    kept: list[str] = []
     for i, line in enumerate(lines):
         cost = size(line) + 1
         rest = len(lines) - i - 1
