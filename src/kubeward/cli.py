@@ -60,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="FORMAT[=FILE]",
-        help="text, json, sarif, junit or markdown; repeat for several; FORMAT=FILE writes a file",
+        help="text, json, sarif, junit, markdown, github (workflow annotations) or gitlab-sast; "
+        "repeat for several; FORMAT=FILE writes a file",
     )
     s.add_argument(
         "-o",
@@ -153,6 +154,13 @@ def build_parser() -> argparse.ArgumentParser:
         "the exit code still judges every finding",
     )
     s.add_argument(
+        "--sarif-category",
+        default=None,
+        metavar="CATEGORY",
+        help="SARIF runs[].automationDetails.id, GitHub code scanning's category "
+        "(default: kubeward/scan; a trailing / is added)",
+    )
+    s.add_argument(
         "--min-severity",
         default=None,
         metavar="SEVERITY",
@@ -216,9 +224,8 @@ def _outputs(args: argparse.Namespace) -> list[tuple[Format, str]]:
         try:
             fmt = Format(name.strip().lower())
         except ValueError:
-            raise ValueError(
-                f"unknown format {name!r} (text, json, sarif, junit, markdown)"
-            ) from None
+            known = ", ".join(f.value for f in Format)
+            raise ValueError(f"unknown format {name!r} ({known})") from None
         # FORMAT=FILE names its own file; other formats take the --output options in order.
         target = path or (outs.pop(0) if outs else "-")
         pairs.append((fmt, target))
@@ -314,6 +321,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
         if args.max_results is not None and args.max_results < 1:
             raise ValueError("--max-results must be 1 or more")
         min_severity = Severity.parse(args.min_severity) if args.min_severity else None
+        if args.sarif_category is not None and not args.sarif_category.strip("/ "):
+            raise ValueError("--sarif-category must not be empty")
         from kubeward.cluster.cli import check_args, cluster_input
 
         check_args(args)
@@ -373,7 +382,15 @@ def cmd_scan(args: argparse.Namespace) -> int:
         if target == "-" and args.quiet:
             continue
         color = use_color(args.color, target == "-" and sys.stdout.isatty())
-        text = render(display, fmt, color=color, base=base, summary=args.summary, started=started)
+        text = render(
+            display,
+            fmt,
+            color=color,
+            base=base,
+            summary=args.summary,
+            started=started,
+            category=args.sarif_category,
+        )
         if fmt is Format.SARIF and not args.quiet:
             _warn_github_limits(text, target)
         if target == "-":
