@@ -357,3 +357,136 @@ def check_html(out: str, doc: dict[str, Any]) -> _Page:
         head = f"{visible(_location(f))} {visible(f['message'])}"
         assert any(item.startswith(head) for item in p.items), head
     return p
+_ANNOTATION = re.compile(r"\A::(error|warning|notice) ([^:]*)::(.*)\Z")
+_PROP = re.compile(r"\A([A-Za-z]+)=(.*)\Z")
+
+
+def _unescape(text: str) -> str:
+    """The runner's decoding of workflow-command values (actions/runner ActionCommand)."""
+    for escaped, ch in (("%0D", "\r"), ("%0A", "\n"), ("%3A", ":"), ("%2C", ","), ("%25", "%")):
+        text = text.replace(escaped, ch)
+    return text
+
+
+def parse_annotations(out: str) -> list[tuple[str, dict[str, str], str]]:
+    """Each line a workflow command the runner reads as one: (command, properties, message)."""
+    found = []
+    assert out == "" or out.endswith("\n")
+    for line in out.splitlines():
+        assert "\r" not in line
+        m = _ANNOTATION.match(line)
+        assert m, line
+        props = {}
+        for part in m.group(2).split(","):
+            p = _PROP.match(part)
+            assert p, part
+            props[p.group(1)] = _unescape(p.group(2))
+        found.append((m.group(1), props, _unescape(m.group(3))))
+    return found
+
+
+def check_github(out: str, doc: dict[str, Any]) -> None:
+    notes = parse_annotations(out)
+    assert len(notes) == len(doc["findings"]) + len(doc["errors"])
+    for (_, props, message), f in zip(notes, doc["findings"], strict=False):
+        assert message == visible(f["message"])
+        assert props["title"].startswith(f"kubeward {f['rule']} ")
+        assert props["line"] == str(f["location"]["start"]["line"])
+        for value in (message, *props.values()):
+            assert not UNSAFE.search(value.replace("\n", "")), value
+
+
+# GitLab's security report schema is not shipped by any package reachable here (PyPI, npm,
+# Debian): this is the part of `sast-report-format.json` (15.x) that GitLab documents as
+# required, written from its documentation (development/integrations/secure.md, "Report").
+_VENDORED = {
+    "type": "object",
+    "required": ["id", "name", "version", "vendor"],
+    "properties": {
+        "id": {"type": "string", "minLength": 1},
+        "name": {"type": "string", "minLength": 1},
+        "version": {"type": "string", "minLength": 1},
+        "vendor": {
+            "type": "object",
+            "required": ["name"],
+            "properties": {"name": {"type": "string", "minLength": 1}},
+        },
+    },
+}
+GITLAB_SAST_REQUIRED: dict[str, Any] = {
+    "type": "object",
+    "required": ["version", "scan", "vulnerabilities"],
+    "properties": {
+        "version": {"type": "string", "pattern": r"^15\.\d+\.\d+$"},
+        "scan": {
+            "type": "object",
+            "required": ["analyzer", "scanner", "type", "start_time", "end_time", "status"],
+            "properties": {
+                "analyzer": _VENDORED,
+                "scanner": _VENDORED,
+                "type": {"enum": ["sast"]},
+                "start_time": {
+                    "type": "string",
+                    "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$",
+                },
+                "end_time": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$"},
+                "status": {"enum": ["success", "failure"]},
+                "messages": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["level", "value"],
+                        "properties": {"level": {"enum": ["info", "warn", "fatal"]}},
+                    },
+                },
+            },
+        },
+        "vulnerabilities": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "identifiers", "location"],
+                "properties": {
+                    "id": {"type": "string", "minLength": 1},
+                    "name": {"type": "string", "maxLength": 255},
+                    "description": {"type": "string", "maxLength": 1048576},
+                    "severity": {"enum": ["Info", "Unknown", "Low", "Medium", "High", "Critical"]},
+                    "identifiers": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": 20,
+                        "items": {
+                            "type": "object",
+                            "required": ["type", "name", "value"],
+                            "properties": {
+                                "type": {"type": "string", "minLength": 1},
+                                "name": {"type": "string", "minLength": 1},
+                                "value": {"type": "string", "minLength": 1},
+                            },
+                        },
+                    },
+                    "location": {
+                        "type": "object",
+                        "required": ["file", "start_line", "end_line"],
+                        "properties": {
+                            "file": {"type": "string", "minLength": 1},
+                            "start_line": {"type": "integer", "minimum": 1},
+                            "end_line": {"type": "integer", "minimum": 1},
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+def check_gitlab_sast(out: str, doc: dict[str, Any]) -> None:
+    report = check_json(out)
+    jsonschema.validate(report, GITLAB_SAST_REQUIRED)
+    vulns = report["vulnerabilities"]
+    assert len(vulns) == len(doc["findings"])
+    assert len({v["id"] for v in vulns}) == len(vulns)
+    for v, f in zip(vulns, doc["findings"], strict=True):
+        assert v["description"] == f["message"]
+        assert v["identifiers"][0]["value"] == f["rule"]

@@ -284,6 +284,8 @@ def _check_outputs(outputs: dict[Format, str]) -> dict[str, object]:
     output_checks.check_markdown(outputs[Format.MARKDOWN], doc)
     output_checks.check_text(outputs[Format.TEXT], doc, color=False)
     output_checks.check_html(outputs[Format.HTML], doc)
+    output_checks.check_github(outputs[Format.GITHUB], doc)
+    output_checks.check_gitlab_sast(outputs[Format.GITLAB_SAST], doc)
     return doc
 
 

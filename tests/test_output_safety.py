@@ -65,6 +65,8 @@ def check_all(outputs: dict[Format, str], *, color_text: str | None = None) -> d
     output_checks.check_markdown(outputs[Format.MARKDOWN], doc)
     output_checks.check_text(outputs[Format.TEXT], doc, color=False)
     output_checks.check_html(outputs[Format.HTML], doc)
+    output_checks.check_github(outputs[Format.GITHUB], doc)
+    output_checks.check_gitlab_sast(outputs[Format.GITLAB_SAST], doc)
     if color_text is not None:
         output_checks.check_text(color_text, doc, color=True)
     return doc

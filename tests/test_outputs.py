@@ -283,3 +283,102 @@ def test_summary_time_counts_from_the_start_given() -> None:
     text = render(Report(version="0", roots=[]), Format.TEXT, started=time.perf_counter() - 5)
     took = float(text.split("file error(s), ")[1].split("s\n")[0])
     assert took >= 5.0
+
+
+# -- usage errors ------------------------------------------------------------------------------
+
+
+def test_a_scan_root_that_does_not_exist_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_tree(tmp_path / "repo", 1)
+    assert main(["scan", "-q", str(root), str(tmp_path / "nope")]) == 2
+    assert f"{tmp_path / 'nope'}: no such file or directory" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-f", "text", "-f", "json"],
+        ["-f", "sarif", "-f", "json", "-o", "-", "-o", "-"],
+        ["-f", "json", "-f", "markdown=-"],
+    ],
+)
+def test_several_formats_to_stdout_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    root = make_tree(tmp_path / "repo", 1)
+    assert main(["scan", "--no-progress", str(root), *args]) == 2
+    err = capsys.readouterr().err
+    assert "several formats to stdout" in err and err.count("\n") == 1
+    # one to stdout, the others to files: fine
+    assert main(["scan", "--no-progress", str(root), "-f", "text", "-f", f"json={tmp_path}/r"]) == 1
+
+
+# -- Markdown for pull-request comments ---------------------------------------------------------
+
+
+def _many(root: Path, n: int) -> Path:
+    """`n` deployments, each a distinct image (one high finding each), and one critical pod
+    last in path order; every message padded with a long name so the comment overflows."""
+    for i in range(n):
+        d = root / f"d{i:04}"
+        d.mkdir(parents=True)
+        text = DEPLOY.format(n=i).replace(f"app{i}:", f"{'long-name-' * 8}{i}:")
+        (d / "deploy.yaml").write_text(text, encoding="utf-8")
+    (root / "z").mkdir()
+    (root / "z" / "pod.yaml").write_text(SOCKET, encoding="utf-8")
+    return root
+
+
+def test_markdown_stays_under_the_comment_limit_most_severe_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from markdown_it import MarkdownIt
+
+    from kubeward.report.markdown import COMMENT_LIMIT, size
+
+    root = _many(tmp_path / "repo", 300)
+    _, doc, _ = scan_json(capsys, str(root))
+    total = len(doc["findings"])
+    main(["scan", "--no-progress", str(root), "-f", "markdown"])
+    out = capsys.readouterr().out
+    assert size(out) <= COMMENT_LIMIT
+    rows = [line for line in out.splitlines() if line.startswith("| ") and "](" in line]
+    assert 0 < len(rows) < total
+    assert f"…and {total - len(rows)} more findings not shown" in out
+    severities = [row.split(" | ")[0].lstrip("| ") for row in rows]
+    assert severities[0] == "critical"  # last by path, first by severity
+    assert severities == sorted(severities, key=lambda s: -RANK[s])
+    # still one well-formed document: the remediation block closes, the headings are ours
+    tokens = MarkdownIt("commonmark").enable(["table"]).parse(out)
+    assert [t.content for t in tokens if t.type == "html_block"] == [
+        "<details><summary>Remediation</summary>\n",
+        "</details>\n",
+    ]
+
+
+def test_markdown_under_the_limit_lists_every_finding_sorted_by_severity(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_tree(tmp_path / "repo")
+    _, doc, _ = scan_json(capsys, str(root))
+    main(["scan", "--no-progress", str(root), "-f", "markdown"])
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| ") and "](" in line]
+    assert len(rows) == len(doc["findings"]) and "more findings" not in out
+    assert rows[0].startswith("| critical |")
+
+
+def test_markdown_cuts_a_long_list_of_file_errors_too() -> None:
+    from kubeward.report import Format, render
+    from kubeward.report.markdown import COMMENT_LIMIT, size
+    from kubeward.results import Report
+    from kubeward.source import ScanError
+
+    errors = [ScanError(f"dir/f{i}.yaml", "malformed YAML: " + "x" * 60, 3) for i in range(3000)]
+    out = render(Report(version="0", roots=["."], errors=errors), Format.MARKDOWN)
+    assert size(out) <= COMMENT_LIMIT
+    shown = [line for line in out.splitlines() if line.startswith("- `dir/f")]
+    assert 0 < len(shown) < 3000
+    assert f"…and {3000 - len(shown)} more files not shown" in out

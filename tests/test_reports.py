@@ -35,7 +35,8 @@ def _report() -> Report:
 
 
 @pytest.mark.parametrize("fmt", list(Format))
-def test_golden(fmt: Format) -> None:
+def test_golden(fmt: Format, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # gitlab-sast's scan times
     out = render(_report(), fmt)
     golden = GOLDEN / f"report.{fmt.value}"
     if os.environ.get("KUBEWARD_UPDATE_GOLDEN") == "1":

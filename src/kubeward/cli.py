@@ -61,8 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="FORMAT[=FILE]",
         help=(
-            "text, json, sarif, junit, markdown or html; repeat for several; "
-            "FORMAT=FILE writes a file"
+            "text, json, sarif, junit, markdown, html, github (workflow annotations) or "
+            "gitlab-sast; repeat for several; FORMAT=FILE writes a file"
         ),
     )
     s.add_argument(
@@ -156,6 +156,13 @@ def build_parser() -> argparse.ArgumentParser:
         "the exit code still judges every finding",
     )
     s.add_argument(
+        "--sarif-category",
+        default=None,
+        metavar="CATEGORY",
+        help="SARIF runs[].automationDetails.id, GitHub code scanning's category "
+        "(default: kubeward/scan; a trailing / is added)",
+    )
+    s.add_argument(
         "--min-severity",
         default=None,
         metavar="SEVERITY",
@@ -222,14 +229,19 @@ def _outputs(args: argparse.Namespace) -> list[tuple[Format, str]]:
         try:
             fmt = Format(name.strip().lower())
         except ValueError:
-            raise ValueError(
-                f"unknown format {name!r} (text, json, sarif, junit, markdown, html)"
-            ) from None
+            known = ", ".join(f.value for f in Format)
+            raise ValueError(f"unknown format {name!r} ({known})") from None
         # FORMAT=FILE names its own file; other formats take the --output options in order.
         target = path or (outs.pop(0) if outs else "-")
         pairs.append((fmt, target))
     if outs:
         raise ValueError("more --output than --format options without a file")
+    to_stdout = [fmt.value for fmt, target in pairs if target == "-"]
+    if len(to_stdout) > 1:
+        raise ValueError(
+            f"several formats to stdout ({', '.join(to_stdout)}): give all but one a file "
+            "(FORMAT=FILE or --output FILE)"
+        )
     return pairs
 
 
@@ -289,6 +301,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
     gc.disable()
     try:
         outputs = _outputs(args)
+        for p in args.paths:
+            if not os.path.lexists(p):
+                raise ValueError(f"{p}: no such file or directory")
         config = _load_config(args)
         fail_spec = args.fail_on
         fail_on: Severity | None
@@ -311,6 +326,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
         if args.max_results is not None and args.max_results < 1:
             raise ValueError("--max-results must be 1 or more")
         min_severity = Severity.parse(args.min_severity) if args.min_severity else None
+        if args.sarif_category is not None and not args.sarif_category.strip("/ "):
+            raise ValueError("--sarif-category must not be empty")
         from kubeward.cluster.cli import check_args, cluster_input
 
         check_args(args)
@@ -370,7 +387,15 @@ def cmd_scan(args: argparse.Namespace) -> int:
         if target == "-" and args.quiet:
             continue
         color = use_color(args.color, target == "-" and sys.stdout.isatty())
-        text = render(display, fmt, color=color, base=base, summary=args.summary, started=started)
+        text = render(
+            display,
+            fmt,
+            color=color,
+            base=base,
+            summary=args.summary,
+            started=started,
+            category=args.sarif_category,
+        )
         if fmt is Format.SARIF and not args.quiet:
             _warn_github_limits(text, target)
         if target == "-":

@@ -1,7 +1,8 @@
 """Find and classify the files of a scan in one walk.
 
 The walk never follows a symlink out of the scan root, never descends into a symlinked
-directory (so loops cannot trap it), skips `.git`, and honours exclude globs. What it cannot
+directory (so loops cannot trap it), skips `.git`, and honours `--exclude` and the
+repository's `.gitignore` files in gitignore semantics (`kubeward.ignore`). What it cannot
 walk (an unreadable directory, a path longer than the system allows) is an error entry, never
 silently dropped.
 
@@ -12,7 +13,6 @@ as `\\xNN`; the file is still opened by its real name.
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import re
 import stat
@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from kubeward.ignore import Ignore, is_kubeward_output
 from kubeward.source import FileKind, ScanError
 
 # Version-control internals and installed dependencies are never the repository's own files.
@@ -59,29 +60,6 @@ class Discovered:
     # The real path of the scan root that found the file: reads of files beside it (a chart's
     # Chart.lock) must stay inside it. For a file named on the command line, its directory.
     root: str = ""
-
-
-def _excluded(rel: str, patterns: Sequence[str]) -> bool:
-    """gitignore-like: a pattern without '/' matches any path component; otherwise the path
-    (or a leading part of it) from the root."""
-    if not patterns:
-        return False
-    parts = rel.split("/")
-    for pat in patterns:
-        p = pat.strip().rstrip("/")
-        if not p:
-            continue
-        if "/" not in p:
-            if any(fnmatch.fnmatchcase(part, p) for part in parts):
-                return True
-            continue
-        p = p.lstrip("/")
-        if p.endswith("/**"):
-            p = p[:-3]
-        for i in range(1, len(parts) + 1):
-            if fnmatch.fnmatchcase("/".join(parts[:i]), p):
-                return True
-    return False
 
 
 def classify(rel: str, chart_dirs: frozenset[str] = frozenset(), root: str = "") -> FileKind | None:
@@ -193,13 +171,15 @@ def _walk_checked(
         where = display_path((prefix + rel) if rel else _display_root(root))
         errors.append(ScanError(where, f"cannot read directory: {e.strerror or e}; not scanned"))
 
+    ignore = Ignore(root, exclude)
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=walk_error):
         rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
         rel_dir = "" if rel_dir == "." else rel_dir
+        ignore.enter(rel_dir, dirpath)
         kept = []
         for d in sorted(dirnames):
             rel = f"{rel_dir}/{d}" if rel_dir else d
-            if d in SKIP_DIRS or _excluded(rel, exclude):
+            if d in SKIP_DIRS or ignore.skip(rel, is_dir=True):
                 continue
             if os.path.isfile(os.path.join(dirpath, d, "pyvenv.cfg")):
                 continue  # a Python virtualenv: installed packages, not the repository's files
@@ -211,7 +191,7 @@ def _walk_checked(
         dirnames[:] = kept
         for name in sorted(filenames):
             rel = f"{rel_dir}/{name}" if rel_dir else name
-            if _excluded(rel, exclude):
+            if ignore.skip(rel, is_dir=False):
                 continue
             full = os.path.join(dirpath, name)
             if name == "Chart.yaml":
@@ -248,6 +228,8 @@ def _walk_checked(
     charts = frozenset(chart_dirs)
     for rel, full, size in entries:
         kind = classify(rel, charts, real_root)
+        if kind is FileKind.YAML and rel.endswith(".json") and is_kubeward_output(full, size):
+            continue  # a report or baseline kubeward wrote (kubeward.ignore)
         if kind is not None:
             shown = display_path(prefix + rel)
             other = found.get(shown)

@@ -16,6 +16,8 @@ class Format(enum.Enum):
     JUNIT = "junit"
     MARKDOWN = "markdown"
     HTML = "html"
+    GITHUB = "github"  # workflow-command annotations
+    GITLAB_SAST = "gitlab-sast"  # GitLab's security report format
 
 
 def render(
@@ -26,10 +28,12 @@ def render(
     base: Path | None = None,
     summary: bool = False,
     started: float | None = None,
+    category: str | None = None,
 ) -> str:
     """`base`: the directory paths are made relative to in the formats a forge reads (SARIF's
     `%SRCROOT%`); None keeps the paths as the scan shows them. `summary` and `started` are the
-    text report's: counts and summary only; the run's start (`time.perf_counter()`)."""
+    text report's: counts and summary only; the run's start (`time.perf_counter()`).
+    `category`: SARIF's `automationDetails.id` (GitHub's category) instead of kubeward's."""
     # Each renderer is imported when asked for: `rich` (text) costs start-up time that a
     # JSON or SARIF run in CI need not pay.
     if fmt is Format.TEXT:
@@ -43,7 +47,7 @@ def render(
     if fmt is Format.SARIF:
         from kubeward.report import sarif
 
-        return sarif.render(report, base)
+        return sarif.render(report, base, category)
     if fmt is Format.JUNIT:
         from kubeward.report import junit
 
@@ -56,4 +60,12 @@ def render(
         from kubeward.report import html
 
         return html.render(report)
+    if fmt is Format.GITHUB:
+        from kubeward.report import github
+
+        return github.render(report, base)
+    if fmt is Format.GITLAB_SAST:
+        from kubeward.report import gitlab_sast
+
+        return gitlab_sast.render(report, base)
     assert_never(fmt)

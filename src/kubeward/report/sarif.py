@@ -150,7 +150,9 @@ def _srcroot(base: Path | None) -> dict[str, Any]:
     }
 
 
-def report_sarif(report: Report, base: Path | None = None) -> dict[str, Any]:
+def report_sarif(
+    report: Report, base: Path | None = None, category: str | None = None
+) -> dict[str, Any]:
     """The SARIF log. With `base`, URIs are relative to it and `originalUriBaseIds` says which
     directory `%SRCROOT%` is (an absolute scan root yields relative URIs, as SARIF wants)."""
     rel = _relative(base)
@@ -203,7 +205,11 @@ def report_sarif(report: Report, base: Path | None = None) -> dict[str, Any]:
         "results": [_result(r, index, rel) for r in (*report.results, *report.suppressed)],
         "columnKind": "unicodeCodePoints",
         "originalUriBaseIds": {"%SRCROOT%": _srcroot(base)},
-        "automationDetails": {"id": AUTOMATION_ID},
+        # upload-sarif's `category` input does not replace an id the SARIF already has: the
+        # category is chosen here (--sarif-category)
+        "automationDetails": {
+            "id": AUTOMATION_ID if category is None else category.strip().rstrip("/") + "/"
+        },
     }
     if report.sections:
         run["properties"] = {
@@ -214,8 +220,9 @@ def report_sarif(report: Report, base: Path | None = None) -> dict[str, Any]:
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
-def render(report: Report, base: Path | None = None) -> str:
-    return dump_json(report_sarif(report, base), len(report.results) + len(report.suppressed))
+def render(report: Report, base: Path | None = None, category: str | None = None) -> str:
+    doc = report_sarif(report, base, category)
+    return dump_json(doc, len(report.results) + len(report.suppressed))
 
 
 def github_limit_warnings(doc: dict[str, Any], size: int) -> list[str]:
