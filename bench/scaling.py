@@ -88,7 +88,7 @@ def _workflow(name: str, body: str) -> str:
 
 
 def gen_callers(root: Path, n: int) -> None:
-    """One local reusable workflow and n workflows calling it."""
+    """One local reusable workflow and n workflows calling it, each signing an image."""
     wf = root / ".github" / "workflows"
     wf.mkdir(parents=True)
     (wf / "build.yml").write_text(
@@ -99,7 +99,13 @@ def gen_callers(root: Path, n: int) -> None:
     )
     for i in range(n):
         (wf / f"c{i}.yml").write_text(
-            _workflow(f"c{i}", "  call:\n    uses: ./.github/workflows/build.yml\n")
+            _workflow(
+                f"c{i}",
+                "  call:\n    uses: ./.github/workflows/build.yml\n"
+                "  sign:\n    needs: call\n    runs-on: ubuntu-latest\n"
+                "    permissions:\n      id-token: write\n    steps:\n"
+                f"      - run: cosign sign --yes ghcr.io/acme/app{i % 2 or ''}:1\n",
+            )
         )
 
 
