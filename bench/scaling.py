@@ -1,12 +1,13 @@
 """How the scan grows along each input axis: sizes N, 2N, 4N, 8N and the log-log slope.
 
-    python bench/scaling.py [--axis NAME ...] [--scale K] [--json PATH]
+    python bench/scaling.py [--axis NAME ...] [--scale K] [--large] [--json PATH]
 
 Each axis generates its input into a temporary directory, scans it in this process with one
 job and measures the CPU time of the scan (`time.process_time`) and a deterministic work
 count: the number of Python function calls of the scan, counted by cProfile in a second run
-(the profiled run is not timed). The slope is the least-squares slope of log(cost) over
-log(size); 1.0 is linear, 2.0 quadratic. `docs/benchmarks.md` ("Scaling") has the table.
+(the profiled run is not timed; `--large` runs count no calls). The slope is the
+least-squares slope of log(cost) over log(size); 1.0 is linear, 2.0 quadratic.
+`docs/benchmarks.md` ("Scaling") has the table.
 """
 
 from __future__ import annotations
@@ -164,6 +165,7 @@ class Axis:
     generate: Generator
     sizes: tuple[int, ...]
     rules: tuple[str, ...] | None = None  # None: every rule
+    large: bool = False  # only with --large (minutes, and memory near 20x the input)
 
 
 AXES = (
@@ -185,15 +187,26 @@ AXES = (
     Axis("workflows", "workflows", gen_workflows, (50, 100, 200, 400)),
     Axis("files", "files", gen_files, (250, 500, 1000, 2000)),
     Axis("one big file", "Deployments", gen_big_file, (1000, 2000, 4000, 8000)),
+    Axis(
+        "one big file (large)",
+        "Deployments",
+        gen_big_file,
+        (16_000, 32_000, 64_000, 128_000),
+        large=True,
+    ),
     Axis("overlay depth (diamonds)", "levels", gen_diamonds, (4, 8, 16, 32)),
 )
 
 
 def _options(axis: Axis) -> ScanOptions:
-    return ScanOptions(jobs=1, only_rules=list(axis.rules) if axis.rules else None)
+    return ScanOptions(
+        jobs=1,
+        only_rules=list(axis.rules) if axis.rules else None,
+        max_file_size=2 * 1024 * 1024 * 1024,  # the big file is the point, not the 10 MB cap
+    )
 
 
-def measure(axis: Axis, size: int) -> tuple[float, int, int]:
+def measure(axis: Axis, size: int, *, calls: bool = True) -> tuple[float, int, int]:
     """CPU seconds of one scan, Python function calls of a profiled scan, input bytes."""
     with tempfile.TemporaryDirectory(prefix="kubeward-scaling-") as tmp:
         root = Path(tmp)
@@ -202,6 +215,8 @@ def measure(axis: Axis, size: int) -> tuple[float, int, int]:
         t0 = time.process_time()
         scan([root], _options(axis))
         cpu = time.process_time() - t0
+        if not calls:
+            return cpu, 0, nbytes
         prof = cProfile.Profile()
         prof.enable()
         scan([root], _options(axis))
@@ -222,8 +237,8 @@ def slope(xs: Sequence[float], ys: Sequence[float]) -> float:
 def run(axes: Sequence[Axis], scale: float) -> Iterator[dict[str, object]]:
     for axis in axes:
         sizes = [max(1, round(s * scale)) for s in axis.sizes]
-        measure(axis, sizes[0])  # warm up: imports, compiled patterns
-        rows = [measure(axis, s) for s in sizes]
+        measure(axis, sizes[0], calls=False)  # warm up: imports, compiled patterns
+        rows = [measure(axis, s, calls=not axis.large) for s in sizes]
         cpu = [r[0] for r in rows]
         calls = [r[1] for r in rows]
         out = {
@@ -234,12 +249,12 @@ def run(axes: Sequence[Axis], scale: float) -> Iterator[dict[str, object]]:
             "cpu_s": [round(c, 3) for c in cpu],
             "calls": calls,
             "slope_cpu": round(slope(sizes, cpu), 2),
-            "slope_calls": round(slope(sizes, calls), 2),
+            "slope_calls": round(slope(sizes, calls), 2) if all(calls) else None,
         }
         print(
             f"{axis.name:28} {' '.join(str(s) for s in sizes):22} "
             f"cpu {' '.join(f'{c:.2f}' for c in cpu):28} slope {out['slope_cpu']:.2f}  "
-            f"calls slope {out['slope_calls']:.2f}",
+            f"calls slope {out['slope_calls']}  MB {' '.join(f'{r[2] / 1e6:.1f}' for r in rows)}",
             flush=True,
         )
         yield out
@@ -250,8 +265,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--axis", action="append", help="only this axis (a substring of its name)")
     ap.add_argument("--scale", type=float, default=1.0, help="multiply every size by this")
     ap.add_argument("--json", type=Path, help="write the measurements here")
+    ap.add_argument("--large", action="store_true", help="also the big file to ~27 MB")
     args = ap.parse_args(argv)
-    axes = [a for a in AXES if not args.axis or any(s in a.name for s in args.axis)]
+    axes = [
+        a
+        for a in AXES
+        if (args.large or not a.large) and (not args.axis or any(s in a.name for s in args.axis))
+    ]
     results = list(run(axes, args.scale))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
