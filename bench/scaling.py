@@ -17,6 +17,7 @@ import cProfile
 import json
 import math
 import pstats
+import resource
 import sys
 import tempfile
 import time
@@ -29,6 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from kubeward.engine import ScanOptions, scan
 
 Generator = Callable[[Path, int], None]
+DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+MARKERS = ("<!-- scaling:begin -->", "<!-- scaling:end -->")
 
 
 def _deployment(i: int, image: str, *, sa: str | None = None, ns: str = "apps") -> str:
@@ -191,7 +194,7 @@ AXES = (
         "one big file (large)",
         "Deployments",
         gen_big_file,
-        (16_000, 32_000, 64_000, 128_000),
+        (8_000, 16_000, 32_000, 64_000),
         large=True,
     ),
     Axis("overlay depth (diamonds)", "levels", gen_diamonds, (4, 8, 16, 32)),
@@ -206,8 +209,10 @@ def _options(axis: Axis) -> ScanOptions:
     )
 
 
-def measure(axis: Axis, size: int, *, calls: bool = True) -> tuple[float, int, int]:
-    """CPU seconds of one scan, Python function calls of a profiled scan, input bytes."""
+def measure(axis: Axis, size: int, *, calls: bool = True) -> tuple[float, int, int, float]:
+    """CPU seconds of one scan, Python function calls of a profiled scan, input bytes, and
+    the peak resident memory of this process so far (MB; the sizes grow, so it is the peak of
+    the largest scan yet)."""
     with tempfile.TemporaryDirectory(prefix="kubeward-scaling-") as tmp:
         root = Path(tmp)
         axis.generate(root, size)
@@ -216,13 +221,17 @@ def measure(axis: Axis, size: int, *, calls: bool = True) -> tuple[float, int, i
         scan([root], _options(axis))
         cpu = time.process_time() - t0
         if not calls:
-            return cpu, 0, nbytes
+            return cpu, 0, nbytes, _peak_mb()
         prof = cProfile.Profile()
         prof.enable()
         scan([root], _options(axis))
         prof.disable()
         calls = int(pstats.Stats(prof).total_calls)  # type: ignore[attr-defined]
-    return cpu, calls, nbytes
+    return cpu, calls, nbytes, _peak_mb()
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def slope(xs: Sequence[float], ys: Sequence[float]) -> float:
@@ -247,6 +256,7 @@ def run(axes: Sequence[Axis], scale: float) -> Iterator[dict[str, object]]:
             "sizes": sizes,
             "bytes": [r[2] for r in rows],
             "cpu_s": [round(c, 3) for c in cpu],
+            "peak_mb": [round(r[3]) for r in rows],
             "calls": calls,
             "slope_cpu": round(slope(sizes, cpu), 2),
             "slope_calls": round(slope(sizes, calls), 2) if all(calls) else None,
@@ -260,12 +270,41 @@ def run(axes: Sequence[Axis], scale: float) -> Iterator[dict[str, object]]:
         yield out
 
 
+def markdown(results: Sequence[dict[str, object]]) -> str:
+    lines = [
+        "| axis | sizes | input MB | CPU s | slope (CPU) | slope (calls) |",
+        "|---|---|---|---|---:|---:|",
+    ]
+    for r in results:
+        sizes = ", ".join(str(x) for x in r["sizes"])  # type: ignore[attr-defined]
+        mb = ", ".join(f"{x / 1e6:.1f}" for x in r["bytes"])  # type: ignore[attr-defined]
+        cpu = ", ".join(f"{x:.2f}" for x in r["cpu_s"])  # type: ignore[attr-defined]
+        calls = "" if r["slope_calls"] is None else f"{r['slope_calls']:.2f}"
+        lines.append(
+            f"| {r['axis']} ({r['unit']}) | {sizes} | {mb} | {cpu} | "
+            f"{r['slope_cpu']:.2f} | {calls} |"
+        )
+    return "\n".join(lines)
+
+
+def write_doc(results: Sequence[dict[str, object]]) -> None:
+    """Put the table between the scaling markers of docs/benchmarks.md."""
+    text = DOC.read_text(encoding="utf-8")
+    begin, end = MARKERS
+    if begin not in text or end not in text:
+        sys.exit(f"{DOC}: no {begin} ... {end} markers")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    DOC.write_text(f"{head}{begin}\n{markdown(results)}\n{end}{tail}", encoding="utf-8")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--axis", action="append", help="only this axis (a substring of its name)")
     ap.add_argument("--scale", type=float, default=1.0, help="multiply every size by this")
     ap.add_argument("--json", type=Path, help="write the measurements here")
-    ap.add_argument("--large", action="store_true", help="also the big file to ~27 MB")
+    ap.add_argument("--large", action="store_true", help="also the big file to ~13 MB")
+    ap.add_argument("--doc", action="store_true", help="write the table into docs/benchmarks.md")
     args = ap.parse_args(argv)
     axes = [
         a
@@ -275,6 +314,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = list(run(axes, args.scale))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
+    if args.doc:
+        write_doc(results)
+    print(markdown(results))
     return 0
 
 
