@@ -49,10 +49,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 # How the scan grows along each input axis (N, 2N, 4N, 8N): the "Scaling" table of
-# docs/benchmarks.md. About two minutes; `bench/scaling.py --large` adds the big file to ~13 MB.
+# docs/benchmarks.md (a few minutes); `bench/scaling.py --large` adds the big file to ~13 MB.
 bench-scaling: $(STAMP)
 	$(BIN)/python -m compileall -q src
-	$(BIN)/python bench/scaling.py --doc
+	$(BIN)/python bench/scaling.py --doc --json bench/scaling-results.json
 
 # The admission gate on loopback: a real registry, the gate over TLS, a bounded load run;
 # granian (only for the comparison of cache hits) in .bench-venv/granian.

@@ -1,11 +1,11 @@
 """How the scan grows along each input axis: sizes N, 2N, 4N, 8N and the log-log slope.
 
-    python bench/scaling.py [--axis NAME ...] [--scale K] [--large] [--json PATH]
+    python bench/scaling.py [--axis NAME ...] [--scale K] [--large] [--doc] [--json PATH]
 
 Each axis generates its input into a temporary directory, scans it in this process with one
-job and measures the CPU time of the scan (`time.process_time`) and a deterministic work
-count: the number of Python function calls of the scan, counted by cProfile in a second run
-(the profiled run is not timed; `--large` runs count no calls). The slope is the
+job and measures the CPU time of the scan (`time.process_time`, the better of two runs) and a
+deterministic work count: the number of Python function calls of the scan, counted by
+cProfile in another run (not timed; `--large` runs count no calls). The slope is the
 least-squares slope of log(cost) over log(size); 1.0 is linear, 2.0 quadratic.
 `docs/benchmarks.md` ("Scaling") has the table.
 """
@@ -186,7 +186,7 @@ AXES = (
         (250, 500, 1000, 2000),
         ("workload-service-account-privileged",),
     ),
-    Axis("callers of one workflow", "callers", gen_callers, (50, 100, 200, 400)),
+    Axis("callers of one workflow", "callers", gen_callers, (200, 400, 800, 1600)),
     Axis("workflows", "workflows", gen_workflows, (50, 100, 200, 400)),
     Axis("files", "files", gen_files, (250, 500, 1000, 2000)),
     Axis("one big file", "Deployments", gen_big_file, (1000, 2000, 4000, 8000)),
@@ -217,9 +217,11 @@ def measure(axis: Axis, size: int, *, calls: bool = True) -> tuple[float, int, i
         root = Path(tmp)
         axis.generate(root, size)
         nbytes = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
-        t0 = time.process_time()
-        scan([root], _options(axis))
-        cpu = time.process_time() - t0
+        cpu = math.inf
+        for _ in range(1 if axis.large else 2):  # the better of two: the machine is shared
+            t0 = time.process_time()
+            scan([root], _options(axis))
+            cpu = min(cpu, time.process_time() - t0)
         if not calls:
             return cpu, 0, nbytes, _peak_mb()
         prof = cProfile.Profile()
