@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # (the gate's shared cache), chromium (renders the HTML report in its test).
 DEBS   := docker-registry git gnupg openssh-client redis-server chromium
 
-.PHONY: demo test lint typecheck unit docs bench bench-gate agreement system-deps clean
+.PHONY: demo test lint typecheck unit docs bench bench-scaling bench-gate agreement system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,12 @@ docs: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m compileall -q src
 	$(BIN)/python bench/run.py
+
+# How the scan grows along each input axis (N, 2N, 4N, 8N): the "Scaling" table of
+# docs/benchmarks.md (a few minutes); `bench/scaling.py --large` adds the big file to ~13 MB.
+bench-scaling: $(STAMP)
+	$(BIN)/python -m compileall -q src
+	$(BIN)/python bench/scaling.py --doc --json bench/scaling-results.json
 
 # The admission gate on loopback: a real registry, the gate over TLS, a bounded load run;
 # granian (only for the comparison of cache hits) in .bench-venv/granian.

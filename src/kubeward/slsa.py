@@ -981,9 +981,12 @@ def _per_image(builds: list[ImageBuild]) -> None:
         for b in group:
             jobs[b.job] = jobs.get(b.job, 0) + 1
         for b in group:
-            mine = [e for e in b.evidence if _applies(e, b, steps, jobs)]
-            b.elsewhere = [e for e in b.evidence if e not in mine]
-            b.evidence = mine
+            # One verdict per piece (not `e not in mine`: list membership through dataclass
+            # equality made this quadratic in the callers of a reusable workflow). `_applies`
+            # reads only the evidence's fields, so equal pieces get the same verdict.
+            applies = [_applies(e, b, steps, jobs) for e in b.evidence]
+            b.elsewhere = [e for e, ok in zip(b.evidence, applies, strict=True) if not ok]
+            b.evidence = [e for e, ok in zip(b.evidence, applies, strict=True) if ok]
 
 
 def image_builds_in(ctx: ScanContext) -> list[ImageBuild]:
