@@ -196,3 +196,25 @@ def test_a_bad_lock_is_a_usage_error(registry: Registry, tmp_path: Path) -> None
         f"kubeward: error: {root.parent / 'actions.lock.yaml'}: actions/checkout@v4: "
         "'v4.2.2' is not a full 40-hex commit SHA"
     ]
+
+
+def test_a_link_out_of_the_tree_is_not_edited(
+    registry: Registry, images: dict[str, str], tmp_path: Path
+) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root.parent / "actions.lock.yaml").write_text(LOCK)
+    pod = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+        f"    - {{name: a, image: {registry.host}/acme/web:1.0}}\n"
+    )
+    outside = tmp_path / "outside.yaml"
+    outside.write_text(pod)
+    (root / "link.yaml").symlink_to(outside)
+    (root / "pod.yaml").write_text(pod)
+    got = _fix(registry, root, "--write")
+    assert got.returncode == 0, got.stderr
+    assert outside.read_text() == pod  # the scan refused the link; fix never followed it
+    assert (root / "pod.yaml").read_text() == pod.replace(
+        "acme/web:1.0}", f"acme/web:1.0@{images['web']}}}"
+    )

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import os
+import stat
 from dataclasses import dataclass
-from pathlib import Path
+
+from kubeward import safe_read
 
 _BOM = "\ufeff"
 
@@ -29,14 +32,29 @@ class FileText:
     bom: bool
 
     @classmethod
-    def read(cls, path: str) -> FileText:
-        data = Path(path).read_bytes()
+    def read(cls, path: str, *, root: str | None, max_size: int) -> FileText:
+        """Read as the scan reads (`safe_read`: inside `root`, no link, a regular file);
+        raises `safe_read.ReadRefused`."""
+        data = safe_read.read_bytes(path, root=root, max_size=max_size)
         text = data.decode("utf-8", "surrogateescape")
         bom = text.startswith(_BOM)
         return cls(path, text[1:] if bom else text, bom)
 
-    def encode(self, text: str) -> bytes:
-        return ((_BOM if self.bom else "") + text).encode("utf-8", "surrogateescape")
+    def write(self, text: str) -> None:
+        """Write `text` back (with the BOM it had), never through a symbolic link or into
+        anything but a regular file; raises OSError."""
+        data = ((_BOM if self.bom else "") + text).encode("utf-8", "surrogateescape")
+        flags = os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(self.path, flags | getattr(os, "O_NONBLOCK", 0))
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise OSError(0, "not a regular file")
+            os.ftruncate(fd, 0)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
 
 
 def apply(text: str, edits: list[Edit]) -> str:

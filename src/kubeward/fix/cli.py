@@ -12,6 +12,7 @@ import yaml
 
 from kubeward.fix import _edits
 from kubeward.fix._errors import FixError
+from kubeward.report._escape import visible
 
 if TYPE_CHECKING:
     from kubeward.fix.plan import Pin, Resolver
@@ -160,14 +161,19 @@ def cmd_fix(args: argparse.Namespace) -> int:
         after = _edits.apply(ft.text, by_file[path])
         if args.write:
             try:
-                Path(path).write_bytes(ft.encode(after))
+                ft.write(after)
             except OSError as e:
-                print(f"kubeward: error: cannot write {path}: {e.strerror}", file=sys.stderr)
+                print(
+                    f"kubeward: error: cannot write {visible(path)}: {e.strerror}", file=sys.stderr
+                )
                 return EXIT_USAGE
         else:
-            sys.stdout.write(_edits.diff(path, ft.text, after))
+            text = _edits.diff(path, ft.text, after)
+            if sys.stdout.isatty():  # a terminal gets no escape sequence from the repository
+                text = "".join(visible(ln) + "\n" for ln in text.splitlines())
+            sys.stdout.write(text)
     for note in got.notes:
-        print(f"kubeward: not fixed: {note}", file=sys.stderr)
+        print(f"kubeward: not fixed: {visible(note)}", file=sys.stderr)
     if args.write and by_file:
         n = sum(1 for edit in got.edits if edit.old)
         print(f"kubeward: pinned {n} reference(s) in {len(by_file)} file(s)", file=sys.stderr)

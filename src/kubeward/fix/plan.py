@@ -7,16 +7,19 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kubeward import safe_read
 from kubeward.engine import ScanOptions, scan
 from kubeward.fix._edits import Edit, FileText
 from kubeward.fix._errors import FixError
 from kubeward.group import all_absorbed
+from kubeward.load import DEFAULT_MAX_FILE_SIZE
 from kubeward.render import RenderOptions
 from kubeward.results import Result
 
 IMAGE_RULE = "image-not-pinned-by-digest"
 ACTION_RULE = "action-not-pinned-to-sha"
 _SHA = re.compile(r"[0-9a-f]{40}")
+_MAX_SIZE = DEFAULT_MAX_FILE_SIZE
 # A plain image reference as written in YAML or a Dockerfile: no template, quote or space.
 _PLAIN_IMAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*")
 # `owner/repo[/path]@` right before the ref span of a `uses:` value.
@@ -67,10 +70,13 @@ def plan(
         done.add((s.path, s.start.offset))
         ft = out.files.get(s.path)
         if ft is None:
+            root = next((str(p) for p in paths if safe_read.inside(s.path, str(p))), None)
             try:
-                ft = out.files[s.path] = FileText.read(s.path)
-            except OSError as e:
-                out.notes.append(f"{s.path}: cannot read: {e.strerror}")
+                if root is None:
+                    raise safe_read.ReadRefused("outside the paths given")
+                ft = out.files[s.path] = FileText.read(s.path, root=root, max_size=_MAX_SIZE)
+            except safe_read.ReadRefused as e:
+                out.notes.append(f"{s.path}: not read: {e}")
                 continue
         where = f"{s.path}:{s.start.line}:{s.start.col}"
         try:
