@@ -218,3 +218,54 @@ def test_a_link_out_of_the_tree_is_not_edited(
     assert (root / "pod.yaml").read_text() == pod.replace(
         "acme/web:1.0}", f"acme/web:1.0@{images['web']}}}"
     )
+
+
+def _apply_sarif(text: str, replacements: list[dict[str, object]]) -> str:
+    """Apply SARIF replacements (lines, code point columns) the way a consumer would."""
+    lines = text.split("\n")
+    starts = [0]
+    for ln in lines[:-1]:
+        starts.append(starts[-1] + len(ln) + 1)
+
+    def offset(line: int, col: int) -> int:
+        return starts[line - 1] + col - 1
+
+    edits = []
+    for r in replacements:
+        reg = r["deletedRegion"]
+        assert isinstance(reg, dict)
+        start = offset(reg["startLine"], reg["startColumn"])
+        end = offset(reg["endLine"], reg["endColumn"])
+        edits.append((start, end, r["insertedContent"]["text"]))  # type: ignore[index]
+    for start, end, new in sorted(edits, reverse=True):
+        text = text[:start] + new + text[end:]
+    return text
+
+
+def test_sarif_fixes_give_what_write_writes(
+    registry: Registry, images: dict[str, str], tmp_path: Path
+) -> None:
+    import jsonschema
+
+    from tests.conftest import sarif_schema
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    files = _tree(root, registry.host)
+    expected = _expected(files, registry.host, images, images["multi"])
+    got = _fix(registry, root, "--sarif", str(tmp_path / "fix.sarif"))
+    assert got.returncode == 0, got.stderr
+    doc = json.loads((tmp_path / "fix.sarif").read_text(encoding="utf-8"))
+    jsonschema.validate(doc, sarif_schema())
+    results = doc["runs"][0]["results"]
+    assert results and all("fixes" in r for r in results)
+    by_uri: dict[str, list[dict[str, object]]] = {}
+    for r in results:
+        for change in r["fixes"][0]["artifactChanges"]:
+            by_uri.setdefault(change["artifactLocation"]["uri"], []).extend(change["replacements"])
+    assert set(by_uri) == set(files)
+    for rel, reps in by_uri.items():
+        raw = files[rel].decode()
+        bom = raw[:1] == "\ufeff"
+        fixed = ("\ufeff" if bom else "") + _apply_sarif(raw[1:] if bom else raw, reps)
+        assert fixed.encode() == expected[rel], rel

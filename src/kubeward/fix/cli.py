@@ -49,6 +49,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "without it, actions are not pinned",
     )
     p.add_argument("--no-images", action="store_true", help="do not pin images")
+    p.add_argument(
+        "--sarif",
+        type=Path,
+        metavar="FILE",
+        help="also write the findings with their fixes as SARIF 2.1.0 (result.fixes)",
+    )
     p.add_argument("--registry-ca", type=Path, help="CA bundle for registry TLS")
     p.add_argument(
         "--insecure-registry",
@@ -172,6 +178,14 @@ def cmd_fix(args: argparse.Namespace) -> int:
             if sys.stdout.isatty():  # a terminal gets no escape sequence from the repository
                 text = "".join(visible(ln) + "\n" for ln in text.splitlines())
             sys.stdout.write(text)
+    if args.sarif is not None:
+        from kubeward.fix import sarif
+
+        try:
+            args.sarif.write_text(sarif.render(got), encoding="utf-8")
+        except OSError as e:
+            print(f"kubeward: error: cannot write {args.sarif}: {e.strerror}", file=sys.stderr)
+            return EXIT_USAGE
     for note in got.notes:
         print(f"kubeward: not fixed: {visible(note)}", file=sys.stderr)
     if args.write and by_file:

@@ -14,7 +14,7 @@ from kubeward.fix._errors import FixError
 from kubeward.group import all_absorbed
 from kubeward.load import DEFAULT_MAX_FILE_SIZE
 from kubeward.render import RenderOptions
-from kubeward.results import Result
+from kubeward.results import Report, Result
 
 IMAGE_RULE = "image-not-pinned-by-digest"
 ACTION_RULE = "action-not-pinned-to-sha"
@@ -39,6 +39,10 @@ class Plan:
     edits: list[Edit] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what could not be fixed, one line each
     files: dict[str, FileText] = field(default_factory=dict)
+    report: Report | None = None  # the scan the edits come from
+    # The edits of each reported result (by fingerprint), its own and those of the findings
+    # it stands for (kubeward.group): a SARIF result's `fixes`.
+    by_result: dict[str, list[Edit]] = field(default_factory=dict)
 
 
 # Resolves an image reference (as written) to the digest to pin; raises `FixError`.
@@ -61,6 +65,8 @@ def plan(
         return out
     # Helm charts as text: a template is not the place to pin (values are; not done here).
     report = scan(paths, ScanOptions(only_rules=rules, jobs=1, render=RenderOptions(False)))
+    out.report = report
+    owner = {id(x): r.fingerprint for r in report.results for x in (r, *all_absorbed(r))}
     results = [x for r in report.results for x in (r, *all_absorbed(r))]
     done: set[tuple[str, int]] = set()
     for r in sorted(results, key=Result.sort_key):
@@ -81,11 +87,16 @@ def plan(
         where = f"{s.path}:{s.start.line}:{s.start.col}"
         try:
             if r.rule.id == IMAGE_RULE and resolve is not None:
-                out.edits += _pin_image(ft, r, resolve)
+                edits = _pin_image(ft, r, resolve)
             elif r.rule.id == ACTION_RULE and actions is not None:
-                out.edits += _pin_action(ft, r, actions)
+                edits = _pin_action(ft, r, actions)
+            else:
+                continue
         except FixError as e:
             out.notes.append(f"{where}: {e}")
+            continue
+        out.edits += edits
+        out.by_result.setdefault(owner[id(r)], []).extend(edits)
     return out
 
 
