@@ -269,3 +269,21 @@ def test_sarif_fixes_give_what_write_writes(
         bom = raw[:1] == "\ufeff"
         fixed = ("\ufeff" if bom else "") + _apply_sarif(raw[1:] if bom else raw, reps)
         assert fixed.encode() == expected[rel], rel
+
+
+def test_a_kustomize_new_tag_is_not_taken_for_an_image(registry: Registry, tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root.parent / "actions.lock.yaml").write_text(LOCK)
+    deploy = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n"
+        "    spec:\n      containers:\n        - {name: a, image: ghcr.io/acme/shop}\n"
+    )
+    kust = "resources: [deploy.yaml]\nimages:\n  - name: ghcr.io/acme/shop\n    newTag: '1.2'\n"
+    (root / "deploy.yaml").write_text(deploy)
+    (root / "kustomization.yaml").write_text(kust)
+    got = _fix(registry, root, "--write")
+    assert (root / "deploy.yaml").read_text() == deploy
+    assert (root / "kustomization.yaml").read_text() == kust
+    assert got.returncode == 1 and "left alone" in got.stderr, got.stderr
+    assert "Traceback" not in got.stderr

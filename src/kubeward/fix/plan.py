@@ -113,6 +113,13 @@ def _pin_image(ft: FileText, r: Result, resolve: Resolver) -> list[Edit]:
         )
     if "@" in raw:
         raise FixError(f"{raw} has an '@' that is not a digest; left alone")
+    # The finding names the reference it judged (`REF in WHERE ...`): the span must hold it
+    # whole, not a part that decides it (a Kustomize `newTag:`, a Helm values map's `tag:`).
+    if not r.message.startswith(f"{raw} in "):
+        raise FixError(
+            f"the image here is decided by more than this text ({raw!r}: a Kustomize images: "
+            "entry or a Helm values map); left alone"
+        )
     digest = resolve(raw)
     return [Edit(ft.path, start, end, raw, f"{raw}@{digest}")]
 
