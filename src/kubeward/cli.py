@@ -211,6 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         register(sub)  # type: ignore[arg-type]
+    from kubeward.fix.cli import register as register_fix
+
+    register_fix(sub)  # type: ignore[arg-type]
     from kubeward.gate.cli import register as register_gate
 
     register_gate(sub)  # type: ignore[arg-type]

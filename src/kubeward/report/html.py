@@ -51,7 +51,7 @@ code,pre{font:12px/1.4 ui-monospace,monospace}
 table{border-collapse:collapse;width:100%;margin:4px 0}
 th,td{border:1px solid var(--line);padding:3px 8px;text-align:left;vertical-align:top;
 overflow-wrap:break-word}td code{overflow-wrap:anywhere}
-.wide{overflow-x:auto;max-width:100%}
+.wide{overflow-x:auto;max-width:100%}td.v{overflow-wrap:anywhere;min-width:5em}
 th{background:#f1f3f4}td.n{text-align:right}
 .chain{display:flex;gap:8px;flex-wrap:wrap}
 .layer{flex:1 1 150px;border-radius:6px;padding:8px 10px;color:#fff;background:var(--none)}
@@ -382,7 +382,9 @@ def _other_sections(report: Report) -> list[str]:
         out.append(f'<section><h2>{_t(section.title)}</h2><div class="wide"><table><thead><tr>')
         out.append("".join(f"<th>{_t(c)}</th>" for c in cols) + "</tr></thead><tbody>")
         for row in section.rows:
-            out.append("<tr>" + "".join(f"<td>{_t(row.get(c, ''))}</td>" for c in cols) + "</tr>")
+            out.append(
+                "<tr>" + "".join(f'<td class="v">{_t(row.get(c, ""))}</td>' for c in cols) + "</tr>"
+            )
         out.append("</tbody></table></div></section>")
     return out
 
