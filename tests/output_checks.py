@@ -357,6 +357,8 @@ def check_html(out: str, doc: dict[str, Any]) -> _Page:
         head = f"{visible(_location(f))} {visible(f['message'])}"
         assert any(item.startswith(head) for item in p.items), head
     return p
+
+
 _ANNOTATION = re.compile(r"\A::(error|warning|notice) ([^:]*)::(.*)\Z")
 _PROP = re.compile(r"\A([A-Za-z]+)=(.*)\Z")
 
