@@ -23,7 +23,7 @@ from cmarkgfm.cmark import Options
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from kubeward.registry import load_rules
+from kubeward.registry import Severity, load_rules
 from kubeward.report._escape import visible
 from tests.conftest import sarif_schema
 
@@ -137,7 +137,9 @@ def check_markdown(out: str, doc: dict[str, Any]) -> None:
     ]
     rows = _table_rows(tokens)
     assert len(rows) == len(doc["findings"])
-    for cells, f in zip(rows, doc["findings"], strict=True):
+    # Markdown lists the most severe first; among equals, the report's (the JSON's) order.
+    by_severity = sorted(doc["findings"], key=lambda f: -Severity(f["severity"]).rank)
+    for cells, f in zip(rows, by_severity, strict=True):
         assert cells[0] == f["severity"] and cells[1] == f["rule"]
         assert cells[2] == visible(_location(f)).strip()
         assert cells[3] == visible(f["message"]).strip()
@@ -243,7 +245,8 @@ def _check_github(out: str, doc: dict[str, Any]) -> None:
     assert [h for h in p.hrefs if h not in ours] == []
     # Each findings row reads as the finding (the layer table's cells come first).
     cells = p.cells[2 * 6 :] if doc["findings"] else []
-    for i, f in enumerate(doc["findings"]):
+    by_severity = sorted(doc["findings"], key=lambda f: -Severity(f["severity"]).rank)
+    for i, f in enumerate(by_severity):
         assert cells[4 * i + 2] == visible(_location(f)).strip()
         assert cells[4 * i + 3] == visible(f["message"]).strip()
 
