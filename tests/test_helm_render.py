@@ -19,7 +19,7 @@ from kubeward.render import RenderOptions, is_rendered
 from kubeward.render.sandbox import Budget
 from kubeward.results import Report
 
-from .conftest import FIXTURES, REPO, rule_hits
+from .conftest import FIXTURES, REPO, every_result, rule_hits
 
 CHARTS = FIXTURES / "helm_render"
 pytestmark = pytest.mark.skipif(
@@ -225,7 +225,8 @@ def test_vendored_subcharts_render_with_their_parent(tmp_path: Path) -> None:
     # The folder's template is a scanned file; the archive's is only in the rendered output.
     assert ("charts/child/templates/pod.yaml", 7) in hits
     assert ("charts/packed/templates/pod.yaml.rendered", 7) in hits
-    assert len([r for r in report.results if r.rule.id == "image-mutable-tag"]) == 2
+    # (each is merged into its image-not-pinned-by-digest result: one change fixes both)
+    assert len([r for r in every_result(report) if r.rule.id == "image-mutable-tag"]) == 2
 
 
 def test_without_the_sdk_plain_templates_are_read_and_the_report_says_so(tmp_path: Path) -> None:
@@ -266,9 +267,12 @@ def test_without_the_sdk_plain_templates_are_read_and_the_report_says_so(tmp_pat
     assert len(notes) == 1 and "blocked here" in notes[0]
     assert "1 template(s) without template actions read as plain YAML" in notes[0]
     hits = {
-        (f["rule"], f["location"]["path"], f["location"]["start"]["line"]) for f in doc["findings"]
+        (f["rule"], f["location"]["path"], f["location"]["start"]["line"]): f
+        for f in doc["findings"]
     }
-    assert ("image-mutable-tag", str(plain), 7) in hits
+    # The mutable tag is reported on the digest finding that fixes it too (kubeward.group).
+    digest = hits[("image-not-pinned-by-digest", str(plain), 7)]
+    assert "image-mutable-tag" in json.dumps(digest["properties"])
 
 
 def test_argo_cd_application_values_and_destination(tmp_path: Path) -> None:
