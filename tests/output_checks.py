@@ -32,6 +32,7 @@ UNSAFE = re.compile(
     "[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
     "\u2028\u2029\ud800-\udfff]"
 )
+_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
 _SGR = re.compile("\x1b\\[[0-9;]*m")  # rich's own colours
 _OUR_HTML_BLOCKS = {"<details><summary>Remediation</summary>\n", "</details>\n"}
 
@@ -67,9 +68,19 @@ def check_sarif(out: str, doc: dict[str, Any]) -> None:
     # Findings then suppressed, as the JSON lists them; each URI names the same file's bytes.
     listed = [*doc["findings"], *doc["suppressed"]]
     assert len(run["results"]) == len(listed)
+    # With `%SRCROOT%` given (the command line gives it), URIs are relative to it: the base
+    # and the URI together name the file the JSON names (absolute, or relative to the cwd).
+    base = run["originalUriBaseIds"]["%SRCROOT%"].get("uri")
+    assert base is None or (base.startswith("file:///") and base.endswith("/")), base
     for res, f in zip(run["results"], listed, strict=True):
         uri = res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-        assert unquote_to_bytes(uri) == _path_bytes(f["location"]["path"]), (uri, f)
+        shown = _path_bytes(f["location"]["path"])
+        if base is None:
+            assert unquote_to_bytes(uri) == shown, (uri, f)
+        elif shown.startswith(b"/"):
+            assert unquote_to_bytes(base[len("file://") :] + uri) == shown, (base, uri, f)
+        else:
+            assert shown.endswith(unquote_to_bytes(uri)), (uri, f)
         assert res["message"]["text"] == f["message"]
 
 
@@ -129,7 +140,9 @@ def check_markdown(out: str, doc: dict[str, Any]) -> None:
     ]
     rows = _table_rows(tokens)
     assert len(rows) == len(doc["findings"])
-    for cells, f in zip(rows, doc["findings"], strict=True):
+    # most severe first; among equals, the JSON's (the report's) order
+    by_severity = sorted(doc["findings"], key=lambda f: -_RANK[f["severity"]])
+    for cells, f in zip(rows, by_severity, strict=True):
         assert cells[0] == f["severity"] and cells[1] == f["rule"]
         assert cells[2] == visible(_location(f)).strip()
         assert cells[3] == visible(f["message"]).strip()
@@ -235,7 +248,7 @@ def _check_github(out: str, doc: dict[str, Any]) -> None:
     assert [h for h in p.hrefs if h not in ours] == []
     # Each findings row reads as the finding (the layer table's cells come first).
     cells = p.cells[2 * 6 :] if doc["findings"] else []
-    for i, f in enumerate(doc["findings"]):
+    for i, f in enumerate(sorted(doc["findings"], key=lambda f: -_RANK[f["severity"]])):
         assert cells[4 * i + 2] == visible(_location(f)).strip()
         assert cells[4 * i + 3] == visible(f["message"]).strip()
 
