@@ -109,12 +109,11 @@ def _scan_file(path: Path, capsys: pytest.CaptureFixture[str]) -> list[str]:
 def test_action_passes_kubewards_own_rules(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Copies outside this checkout: the files' own findings, not this clone's commit history
-    # (git-commit-unsigned judges the repository holding a scanned file).
-    (tmp_path / "own").mkdir()
+    # copies outside this work tree: its commits' signatures are not the files' business
     for name in ("action.yml", ".pre-commit-hooks.yaml"):
-        (tmp_path / "own" / name).write_text((REPO / name).read_text())
-        assert _scan_file(tmp_path / "own" / name, capsys) == []
+        (tmp_path / "own").mkdir(exist_ok=True)
+        (tmp_path / "own" / name).write_bytes((REPO / name).read_bytes())
+        assert _scan_file(tmp_path / "own" / name, capsys) == [], name
     # the same rules catch the mistakes this action avoids: the check above can fail
     text = (REPO / "action.yml").read_text()
     sha = _action()["runs"]["steps"][2]["uses"].split("@")[1]
