@@ -737,6 +737,19 @@ def count_rules() -> int:
 # --- main ---------------------------------------------------------------------------------
 
 
+# Sections other benchmarks own (`make bench-gate`, `make bench-scaling` write between their
+# markers): kept as they are when this script rewrites the rest of the page.
+KEPT_SECTIONS = ("## Gate", "## Scaling")
+
+
+def _kept_sections() -> str:
+    if not DOC.exists():
+        return ""
+    text = DOC.read_text(encoding="utf-8")
+    starts = [i for h in KEPT_SECTIONS if (i := text.find(f"\n{h}\n")) != -1]
+    return "\n" + text[min(starts) + 1 :] if starts else ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--trees", default=",".join(TREES), help="comma-separated corpora folders")
@@ -779,7 +792,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.no_doc:
         print(doc)
         return 0
-    DOC.write_text(doc, encoding="utf-8")
+    DOC.write_text(doc + _kept_sections(), encoding="utf-8")
     raw = {
         "machine": info,
         "rules": rules,
