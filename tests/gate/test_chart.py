@@ -3,8 +3,8 @@ shape the issue asks for, and the gate configured by the chart's own ConfigMap, 
 webhook configurations is driven the way the kube-apiserver drives it (no apiserver can run
 here): the webhook's `namespaceSelector` and `rules` decide whether a request is sent, to
 the Service's DNS name (SNI) trusting only `caBundle`, with `timeoutSeconds`; the mutating
-patch is applied, then the validating webhook is called. The chart is rendered by the
-Go-template subset in tests/gate/_helm.py (no `helm` binary here)."""
+patch is applied, then the validating webhook is called. The chart is rendered by the real
+Helm engine (helm-python-sdk) through kubeward's render sandbox (tests/gate/_helm.py)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from kubeward.cli import main
+from kubeward.render.sandbox import RenderFailed
 from tests.conftest import REPO
 from tests.gate._harness import ApiServer, GateProcess, free_port, start_gate
 from tests.gate._helm import Renderer
@@ -97,9 +98,7 @@ def test_scan_of_the_rendered_chart_is_clean_at_medium_and_above(
     tree = tmp_path / "rendered"
     tree.mkdir()
     (tree / "manifests.yaml").write_text(
-        "\n---\n".join(
-            renderer.render(p.read_text()) for p in sorted((CHART / "templates").glob("*.yaml"))
-        )
+        "\n---\n".join(text for _, text in sorted(renderer.render_templates().items()))
     )
     (tree / "policy.yaml").write_text((CHART / "policies" / "default.yaml").read_text())
     report = tmp_path / "report.json"
@@ -152,7 +151,7 @@ def test_chart_objects() -> None:
             "operator": "NotIn",
             "values": ["kube-system", "kubeward-gate"],
         } in expressions
-    with pytest.raises(ValueError, match=r"image\.digest is required"):
+    with pytest.raises(RenderFailed, match=r"image\.digest is required"):
         _render(_values(image={"repository": "ghcr.io/kubeward/kubeward", "digest": ""}))
     managed = _render(_values(certManager={"enabled": True, "issuerRef": {"name": "ca"}}))
     assert managed["Certificate/kubeward-gate"]["spec"]["secretName"] == "kubeward-gate-tls"
