@@ -130,3 +130,25 @@ def test_policies_load_late_and_reload_without_restart(world: World, tmp_path: P
     finally:
         api.close()
         assert gate.stop() in STOPPED
+
+
+def test_registry_logins_come_from_registry_config(world: World, tmp_path: Path) -> None:
+    """`registry.config` names the Docker config the gate logs in with; without it (and with
+    an empty `$DOCKER_CONFIG`) the registry refuses the gate and the image is denied."""
+    empty = tmp_path / "empty-docker"
+    empty.mkdir()
+    signed = admission(pod(f"{world.image('app/signed:1.0')}@{world.digests['app/signed']}"))
+    registry = {"ca": str(world.registry.ca_file), "timeoutSeconds": 2.5}
+    for name, extra, allowed in (
+        ("no-logins", {}, False),
+        ("logins", {"config": str(world.registry.docker_config)}, True),
+    ):
+        path, port = write_config(world, name, registry={**registry, **extra})
+        gate = start_gate(path, ca_file=world.tls[0], env={"DOCKER_CONFIG": str(empty)}, port=port)
+        try:
+            response = ApiServer(port, world.tls[0], timeout=TIMEOUT).post("/validate", signed)
+            assert response["response"]["allowed"] is allowed, response
+            if not allowed:
+                assert "authentication required" in response["response"]["status"]["message"]
+        finally:
+            gate.stop()

@@ -115,6 +115,7 @@ class CoreVerifier:
         self.client = _CountingClient(
             RegistryOptions(
                 ca_file=config.registry_ca,
+                docker_config=config.registry_config,
                 insecure=config.insecure_registries,
                 timeout=config.registry_timeout,
                 retries=config.registry_retries,

@@ -17,7 +17,8 @@ ledger: {file: /var/log/kubeward/ledger.jsonl}     # or {redis: URL, stream: NAM
 reloadSeconds: 5           # check the policy and trust files for changes (0: never)
 ```
 
-Registry credentials come from the Docker config file that `DOCKER_CONFIG` points to (the
+Registry credentials come from the Docker config `registry.config` names (a `config.json`, or
+a directory holding one; relative to this file), else from the one `DOCKER_CONFIG` points to (the
 chart mounts a `kubernetes.io/dockerconfigjson` secret there).
 """
 
@@ -43,6 +44,7 @@ class GateConfig:
     policies: tuple[Path, ...]
     trusted_root: Path | None = None
     registry_ca: Path | None = None
+    registry_config: Path | None = None  # Docker config (file or directory) for registry logins
     registry_timeout: float = 3.0
     registry_retries: int = 1
     insecure_registries: frozenset[str] = frozenset()
@@ -139,6 +141,7 @@ def parse_config(doc: Any, *, base: Path) -> GateConfig:
         policies=policies,
         trusted_root=_path(doc.get("trustedRoot"), base, "trustedRoot"),
         registry_ca=_path(registry.get("ca"), base, "registry.ca"),
+        registry_config=_path(registry.get("config"), base, "registry.config"),
         registry_timeout=_number(registry.get("timeoutSeconds"), "registry.timeoutSeconds", 3.0),
         registry_retries=int(
             _number(registry.get("retries"), "registry.retries", 1, positive=False)
