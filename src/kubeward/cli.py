@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kubeward import __version__, safe_read
-from kubeward.config import Config, ConfigError, find_config, load_config
+from kubeward.config import MAX_FILE_SIZE_LIMIT, Config, ConfigError, find_config, load_config
 from kubeward.engine import (
     ScanOptions,
     Stage,
@@ -35,9 +35,6 @@ from kubeward.results import Report
 from kubeward.scan_context import ScanContext
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
-# The largest --max-file-size accepted (2 GiB, as for max-file-size in the configuration): a
-# larger one is a typo, and an absurd one (10**30) overflowed the read.
-MAX_FILE_SIZE_CEILING = 2 * 1024 * 1024 * 1024
 
 
 class _Parser(argparse.ArgumentParser):
@@ -319,9 +316,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
         baseline = read_baseline(args.baseline) if args.baseline else None
         if args.write_baseline is not None:
             check_baseline_target(args.write_baseline)
-        if args.max_file_size is not None and not 1 <= args.max_file_size <= MAX_FILE_SIZE_CEILING:
+        # The configuration's bound (2 GiB): a larger one is a typo; 10**30 overflowed the read.
+        if args.max_file_size is not None and not 1 <= args.max_file_size <= MAX_FILE_SIZE_LIMIT:
             raise ValueError(
-                f"--max-file-size must be between 1 and {MAX_FILE_SIZE_CEILING} bytes, "
+                f"--max-file-size must be between 1 and {MAX_FILE_SIZE_LIMIT} bytes, "
                 f"not {args.max_file_size}"
             )
         if args.jobs < 0:

@@ -546,7 +546,6 @@ def _apply(
     on, results cut by `MAX_FINDINGS_PER_FILE_RULE`)."""
     errors: list[ScanError] = []
     judge = Judge(ctx, config, baseline)
-    ctx.judge = judge
     hits.sort(key=lambda h: (h[1].span.path, h[1].span.start, h[0], h[1].message))
     seen: set[tuple[str, Span, str]] = set()
     filed: dict[tuple[str, str, bool], int] = defaultdict(int)  # (rule, path, suppressed)

@@ -12,7 +12,6 @@ from kubeward.source import ScanError, SourceFile
 
 if TYPE_CHECKING:
     from kubeward.cluster import ClusterView
-    from kubeward.engine import Judge
 
 T = TypeVar("T")
 
@@ -25,8 +24,6 @@ class ScanContext:
     roots: Sequence[Path] = ()
     config: Mapping[str, Any] = field(default_factory=dict)
     _cache: dict[type, list[Any]] = field(default_factory=dict)
-    # Set by the engine: how this scan judged its findings (severity, suppressions, baseline).
-    judge: Judge | None = None
     # Problems met by scan-level providers and rules that are not findings (a corrupt `.git`,
     # the git time budget spent): error entries of the report, collected by the engine.
     errors: list[ScanError] = field(default_factory=list)
