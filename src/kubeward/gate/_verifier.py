@@ -25,7 +25,7 @@ from kubeward.gate.metrics import GateMetrics
 from kubeward.gate.model import GateError, GateVerdict, Mode, Resolved
 from kubeward.verify._errors import VerificationError
 from kubeward.verify._inputs import Deadline, PolicySet, Trust
-from kubeward.verify._trust import load_trusted_root, production_trusted_root_bytes
+from kubeward.verify._trust import production_trusted_root_bytes
 from kubeward.verify.image import ImageVerdict, Verdict, verify_image
 from kubeward.verify.policy import ImagePolicy, parse_policy_documents
 from kubeward.verify.registry import (
@@ -101,8 +101,11 @@ class CoreVerifier:
                 if config.trusted_root is None
                 else _read(config.trusted_root, "trusted root")
             )
-            self.root = load_trusted_root(config.trusted_root)
-            self.trust = Trust(root=self.root, digest=hashlib.sha256(trust).hexdigest())
+            # Parsed once, with the core's canonical digest (`Trust.digest`).
+            self.trust = Trust.from_json(
+                trust,
+                source=str(config.trusted_root or "sigstore production (offline)"),
+            )
         except UnicodeDecodeError as exc:
             raise GateError(f"a policy file is not UTF-8: {exc}", category="config") from exc
         except (VerificationError, yaml.YAMLError) as exc:
