@@ -4,11 +4,9 @@ here, in temporary directories)."""
 from __future__ import annotations
 
 import base64
-import os
 import shutil
 import struct
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,8 @@ from kubeward.engine import ScanOptions, scan
 from kubeward.gitsource import GitCheckout, find_checkout, read_history
 from kubeward.registry import Severity
 from kubeward.results import Report
+from tests.conftest import git_out as _git
+from tests.conftest import run_out as _run
 
 RULE = "git-commit-unsigned"
 
@@ -25,45 +25,6 @@ pytestmark = pytest.mark.skipif(
     not all(shutil.which(t) for t in ("git", "gpg", "ssh-keygen")),
     reason="git, gpg and ssh-keygen are needed (make test installs them)",
 )
-
-
-def _run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> str:
-    out = subprocess.run(
-        args, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, check=True
-    )
-    return out.stdout
-
-
-def _git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    return _run("git", *args, cwd=repo, env=env)
-
-
-@pytest.fixture(scope="module")
-def ssh_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """An SSH signing key and the allowed-signers file that trusts it."""
-    d = tmp_path_factory.mktemp("ssh")
-    key = d / "alice"
-    _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "alice", "-f", str(key), cwd=d)
-    allowed = d / "allowed_signers"
-    pub = (d / "alice.pub").read_text().strip()
-    allowed.write_text(f'alice@example.com namespaces="git" {pub}\n')
-    return key, allowed
-
-
-@pytest.fixture(scope="module")
-def gpg_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
-    """A GNUPGHOME with a fresh signing key, and the key's fingerprint."""
-    home = tmp_path_factory.mktemp("gnupg")
-    home.chmod(0o700)
-    env = {"GNUPGHOME": str(home)}
-    _run(
-        "gpg", "--batch", "--quiet", "--passphrase", "", "--quick-gen-key",
-        "Bob <bob@example.com>", "ed25519", "sign", "never", cwd=home, env=env,
-    )  # fmt: skip
-    listing = _run("gpg", "--list-secret-keys", "--with-colons", cwd=home, env=env)
-    fpr = next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr"))
-    yield home, fpr
-    subprocess.run(["gpgconf", "--kill", "gpg-agent"], env={**os.environ, **env}, check=False)
 
 
 def _repo(path: Path) -> Path:

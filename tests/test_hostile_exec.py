@@ -14,11 +14,13 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.conftest import git_out as _git
+from tests.conftest import run_out as _run
 
 pytestmark = pytest.mark.skipif(
     not all(shutil.which(t) for t in ("git", "gpg", "ssh-keygen")),
@@ -28,42 +30,6 @@ pytestmark = pytest.mark.skipif(
 RULE = "git-commit-unsigned"
 CM = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {}\n"
 SRC = Path(__file__).parents[1] / "src"
-
-
-def _run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> str:
-    out = subprocess.run(
-        args, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, check=True
-    )
-    return out.stdout
-
-
-def _git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    return _run("git", *args, cwd=repo, env=env)
-
-
-@pytest.fixture(scope="module")
-def ssh_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    d = tmp_path_factory.mktemp("ssh")
-    key = d / "alice"
-    _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "alice", "-f", str(key), cwd=d)
-    allowed = d / "allowed_signers"
-    allowed.write_text(f'alice@example.com namespaces="git" {(d / "alice.pub").read_text()}')
-    return key, allowed
-
-
-@pytest.fixture(scope="module")
-def gpg_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
-    home = tmp_path_factory.mktemp("gnupg")
-    home.chmod(0o700)
-    env = {"GNUPGHOME": str(home)}
-    _run(
-        "gpg", "--batch", "--quiet", "--passphrase", "", "--quick-gen-key",
-        "Bob <bob@example.com>", "ed25519", "sign", "never", cwd=home, env=env,
-    )  # fmt: skip
-    listing = _run("gpg", "--list-secret-keys", "--with-colons", cwd=home, env=env)
-    fpr = next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr"))
-    yield home, fpr
-    subprocess.run(["gpgconf", "--kill", "gpg-agent"], env={**os.environ, **env}, check=False)
 
 
 _PROGRAMS = {
